@@ -1,0 +1,189 @@
+"""Run one declared experiment: resolve its data and components, train or measure, return a record.
+
+Two levels, as in lm-eval: `run_spec` resolves names (models, augmentations, datasets) and adds
+seeds and provenance; `train_run` takes the resolved objects, so a submission's own model and
+augmentations can be passed in the same way as the reference's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import torch
+from torch import nn
+
+import harness
+from harness import data, env
+from harness.batches import Batches
+from harness.callbacks import EarlyStopping, History, LRSchedule, Progress
+from harness.inputs import Augment, make_prepare
+from harness.results import RunRecord
+from harness.spec import DemoContext, DemoSpec, Optimizer, Profile, Spec, TrainSpec, spec_hash, to_dict
+from harness.tasks import LOSSES, TASKS
+from harness.trainer import Callback, evaluate, fit
+
+EVAL_BATCH_SIZE = 1000  # eval mode does not depend on the batch size; larger is faster
+
+
+@dataclass(frozen=True)
+class Components:
+    """Where model and augmentation names resolve: the reference's registries, or a submission's."""
+
+    models: Mapping[str, Callable[..., nn.Module]]
+    augmentations: Mapping[str, Callable[[], Augment]]
+
+
+def reference_components() -> Components:
+    from reference.augmentations import AUGMENTATIONS
+    from reference.models import MODELS
+
+    return Components(MODELS, AUGMENTATIONS)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+
+
+def build_optimizer(spec: Optimizer, params) -> torch.optim.Optimizer:
+    if spec.name == "adam":
+        return torch.optim.Adam(params, lr=spec.lr, weight_decay=spec.weight_decay)
+    if spec.name == "sgd":
+        return torch.optim.SGD(params, lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay)
+    raise ValueError(f"unknown optimizer {spec.name!r}; known: adam, sgd")
+
+
+def _split_for(spec: TrainSpec, split: data.Split, limit: int | None) -> data.Split:
+    split = split.head(limit)
+    if spec.positive_from is not None:
+        split = data.Split(split.x, (split.y >= spec.positive_from).long())
+    return split
+
+
+def _best(history: list[dict[str, float]]) -> dict[str, float]:
+    """Best validation value and its epoch (1-based): highest accuracy, or lowest MAE/MSE/loss."""
+    best: dict[str, float] = {}
+    for key, better in (("val_accuracy", max), ("val_mae", min), ("val_mse", min), ("val_loss", min)):
+        values = [row[key] for row in history if key in row]
+        if values:
+            value = better(values)
+            best[f"best_{key}"] = value
+            best[f"best_{key}_epoch"] = values.index(value) + 1
+    return best
+
+
+def train_run(
+    spec: TrainSpec,
+    dataset: data.Dataset,
+    *,
+    profile: Profile,
+    components: Components,
+    device: torch.device,
+    extra_callbacks: tuple[Callback, ...] = (),
+) -> tuple[list[dict[str, float]], dict[str, float], dict[str, Any]]:
+    """Train `spec` on `dataset`; returns (history, summary metrics, arrays)."""
+    train_split = _split_for(spec, dataset.train, profile.train_limit.get(spec.dataset))
+    test_split = _split_for(spec, dataset.test, profile.test_limit.get(spec.dataset))
+    mean = std = None
+    if spec.inputs.normalize == "train":
+        mean, std = data.train_statistics(dataset.train)
+    elif spec.inputs.normalize is not None:
+        mean, std = spec.inputs.normalize
+    augment = components.augmentations[spec.inputs.augment]() if spec.inputs.augment else None
+
+    seed_everything(spec.seed)
+    model = components.models[spec.model](**spec.model_args).to(device)
+    plain = make_prepare(mean=mean, std=std, flatten=spec.inputs.flatten)
+    train = Batches(
+        train_split, batch_size=spec.batch_size, device=device, shuffle_seed=spec.seed,
+        prepare=make_prepare(augment=augment, mean=mean, std=std, flatten=spec.inputs.flatten),
+    )
+    val = Batches(test_split, batch_size=EVAL_BATCH_SIZE, prepare=plain, device=device)
+    task, criterion = TASKS[spec.task], LOSSES[spec.loss]()
+    optimizer = build_optimizer(spec.optimizer, model.parameters())
+
+    history = History()
+    callbacks: list[Callback] = [history]
+    if spec.scheduler:
+        callbacks.append(LRSchedule(spec.scheduler))
+    if spec.early_stopping:
+        callbacks.append(EarlyStopping(spec.early_stopping))
+    callbacks.extend(extra_callbacks)
+    state = fit(model, task=task, criterion=criterion, optimizer=optimizer, train=train, val=val,
+                epochs=spec.epochs, callbacks=callbacks)
+
+    metrics = {f"final_val_{k}": v for k, v in evaluate(model, task, criterion, val).items()}
+    if spec.evaluate_train:
+        train_eval = Batches(train_split, batch_size=EVAL_BATCH_SIZE, prepare=plain, device=device)
+        metrics |= {f"final_train_{k}": v for k, v in evaluate(model, task, criterion, train_eval).items()}
+    metrics |= _best(history.epochs) | dict(state.notes)
+    metrics |= {"epochs_run": state.epoch, "train_s": sum(row["train_s"] for row in history.epochs)}
+    metrics["train_samples_per_s"] = len(train) * state.epoch / max(metrics["train_s"], 1e-9)
+    arrays = {"normalization": {"mean": list(mean), "std": list(std)}} if mean is not None else {}
+    return history.epochs, metrics, arrays
+
+
+def run_spec(
+    spec: Spec,
+    *,
+    profile: Profile,
+    data_root: str | os.PathLike | None = None,
+    download: bool = True,
+    device: torch.device | None = None,
+    components: Components | None = None,
+    subject: str = "reference",
+    progress: bool = False,
+) -> RunRecord:
+    """Run one experiment under `profile` and return its record (not yet stored)."""
+    device = device or env.resolve_device("auto")
+    components = components or reference_components()
+    record = planned_record(spec, profile=profile, subject=subject)
+    record.started_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    started = time.perf_counter()
+    environment = env.environment(device)
+    if isinstance(spec, TrainSpec):
+        effective = profile.apply(spec)
+        dataset = data.load(spec.dataset, data_root, download=download)
+        environment["data"] = _data_provenance(dataset, profile, spec.dataset)
+        extra = (Progress(spec.id, effective.epochs),) if progress else ()
+        record.history, record.metrics, record.arrays = train_run(
+            effective, dataset, profile=profile, components=components, device=device,
+            extra_callbacks=extra,
+        )
+    else:
+        if spec.dataset:
+            environment["data"] = _data_provenance(data.load(spec.dataset, data_root, download=download),
+                                                   profile, spec.dataset)
+        seed_everything(spec.seed)
+        context = DemoContext(device=device, load=lambda name: data.load(name, data_root, download=download))
+        measurement = spec.function(context, **spec.params)
+        record.metrics, record.arrays = measurement.metrics, measurement.arrays
+    record.environment = environment
+    record.wall_s = time.perf_counter() - started
+    return record
+
+
+def planned_record(spec: Spec, *, profile: Profile, subject: str = "reference") -> RunRecord:
+    """A record with only its identity filled: enough for `Store.find` to say whether it is done."""
+    effective = profile.apply(spec) if isinstance(spec, TrainSpec) else spec
+    return RunRecord(
+        experiment=spec.id, kind=spec.kind, subject=subject, profile=profile.name, seed=spec.seed,
+        spec=to_dict(effective), spec_hash=spec_hash(effective), harness_version=harness.__version__,
+    )
+
+
+def _data_provenance(dataset: data.Dataset, profile: Profile, name: str) -> dict[str, Any]:
+    return {
+        "dataset": dataset.name,
+        "folder": str(dataset.folder),
+        "synthetic": dataset.synthetic,
+        "train_samples": len(dataset.train.head(profile.train_limit.get(name))),
+        "test_samples": len(dataset.test.head(profile.test_limit.get(name))),
+    }

@@ -1,0 +1,125 @@
+"""The one training engine: `fit` runs any experiment; callbacks add history, schedules, stopping.
+
+The hot path (`train_one_epoch`) keeps metric sums on the device and reads them once per epoch,
+so a step never waits for the host.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import torch
+from torch import nn
+
+from harness.tasks import Sums, Task
+
+
+@dataclass
+class FitState:
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    epoch: int = 0  # epochs finished
+    stop: bool = False  # set by a callback to end training after this epoch
+    notes: dict[str, float] = field(default_factory=dict)  # facts callbacks report (best epoch, ...)
+
+
+class Callback:
+    """No-op hooks; subclasses override what they need."""
+
+    def on_fit_start(self, state: FitState) -> None:
+        pass
+
+    def on_epoch_end(self, state: FitState, logs: dict[str, float]) -> None:
+        pass
+
+    def on_fit_end(self, state: FitState) -> None:
+        pass
+
+
+def _add(total: Sums | None, batch: Sums) -> Sums:
+    return batch if total is None else {k: total[k] + batch[k] for k in total}
+
+
+def _means(total: Sums | None, count: int) -> dict[str, float]:
+    if total is None or count == 0:
+        return {}
+    names = list(total)
+    values = torch.stack([total[k].double() for k in names]).div(count).tolist()  # the one sync
+    return dict(zip(names, values))
+
+
+def train_one_epoch(
+    model: nn.Module,
+    task: Task,
+    criterion: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+) -> dict[str, float]:
+    """One pass in train mode; returns per-sample mean loss and metrics of the batches seen."""
+    model.train()
+    total, count = None, 0
+    for inputs, targets in batches:
+        outputs, targets = task.align(model(inputs), targets)
+        loss = criterion(outputs, targets)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        n = targets.shape[0]
+        total = _add(total, {"loss": loss.detach() * n, **task.sums(outputs.detach(), targets)})
+        count += n
+    return _means(total, count)
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    task: Task,
+    criterion: nn.Module,
+    batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+) -> dict[str, float]:
+    """Per-sample mean loss and metrics in eval mode."""
+    model.eval()
+    total, count = None, 0
+    for inputs, targets in batches:
+        outputs, targets = task.align(model(inputs), targets)
+        n = targets.shape[0]
+        total = _add(total, {"loss": criterion(outputs, targets) * n, **task.sums(outputs, targets)})
+        count += n
+    return _means(total, count)
+
+
+def fit(
+    model: nn.Module,
+    *,
+    task: Task,
+    criterion: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    train: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    val: Iterable[tuple[torch.Tensor, torch.Tensor]] | None,
+    epochs: int,
+    callbacks: Sequence[Callback] = (),
+) -> FitState:
+    """Train for up to `epochs`. Each epoch's logs: epoch, lr (in effect during the epoch),
+    train metrics, val_* metrics, train_s and val_s (seconds)."""
+    state = FitState(model, optimizer)
+    for callback in callbacks:
+        callback.on_fit_start(state)
+    for epoch in range(1, epochs + 1):
+        logs: dict[str, float] = {"epoch": epoch, "lr": optimizer.param_groups[0]["lr"]}
+        started = time.perf_counter()
+        logs.update(train_one_epoch(model, task, criterion, optimizer, train))
+        logs["train_s"] = time.perf_counter() - started
+        if val is not None:
+            started = time.perf_counter()
+            logs.update({f"val_{k}": v for k, v in evaluate(model, task, criterion, val).items()})
+            logs["val_s"] = time.perf_counter() - started
+        state.epoch = epoch
+        for callback in callbacks:
+            callback.on_epoch_end(state, logs)
+        if state.stop:
+            break
+    for callback in callbacks:
+        callback.on_fit_end(state)
+    return state

@@ -1,0 +1,117 @@
+"""Every experiment of the notebook, with its hyperparameters, registered by id.
+
+Where the notebook differs from run to run only by accident, the declarations are uniform and
+say so: every run is seeded with 42 (the notebook's weight-decay loop seeds once for both runs and
+its ReduceLROnPlateau cell not at all), and the LR history records the rate in effect during each
+epoch (the notebook appends it after stepping the scheduler).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from harness.registry import Registry
+from harness.spec import DemoSpec, EarlyStopping, Inputs, Optimizer, Scheduler, Spec, TrainSpec
+from reference import demos
+
+MNIST_FLAT = Inputs(flatten=True)  # ToTensor + flatten, the notebook's default transform
+MNIST_MEAN, MNIST_STD = 0.13066, 0.30811  # the constants of the notebook's combined-augmentation cell
+
+
+def mnist_mlp(id: str, title: str, **overrides) -> TrainSpec:
+    """The notebook's `get_data_model` setting: SimpleMLP, CrossEntropy, Adam 1e-3, batch 100, 10 epochs."""
+    base = TrainSpec(
+        id=id, title=title, group="tutorial", dataset="mnist", task="multiclass",
+        model="simple_mlp", loss="cross_entropy", optimizer=Optimizer("adam", lr=1e-3),
+        epochs=10, batch_size=100, inputs=MNIST_FLAT,
+    )
+    return dataclasses.replace(base, **overrides)
+
+
+def regression(id: str, title: str, loss: str) -> TrainSpec:
+    return TrainSpec(
+        id=id, title=title, group="tutorial", dataset="california", task="regression",
+        model="regressor", loss=loss, optimizer=Optimizer("adam", lr=3e-4), epochs=100, batch_size=32,
+    )
+
+
+def norm_comparison(id: str, title: str, norm: str | None) -> TrainSpec:
+    return mnist_mlp(id, title, model="norm_mlp", model_args={"norm": norm}, batch_size=128)
+
+
+TUTORIAL: list[Spec] = [
+    mnist_mlp("optim_adam_1e-3", "Optimizers: Adam lr 1e-3"),
+    mnist_mlp("optim_adam_3e-4", "Optimizers: Adam lr 3e-4", optimizer=Optimizer("adam", lr=3e-4)),
+    DemoSpec("init_normal", "Initializers: Linear(784,512) weights N(0, 0.05), zero bias",
+             "tutorial", demos.initializer_normal, {"std": 0.05}),
+    DemoSpec("init_default", "Initializers: PyTorch default U(-1/sqrt(fan_in), +1/sqrt(fan_in))",
+             "tutorial", demos.initializer_default),
+    mnist_mlp("loss_binary", "Loss: binary digit>=5, BCEWithLogits, batch 32, 3 epochs",
+              task="binary", loss="bce_with_logits", model_args={"outputs": 1}, positive_from=5,
+              batch_size=32, epochs=3),
+    mnist_mlp("loss_multiclass", "Loss: multiclass CrossEntropy, 3 epochs", epochs=3),
+    regression("regression_l1", "Regression: California housing, trained with L1 (MAE)", "l1"),
+    regression("regression_mse", "Regression: California housing, trained with MSE", "mse"),
+    mnist_mlp("weight_decay_1e-3", "Weight decay 0.001", evaluate_train=True,
+              optimizer=Optimizer("adam", lr=1e-3, weight_decay=1e-3)),
+    mnist_mlp("weight_decay_0", "Weight decay 0.0", evaluate_train=True),
+    DemoSpec("dropout_layer", "Dropout(0.3) on a random (1,512) input: drop fraction and scaling",
+             "tutorial", demos.dropout_layer, {"p": 0.3, "features": 512}),
+    mnist_mlp("dropout_none", "Dropout comparison: plain MLP, Adam default"),
+    mnist_mlp("dropout_0.3", "Dropout comparison: Dropout(0.3) after each hidden ReLU",
+              model="mlp_dropout", model_args={"p": 0.3}),
+    DemoSpec("batchnorm_stats", "BatchNorm2d on U[0,1) (512,1,10,10): train and eval statistics",
+             "tutorial", demos.batchnorm_stats),
+    DemoSpec("instancenorm_stats", "InstanceNorm2d on U[0,1) (2048,1,32,32): per-sample statistics",
+             "tutorial", demos.instancenorm_stats),
+    norm_comparison("norm_none", "Normalization: sigmoid MLP, no normalization", None),
+    norm_comparison("norm_batch", "Normalization: sigmoid MLP with BatchNorm1d", "batch"),
+    norm_comparison("norm_layer", "Normalization: sigmoid MLP with LayerNorm (notebook: 'instance')", "layer"),
+    mnist_mlp("early_stopping", "Early stopping: patience 4 on val accuracy, best weights restored",
+              epochs=20, early_stopping=EarlyStopping("val_accuracy", patience=4)),
+    mnist_mlp("lr_step", "LR schedule: StepLR(step_size 3, gamma 0.1)",
+              scheduler=Scheduler("step", {"step_size": 3, "gamma": 0.1})),
+    mnist_mlp("lr_plateau", "LR schedule: ReduceLROnPlateau on val loss",
+              scheduler=Scheduler("plateau", {"mode": "min", "factor": 0.2, "patience": 1,
+                                              "threshold": 0.01, "min_lr": 1e-5}, monitor="val_loss")),
+    DemoSpec("augmentation_gallery", "Augmentations on the first five MNIST training images",
+             "tutorial", demos.augmentation_gallery, dataset="mnist"),
+    DemoSpec("normalization_stats", "MNIST mean/std from the train set; normalized train and test",
+             "tutorial", demos.normalization_stats, dataset="mnist"),
+    mnist_mlp("aug_combined", "Combined augmentation: rotation 15, shift 0.1, h-flip, normalized",
+              inputs=Inputs(augment="mnist_combined", normalize=((MNIST_MEAN,), (MNIST_STD,)), flatten=True)),
+]
+
+
+def coursework(id: str, title: str, *, model_args=None, augment=None, optimizer=None) -> TrainSpec:
+    """The coursework default: the given CNN, Adam 3e-4, batch 64, 40 epochs, train-set normalization."""
+    return TrainSpec(
+        id=id, title=title, group="coursework", dataset="cifar10", task="multiclass", model="cnn",
+        loss="cross_entropy", optimizer=optimizer or Optimizer("adam", lr=3e-4), epochs=40,
+        batch_size=64, model_args=model_args or {}, inputs=Inputs(augment=augment, normalize="train"),
+    )
+
+
+REFERENCE_DROPOUT = {"use_dropout": True, "dropout_rate": 0.3}  # the given placement, rate 0.3
+
+COURSEWORK: list[Spec] = [
+    DemoSpec("cw_channel_stats", "CIFAR-10 per-channel mean/std of the training set",
+             "coursework", demos.channel_stats, dataset="cifar10"),
+    coursework("cw_baseline", "Baseline: given CNN, no augmentation"),
+    coursework("cw_aug1", "Augmentation strategy 1 (flip + padded crop)", augment="cifar_strategy_1"),
+    coursework("cw_aug2", "Augmentation strategy 2 (adds affine + colour jitter)", augment="cifar_strategy_2"),
+    coursework("cw_dropout", "Baseline + Dropout2d(0.3) after each block, Dropout before Linear",
+               model_args=REFERENCE_DROPOUT),
+    coursework("cw_batchnorm", "Baseline + BatchNorm2d after each conv", model_args={"use_batchnorm": True}),
+    coursework("cw_bn_dropout", "Baseline + BatchNorm + Dropout", model_args={"use_batchnorm": True, **REFERENCE_DROPOUT}),
+    coursework("cw_zeros_init", "Zeros initialization of the conv layers", model_args={"init_mode": "zeros"}),
+    coursework("cw_sgd_3e-3", "SGD lr 3e-3", optimizer=Optimizer("sgd", lr=3e-3)),
+    coursework("cw_sgd_1e-3", "SGD lr 1e-3", optimizer=Optimizer("sgd", lr=1e-3)),
+    coursework("cw_sgd_3e-4", "SGD lr 3e-4", optimizer=Optimizer("sgd", lr=3e-4)),
+]
+
+EXPERIMENTS: Registry[Spec] = Registry(
+    "experiment",
+    [(spec.id, spec) for spec in TUTORIAL + COURSEWORK],
+    hint=" `harness reference --list` shows every experiment.",
+)
