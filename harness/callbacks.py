@@ -86,12 +86,15 @@ class EarlyStopping(Callback):
 
 
 class Progress(Callback):
-    """One line per epoch, for people watching a terminal."""
+    """About ten lines per run (first, every tenth of the way, last), for people watching a terminal."""
 
     def __init__(self, label: str, epochs: int, stream: TextIO = sys.stderr) -> None:
         self.label, self.epochs, self.stream = label, epochs, stream
+        self.every = max(1, epochs // 10)
 
     def on_epoch_end(self, state: FitState, logs: dict[str, float]) -> None:
+        if not (state.epoch == 1 or state.epoch % self.every == 0 or state.epoch == self.epochs or state.stop):
+            return
         shown = [
             f"{key} {logs[key]:.4f}"
             for key in ("loss", "accuracy", "mae", "val_loss", "val_accuracy", "val_mae")

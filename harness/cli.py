@@ -1,0 +1,201 @@
+"""Command line: `harness reference ...`, `harness data synth ...`, `harness report ...`.
+
+The CLI only parses and delegates; defaults live here, in one place.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from harness import data, env
+from harness.registry import UnknownName
+from harness.spec import PROFILES, Spec, TrainSpec
+from harness.store import Store
+
+DEFAULT_STORE = "results/harness.sqlite"
+DEFAULT_HTML = "results/reference.html"
+
+
+def _hyperparameters(spec: Spec) -> dict[str, str]:
+    if not isinstance(spec, TrainSpec):
+        params = ", ".join(f"{k}={v}" for k, v in spec.params.items())
+        return {"id": spec.id, "kind": "demo", "data": spec.dataset or "-", "setting": params or "-",
+                "title": spec.title}
+    opt = spec.optimizer
+    optimizer = f"{opt.name} lr={opt.lr:g}" + (f" wd={opt.weight_decay:g}" if opt.weight_decay else "")
+    extras = []
+    if spec.model_args:
+        extras.append(",".join(f"{k}={v}" for k, v in spec.model_args.items()))
+    if spec.inputs.augment:
+        extras.append(f"aug={spec.inputs.augment}")
+    if spec.inputs.normalize:
+        extras.append("norm=train-stats" if spec.inputs.normalize == "train" else "norm=const")
+    if spec.scheduler:
+        extras.append(f"{spec.scheduler.name}({', '.join(f'{k}={v}' for k, v in spec.scheduler.params.items())})")
+    if spec.early_stopping:
+        es = spec.early_stopping
+        extras.append(f"early-stop({es.monitor}, patience={es.patience})")
+    setting = f"{spec.model} {spec.loss} {optimizer} bs={spec.batch_size} epochs={spec.epochs}"
+    return {"id": spec.id, "kind": spec.task, "data": spec.dataset,
+            "setting": " ".join([setting, *extras]), "title": spec.title}
+
+
+def cmd_reference_list(args: argparse.Namespace) -> int:
+    from reference.experiments import EXPERIMENTS
+
+    rows = [_hyperparameters(EXPERIMENTS[i]) for i in EXPERIMENTS]
+    widths = {key: max(len(key), *(len(row[key]) for row in rows)) for key in ("id", "kind", "data", "setting")}
+    print("  ".join(key.ljust(width) for key, width in widths.items()) + "  title")
+    for row in rows:
+        print("  ".join(row[key].ljust(width) for key, width in widths.items()) + "  " + row["title"])
+    print(f"\n{len(rows)} experiments, listed with the notebook's settings (the full profile).")
+    for profile in PROFILES.values():
+        print(f"profile {profile.name}: {profile.description}")
+    return 0
+
+
+def _select(args: argparse.Namespace) -> list[Spec]:
+    from reference.experiments import EXPERIMENTS
+
+    if args.all and args.ids:
+        raise SystemExit("error: give experiment ids or --all, not both")
+    if not args.all and not args.ids:
+        raise SystemExit("error: name experiments to run (see `harness reference --list`) or pass --all")
+    ids = list(EXPERIMENTS) if args.all else args.ids
+    return [EXPERIMENTS[i] for i in ids]
+
+
+def _headline(metrics: dict[str, float]) -> str:
+    keys = ("best_val_accuracy", "final_val_accuracy", "final_val_mae", "final_val_mse", "best_epoch")
+    shown = [f"{k}={metrics[k]:.4f}" for k in keys if k in metrics]
+    if not shown:  # demos: their first few numbers
+        shown = [f"{k}={v:.4g}" for k, v in list(metrics.items())[:4]]
+    return ", ".join(shown)
+
+
+def cmd_reference_run(args: argparse.Namespace) -> int:
+    from harness.report import write_reference_report
+    from harness.runner import planned_record, run_spec
+
+    specs = _select(args)
+    profile = PROFILES[args.profile]
+    device = env.resolve_device(args.device)
+    root = data.resolve_root(args.data_root)
+    print(f"profile {profile.name}, device {device}, data root {root}, store {args.store}", file=sys.stderr)
+    counts = {"ran": 0, "stored earlier": 0, "skipped": 0}
+    missing: dict[str, str] = {}
+    with Store(args.store) as store:
+        for number, spec in enumerate(specs, 1):
+            label = f"[{number}/{len(specs)}] {spec.id}"
+            dataset = getattr(spec, "dataset", None)
+            if not args.force and store.find(planned_record(spec, profile=profile)) is not None:
+                print(f"{label}: already in the store (--force to run again)")
+                counts["stored earlier"] += 1
+                continue
+            if dataset in missing:
+                print(f"{label}: skipped, {dataset} data missing")
+                counts["skipped"] += 1
+                continue
+            try:
+                record = run_spec(spec, profile=profile, data_root=root, download=args.download,
+                                  device=device, progress=not args.quiet)
+            except data.DataMissingError as error:
+                if not args.skip_missing_data:
+                    print(f"{label}: failed.\n{error}", file=sys.stderr)
+                    return 2
+                missing[dataset] = str(error)
+                print(f"{label}: skipped, {dataset} data missing:\n{error}")
+                counts["skipped"] += 1
+                continue
+            store.save(record, replace=args.force)
+            counts["ran"] += 1
+            print(f"{label}: {_headline(record.metrics)} ({record.wall_s:.1f}s)")
+        if args.html:
+            page = write_reference_report(store, args.html, profile=profile.name, missing=missing)
+            print(f"report: {page}")
+    print(", ".join(f"{n} {what}" for what, n in counts.items()))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from harness.report import write_reference_report
+
+    if not Path(args.store).is_file():
+        print(f"error: no results store at {args.store}; run `harness reference run` first", file=sys.stderr)
+        return 2
+    with Store(args.store) as store:
+        print(f"report: {write_reference_report(store, args.html, profile=args.profile)}")
+    return 0
+
+
+def cmd_data_synth(args: argparse.Namespace) -> int:
+    from harness import synthetic
+
+    root = synthetic.write_all(args.root, seed=args.seed)
+    print(f"generated stand-in MNIST, CIFAR-10 and California housing under {root} "
+          f"(marked SYNTHETIC; use with --data-root {root})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="harness", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ref = commands.add_parser("reference", help="list or run the notebook's reference experiments")
+    ref.add_argument("--list", action="store_true", help="list every experiment with its hyperparameters")
+    ref.add_argument("--profile", choices=sorted(PROFILES), default="quick", help=argparse.SUPPRESS)
+    ref_commands = ref.add_subparsers(dest="action")
+    run = ref_commands.add_parser("run", help="run experiments and store their results")
+    run.add_argument("ids", nargs="*", metavar="ID", help="experiment ids (see --list)")
+    run.add_argument("--all", action="store_true", help="run every experiment")
+    run.add_argument("--profile", choices=sorted(PROFILES), default=argparse.SUPPRESS,
+                     help="quick: a small subset for CPUs and tests; full: the notebook's settings")
+    run.add_argument("--data-root", default=None,
+                     help=f"folder holding the datasets (default: ${data.DATA_ROOT_ENV} or ./data)")
+    run.add_argument("--no-download", dest="download", action="store_false",
+                     help="never try to download missing datasets")
+    run.add_argument("--skip-missing-data", action="store_true",
+                     help="skip experiments whose dataset is missing instead of stopping")
+    run.add_argument("--device", default="auto", help="auto (GPU when there is one), cpu, cuda or cuda:N")
+    run.add_argument("--store", default=DEFAULT_STORE, help=f"SQLite results file (default {DEFAULT_STORE})")
+    run.add_argument("--html", default=DEFAULT_HTML, help=f"HTML page to write at the end (default {DEFAULT_HTML})")
+    run.add_argument("--force", action="store_true", help="run again experiments already in the store")
+    run.add_argument("--quiet", action="store_true", help="no per-epoch progress lines")
+
+    report = commands.add_parser("report", help="render the reference HTML page from the store")
+    report.add_argument("--store", default=DEFAULT_STORE)
+    report.add_argument("--html", default=DEFAULT_HTML)
+    report.add_argument("--profile", choices=sorted(PROFILES), default="quick")
+
+    synth = commands.add_parser("data", help="dataset utilities")
+    synth_commands = synth.add_subparsers(dest="action", required=True)
+    gen = synth_commands.add_parser("synth", help="write small generated datasets in the real file formats")
+    gen.add_argument("root", help="folder to write MNIST/, cifar-10-batches-py/ and california_housing/ into")
+    gen.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "reference":
+            if args.action == "run":
+                return cmd_reference_run(args)
+            if args.list:
+                return cmd_reference_list(args)
+            parser.parse_args(["reference", "--help"])
+        if args.command == "report":
+            return cmd_report(args)
+        if args.command == "data":
+            return cmd_data_synth(args)
+    except UnknownName as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished runs are in the store; run the same command to go on", file=sys.stderr)
+        return 130
+    return 0

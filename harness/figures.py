@@ -1,0 +1,71 @@
+"""Figures for the HTML pages, drawn with matplotlib and inlined as SVG (pages stay self-contained)."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+# Okabe-Ito: distinguishable with the common colour-vision deficiencies
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+plt.rcParams.update({"axes.prop_cycle": matplotlib.cycler(color=PALETTE), "font.size": 9,
+                     "svg.fonttype": "none", "axes.grid": True, "grid.alpha": 0.3})
+
+
+def _svg(fig) -> str:
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    text = buffer.getvalue()
+    return text[text.index("<svg"):]
+
+
+def curves(panels: dict[str, dict[str, list[float]]], *, logy: frozenset[str] = frozenset()) -> str:
+    """One panel per metric (title -> {label: per-epoch values}), epochs numbered from 1."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 2.6), squeeze=False)
+    for ax, (title, series) in zip(axes[0], panels.items()):
+        for label, values in series.items():
+            ax.plot(range(1, len(values) + 1), values, marker="o", markersize=3, label=label)
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+        if title in logy:
+            ax.set_yscale("log")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return _svg(fig)
+
+
+def histograms(panels: dict[str, dict[str, dict[str, list[float]]]]) -> str:
+    """Panels of overlaid histograms: title -> {label: {'edges': [...], 'counts': [...]}}."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 2.8), squeeze=False)
+    for ax, (title, series) in zip(axes[0], panels.items()):
+        for label, hist in series.items():
+            edges = hist["edges"]
+            ax.stairs(hist["counts"], edges, fill=True, alpha=0.6, label=label)
+        ax.set_title(title)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return _svg(fig)
+
+
+def image_grid(rows: dict[str, list]) -> str:
+    """Grey images in a grid, one row per label; returned as a PNG data URI (pixels, not vectors)."""
+    labels = list(rows)
+    columns = max(len(images) for images in rows.values())
+    fig, axes = plt.subplots(len(labels), columns, figsize=(1.3 * columns, 1.35 * len(labels)), squeeze=False)
+    for r, label in enumerate(labels):
+        for c in range(columns):
+            ax = axes[r][c]
+            ax.axis("off")
+            if c < len(rows[label]):
+                ax.imshow(rows[label][c], cmap="gray", vmin=0, vmax=255)
+        axes[r][0].set_title(label, fontsize=8, loc="left")
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()

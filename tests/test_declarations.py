@@ -1,0 +1,70 @@
+"""The reference declares SPEC.md's experiments with the notebook's hyperparameters."""
+
+import pytest
+
+from harness.registry import UnknownName
+from harness.spec import TrainSpec
+from reference.experiments import EXPERIMENTS
+from reference.models import CNNModel
+
+# id: (dataset, model, loss, optimizer, lr, weight decay, batch size, epochs)
+NOTEBOOK = {
+    "optim_adam_1e-3": ("mnist", "simple_mlp", "cross_entropy", "adam", 1e-3, 0.0, 100, 10),
+    "optim_adam_3e-4": ("mnist", "simple_mlp", "cross_entropy", "adam", 3e-4, 0.0, 100, 10),
+    "loss_binary": ("mnist", "simple_mlp", "bce_with_logits", "adam", 1e-3, 0.0, 32, 3),
+    "loss_multiclass": ("mnist", "simple_mlp", "cross_entropy", "adam", 1e-3, 0.0, 100, 3),
+    "regression_l1": ("california", "regressor", "l1", "adam", 3e-4, 0.0, 32, 100),
+    "regression_mse": ("california", "regressor", "mse", "adam", 3e-4, 0.0, 32, 100),
+    "weight_decay_1e-3": ("mnist", "simple_mlp", "cross_entropy", "adam", 1e-3, 1e-3, 100, 10),
+    "weight_decay_0": ("mnist", "simple_mlp", "cross_entropy", "adam", 1e-3, 0.0, 100, 10),
+    "dropout_none": ("mnist", "simple_mlp", "cross_entropy", "adam", 1e-3, 0.0, 100, 10),
+    "dropout_0.3": ("mnist", "mlp_dropout", "cross_entropy", "adam", 1e-3, 0.0, 100, 10),
+    "norm_none": ("mnist", "norm_mlp", "cross_entropy", "adam", 1e-3, 0.0, 128, 10),
+    "norm_batch": ("mnist", "norm_mlp", "cross_entropy", "adam", 1e-3, 0.0, 128, 10),
+    "norm_layer": ("mnist", "norm_mlp", "cross_entropy", "adam", 1e-3, 0.0, 128, 10),
+    "early_stopping": ("mnist", "simple_mlp", "cross_entropy", "adam", 1e-3, 0.0, 100, 20),
+    "lr_step": ("mnist", "simple_mlp", "cross_entropy", "adam", 1e-3, 0.0, 100, 10),
+    "lr_plateau": ("mnist", "simple_mlp", "cross_entropy", "adam", 1e-3, 0.0, 100, 10),
+    "aug_combined": ("mnist", "simple_mlp", "cross_entropy", "adam", 1e-3, 0.0, 100, 10),
+    **{f"cw_{name}": ("cifar10", "cnn", "cross_entropy", "adam", 3e-4, 0.0, 64, 40)
+       for name in ("baseline", "aug1", "aug2", "dropout", "batchnorm", "bn_dropout", "zeros_init")},
+    "cw_sgd_3e-3": ("cifar10", "cnn", "cross_entropy", "sgd", 3e-3, 0.0, 64, 40),
+    "cw_sgd_1e-3": ("cifar10", "cnn", "cross_entropy", "sgd", 1e-3, 0.0, 64, 40),
+    "cw_sgd_3e-4": ("cifar10", "cnn", "cross_entropy", "sgd", 3e-4, 0.0, 64, 40),
+}
+DEMOS = {"init_normal", "init_default", "dropout_layer", "batchnorm_stats", "instancenorm_stats",
+         "augmentation_gallery", "normalization_stats", "cw_channel_stats"}
+
+
+@pytest.mark.parametrize("experiment", sorted(NOTEBOOK))
+def test_hyperparameters_are_the_notebooks(experiment):
+    s = EXPERIMENTS[experiment]
+    assert isinstance(s, TrainSpec) and s.seed == 42
+    declared = (s.dataset, s.model, s.loss, s.optimizer.name, s.optimizer.lr, s.optimizer.weight_decay,
+                s.batch_size, s.epochs)
+    assert declared == NOTEBOOK[experiment]
+
+
+def test_registry_holds_exactly_the_spec_experiments():
+    assert set(EXPERIMENTS) == set(NOTEBOOK) | DEMOS
+
+
+def test_special_settings():
+    assert EXPERIMENTS["early_stopping"].early_stopping.patience == 4
+    assert EXPERIMENTS["early_stopping"].early_stopping.monitor == "val_accuracy"
+    assert dict(EXPERIMENTS["lr_step"].scheduler.params) == {"step_size": 3, "gamma": 0.1}
+    assert dict(EXPERIMENTS["lr_plateau"].scheduler.params) == {
+        "mode": "min", "factor": 0.2, "patience": 1, "threshold": 0.01, "min_lr": 1e-5}
+    assert EXPERIMENTS["lr_plateau"].scheduler.monitor == "val_loss"
+    assert EXPERIMENTS["loss_binary"].positive_from == 5
+    assert EXPERIMENTS["aug_combined"].inputs.normalize == ((0.13066,), (0.30811,))
+    assert all(EXPERIMENTS[i].inputs.normalize == "train" for i in NOTEBOOK if i.startswith("cw_"))
+
+
+def test_given_cnn_has_the_coursework_parameter_count():
+    assert sum(p.numel() for p in CNNModel().parameters()) == 390_986
+
+
+def test_unknown_experiment_suggests_the_closest_names():
+    with pytest.raises(UnknownName, match="Did you mean 'early_stopping'"):
+        EXPERIMENTS["early_stoping"]
