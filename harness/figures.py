@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
@@ -32,6 +33,7 @@ def curves(panels: dict[str, dict[str, list[float]]], *, logy: frozenset[str] = 
             ax.plot(range(1, len(values) + 1), values, marker="o", markersize=3, label=label)
         ax.set_title(title)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         if title in logy:
             ax.set_yscale("log")
         ax.legend(fontsize=7)

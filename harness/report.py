@@ -103,7 +103,7 @@ def write_reference_report(store: Store, path: str | Path, *, profile: str,
     summary = [{"experiment": r.experiment, "title": r.spec["title"], "kind": r.kind,
                 "epochs": r.metrics.get("epochs_run"), "best val acc": r.metrics.get("best_val_accuracy"),
                 "final val acc": r.metrics.get("final_val_accuracy"), "val MAE": r.metrics.get("final_val_mae"),
-                "wall s": r.wall_s} for r in runs.values()]
+                "wall s": round(r.wall_s, 1)} for r in runs.values()]
     page = _environment().get_template("reference.html.j2").render(
         profile=profile,
         summary=_table(summary) if summary else None,

@@ -134,10 +134,10 @@ class Store:
             "SELECT epoch, metric, value FROM history WHERE run_id = ? ORDER BY epoch", (run_id,)
         ):
             epochs.setdefault(epoch, {"epoch": epoch})[name] = value
-        metrics = dict(self._db.execute("SELECT name, value FROM metrics WHERE run_id = ?", (run_id,)))
+        metrics = dict(self._db.execute("SELECT name, value FROM metrics WHERE run_id = ? ORDER BY rowid", (run_id,)))
         arrays = {
             name: json.loads(data)
-            for name, data in self._db.execute("SELECT name, data FROM arrays WHERE run_id = ?", (run_id,))
+            for name, data in self._db.execute("SELECT name, data FROM arrays WHERE run_id = ? ORDER BY rowid", (run_id,))
         }
         return RunRecord(
             experiment=experiment, kind=kind, subject=subject, profile=profile, seed=seed,

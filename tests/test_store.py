@@ -74,3 +74,10 @@ def test_schema_is_plain_sqlite_for_later_stages(tmp_path):
         "SELECT r.experiment, h.epoch, h.value FROM runs r JOIN history h ON h.run_id = r.id"
         " WHERE h.metric = 'val_loss' ORDER BY h.epoch").fetchall()
     assert rows == [("demo_exp", 1, 1.0), ("demo_exp", 2, 0.7)]
+
+
+def test_metrics_and_arrays_come_back_in_the_order_they_were_recorded(tmp_path):
+    with Store(tmp_path / "s.sqlite") as store:
+        record = _record(metrics={"zeta": 1.0, "alpha": 2.0}, arrays={"original": [1], "flips": [2]})
+        loaded = store.load(store.save(record))
+    assert list(loaded.metrics) == ["zeta", "alpha"] and list(loaded.arrays) == ["original", "flips"]

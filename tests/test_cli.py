@@ -1,0 +1,72 @@
+"""The CLI as a user types it: `python -m harness ...` in a child process, output read back."""
+
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from harness.cli import main
+from reference.experiments import EXPERIMENTS
+
+
+def harness(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "harness", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd, timeout=300)
+
+
+def test_list_shows_every_experiment_with_its_hyperparameters():
+    result = harness("reference", "--list")
+    assert result.returncode == 0, result.stderr
+    for experiment in EXPERIMENTS:
+        assert experiment in result.stdout
+    line = next(l for l in result.stdout.splitlines() if l.startswith("cw_sgd_3e-3 "))
+    assert "sgd lr=0.003" in line and "bs=64" in line and "epochs=40" in line
+    assert "35 experiments" in result.stdout
+
+
+def test_run_stores_results_writes_the_page_and_skips_finished_runs(tmp_path, synth_root):
+    store, page = tmp_path / "r.sqlite", tmp_path / "page.html"
+    args = ("reference", "run", "loss_binary", "dropout_layer", "--data-root", synth_root,
+            "--store", store, "--html", page, "--quiet")
+    first = harness(*args)
+    assert first.returncode == 0, first.stderr
+    assert "2 ran" in first.stdout and page.is_file()
+    assert "loss_binary" in page.read_text()
+    second = harness(*args)
+    assert second.returncode == 0 and "already in the store" in second.stdout and "0 ran, 2 stored earlier" in second.stdout
+    rows = sqlite3.connect(store).execute("SELECT experiment FROM runs ORDER BY experiment").fetchall()
+    assert rows == [("dropout_layer",), ("loss_binary",)]
+
+
+def test_missing_data_stops_with_the_fix_or_is_skipped_when_asked(tmp_path):
+    empty = tmp_path / "empty"
+    stop = harness("reference", "run", "optim_adam_1e-3", "--data-root", empty, "--no-download",
+                   "--store", tmp_path / "a.sqlite", "--html", "")
+    assert stop.returncode == 2
+    assert "train-images-idx3-ubyte" in stop.stderr and "--data-root" in stop.stderr
+    skip = harness("reference", "run", "optim_adam_1e-3", "init_normal", "--data-root", empty, "--no-download",
+                   "--skip-missing-data", "--store", tmp_path / "b.sqlite", "--html", tmp_path / "b.html", "--quiet")
+    assert skip.returncode == 0, skip.stderr
+    assert "1 ran, 0 stored earlier, 1 skipped" in skip.stdout
+    assert "Not run: data missing" in (tmp_path / "b.html").read_text()
+
+
+def test_unknown_experiment_and_bad_arguments(capsys):
+    assert main(["reference", "run", "optim_adam"]) == 2
+    assert "Did you mean" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="or pass --all"):
+        main(["reference", "run"])
+
+
+def test_synth_command_writes_loadable_data(tmp_path):
+    result = harness("data", "synth", tmp_path / "gen")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "gen" / "MNIST" / "raw" / "train-images-idx3-ubyte.gz").is_file()
+    assert (tmp_path / "gen" / "cifar-10-batches-py" / "data_batch_5").is_file()
+    assert (tmp_path / "gen" / "california_housing" / "cal_housing_py3.pkz").is_file()
+
+
+def test_report_without_a_store_says_what_to_do(tmp_path, capsys):
+    assert main(["report", "--store", str(tmp_path / "none.sqlite"), "--html", str(tmp_path / "x.html")]) == 2
+    assert "harness reference run" in capsys.readouterr().err
