@@ -11,7 +11,7 @@ import datetime as dt
 import os
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -22,7 +22,7 @@ import harness
 from harness import data, env
 from harness.batches import Batches
 from harness.callbacks import EarlyStopping, History, LRSchedule, Progress
-from harness.inputs import Augment, make_prepare
+from harness.inputs import Augment, Pipeline, make_prepare
 from harness.results import RunRecord
 from harness.spec import DemoContext, DemoSpec, Optimizer, Profile, Spec, TrainSpec, spec_hash, to_dict
 from harness.tasks import LOSSES, TASKS
@@ -37,6 +37,7 @@ class Components:
 
     models: Mapping[str, Callable[..., nn.Module]]
     augmentations: Mapping[str, Callable[[], Augment]]
+    pipelines: Mapping[str, Callable[..., Pipeline]] = field(default_factory=dict)  # (mean, std) -> transform
 
 
 def reference_components() -> Components:
@@ -97,13 +98,14 @@ def train_run(
     elif spec.inputs.normalize is not None:
         mean, std = spec.inputs.normalize
     augment = components.augmentations[spec.inputs.augment]() if spec.inputs.augment else None
+    pipeline = components.pipelines[spec.inputs.pipeline](list(mean), list(std)) if spec.inputs.pipeline else None
 
     seed_everything(spec.seed)
     model = components.models[spec.model](**spec.model_args).to(device)
     plain = make_prepare(mean=mean, std=std, flatten=spec.inputs.flatten)
     train = Batches(
         train_split, batch_size=spec.batch_size, device=device, shuffle_seed=spec.seed,
-        prepare=make_prepare(augment=augment, mean=mean, std=std, flatten=spec.inputs.flatten),
+        prepare=make_prepare(augment=augment, mean=mean, std=std, flatten=spec.inputs.flatten, pipeline=pipeline),
     )
     val = Batches(test_split, batch_size=EVAL_BATCH_SIZE, prepare=plain, device=device)
     task, criterion = TASKS[spec.task], LOSSES[spec.loss]()

@@ -47,6 +47,7 @@ class Inputs:
     """How stored samples become model inputs: augment (train only), scale, normalize, flatten."""
 
     augment: str | None = None  # name in reference.augmentations, applied per sample on uint8
+    pipeline: str | None = None  # a submission's full transform (PIL image -> normalized tensor), train split
     normalize: tuple[tuple[float, ...], tuple[float, ...]] | Literal["train"] | None = None
     flatten: bool = False  # (N, C, H, W) -> (N, C*H*W) for the MLPs
 

@@ -85,15 +85,18 @@ def write_mnist(root: Path, n_train: int, n_test: int, *, seed: int = 0) -> Path
     return raw.parent
 
 
-def write_cifar10(root: Path, n_train: int, n_test: int, *, seed: int = 0) -> Path:
+def cifar_like(n: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """n CIFAR-shaped uint8 images (N, 3, 32, 32) and labels; each class has a colour and a coarse pattern."""
     rng = np.random.default_rng(seed)
-    # Each class: a colour and a coarse spatial pattern, so both colour and shape carry the label.
     colours = rng.integers(40, 216, size=(10, 3, 1, 1)).astype(np.float32)
     patterns = np.kron(rng.random((10, 1, 4, 4)) > 0.5, np.ones((1, 1, 8, 8))).astype(np.float32)
-    protos = colours * (0.4 + 0.6 * patterns)
+    return _class_images(rng, n, (3, 32, 32), colours * (0.4 + 0.6 * patterns))
+
+
+def write_cifar10(root: Path, n_train: int, n_test: int, *, seed: int = 0) -> Path:
     folder = Path(root) / "cifar-10-batches-py"
     folder.mkdir(parents=True, exist_ok=True)
-    images, labels = _class_images(rng, n_train + n_test, (3, 32, 32), protos)
+    images, labels = cifar_like(n_train + n_test, seed=seed)
     train_parts = np.array_split(np.arange(n_train), 5)
     batches = {f"data_batch_{i + 1}": idx for i, idx in enumerate(train_parts)}
     batches["test_batch"] = np.arange(n_train, n_train + n_test)

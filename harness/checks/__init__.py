@@ -1,0 +1,1 @@
+"""Behaviour checks of a submission, as pytest tests. They run only inside the sandboxed child."""

@@ -1,0 +1,95 @@
+import torch
+from scipy import stats
+from torchvision.transforms.functional import to_pil_image, to_tensor
+
+from harness.checks.support import expect, student
+
+NAMES = ("train_transform_1", "train_transform_2", "val_transform")
+SAMPLES, REPEATS = 96, 3
+
+
+def _transform(augment_module, name, context):
+    with student(f"building {name}(mean, std)"):
+        return getattr(augment_module, name)(list(context["mean"]), list(context["std"]))
+
+
+def _apply(transform, name, pil_images):
+    with student(f"applying {name} to a 32x32 PIL image"):
+        return [transform(image) for image in pil_images]
+
+
+def _reference(image, context):
+    mean = torch.tensor(context["mean"]).view(3, 1, 1)
+    std = torch.tensor(context["std"]).view(3, 1, 1)
+    return (to_tensor(image) - mean) / std
+
+
+def test_transforms_return_normalized_tensors(augment_module, images, context):
+    """Each transform turns a 32x32 RGB image into a finite float tensor of shape (3, 32, 32), normalized with the given mean/std."""
+    pil = [to_pil_image(img) for img in images[0][:SAMPLES]]
+    for name in NAMES:
+        outputs = _apply(_transform(augment_module, name, context), name, pil)
+        bad = [o for o in outputs if not (isinstance(o, torch.Tensor) and o.shape == (3, 32, 32) and o.is_floating_point())]
+        expect(not bad, f"{name} should return float tensors of shape (3, 32, 32); it returned "
+               f"{type(bad[0]).__name__ if bad else ''} {getattr(bad[0], 'shape', '') if bad else ''}.",
+               measured=str(getattr(bad[0], "shape", type(bad[0]).__name__)) if bad else "ok", bound="(3, 32, 32) float")
+        expect(all(torch.isfinite(o).all() for o in outputs), f"{name} produced NaN or infinite values.")
+        # undo Normalize(mean, std): a correctly normalized image comes back inside [0, 1] and spans it
+        mean = torch.tensor(context["mean"]).view(1, 3, 1, 1)
+        std = torch.tensor(context["std"]).view(1, 3, 1, 1)
+        raw = (torch.stack(outputs) * std + mean).transpose(0, 1).flatten(1)
+        low, high = float(raw.min()), float(raw.max())
+        spread = float((raw.quantile(0.99, dim=1) - raw.quantile(0.01, dim=1)).min())
+        expect(low > -0.01 and high < 1.01 and spread > 0.6,
+               f"{name}'s outputs are not images normalized with the mean/std it was given: undoing "
+               f"Normalize(mean, std) gives values from {low:.2f} to {high:.2f} (spread {spread:.2f}) instead of "
+               "spanning [0, 1]. End the pipeline with ToTensor() and Normalize(mean, std), once.",
+               measured=f"[{low:.2f}, {high:.2f}], spread {spread:.2f}", bound="within [0, 1], spread > 0.6")
+
+
+def test_validation_transform_has_no_random_augmentation(augment_module, images, context):
+    """val_transform only converts and normalizes: it is deterministic and equals (image/255 - mean)/std exactly."""
+    transform = _transform(augment_module, "val_transform", context)
+    pil = [to_pil_image(img) for img in images[0][:SAMPLES]]
+    first, second = _apply(transform, "val_transform", pil), _apply(transform, "val_transform", pil)
+    expect(all(torch.equal(a, b) for a, b in zip(first, second)),
+           "val_transform gave different results for the same image: it contains a random augmentation. "
+           "Validation images must only be converted and normalized.")
+    error = max(float((out - _reference(img, context)).abs().max()) for out, img in zip(first, pil))
+    expect(error < 2e-3, f"val_transform changes images beyond ToTensor+Normalize(mean, std) (max difference "
+           f"{error:.3f}); keep augmentation out of validation and use the train-set mean/std it is given.",
+           measured=round(error, 4), bound="< 2e-3")
+
+
+def _distortion(augment_module, name, pil, context) -> torch.Tensor:
+    """Per image: mean squared difference between augmented and plain normalized image, averaged over REPEATS."""
+    transform = _transform(augment_module, name, context)
+    plain = torch.stack([_reference(i, context) for i in pil])
+    torch.manual_seed(0)
+    runs = [torch.stack(_apply(transform, name, pil)) for _ in range(REPEATS)]
+    return torch.stack([(r - plain).square().mean(dim=(1, 2, 3)) for r in runs]).mean(0)
+
+
+def test_training_transforms_are_random(augment_module, images, context):
+    """Both training transforms augment: the same image comes out differently on different draws."""
+    pil = [to_pil_image(img) for img in images[0][:32]]
+    for name in NAMES[:2]:
+        transform = _transform(augment_module, name, context)
+        torch.manual_seed(0)
+        first, second = _apply(transform, name, pil), _apply(transform, name, pil)
+        changed = sum(not torch.equal(a, b) for a, b in zip(first, second)) / len(pil)
+        expect(changed >= 0.25, f"{name} gave identical outputs for {1 - changed:.0%} of images on two draws: "
+               "it does not look like a random augmentation.", measured=round(changed, 3), bound=">= 0.25")
+
+
+def test_strategy_2_is_stronger_than_strategy_1(augment_module, images, context):
+    """Strategy 2 distorts images measurably more than strategy 1 (paired test over images, p < 0.01)."""
+    pil = [to_pil_image(img) for img in images[0][:SAMPLES]]
+    one = _distortion(augment_module, "train_transform_1", pil, context)
+    two = _distortion(augment_module, "train_transform_2", pil, context)
+    result = stats.wilcoxon(two.numpy(), one.numpy(), alternative="greater")
+    expect(float(two.mean()) > float(one.mean()) and result.pvalue < 0.01,
+           f"train_transform_2 should be the more aggressive strategy, but it changes images by "
+           f"{float(two.mean()):.3f} on average against {float(one.mean()):.3f} for train_transform_1 "
+           f"(p = {result.pvalue:.3g}).", measured=f"{float(two.mean()):.3f} vs {float(one.mean()):.3f}",
+           bound="strategy 2 > strategy 1, p < 0.01")

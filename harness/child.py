@@ -1,0 +1,109 @@
+"""Entry point inside the sandbox: `python -I -m harness.child JOB.json`.
+
+Imports the student's files, does one job (behaviour checks, or one coursework training run) and
+writes plain JSON to the job's result path. This is the only module that imports student code,
+and it only ever runs in the sandboxed child.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+import sys
+import traceback
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from harness.submission import AUGMENT_FILE, MODEL_FILE, REQUIRED_NAMES
+
+
+class StudentCodeError(Exception):
+    """The student's code could not be used; the message is for the student."""
+
+
+def load_module(folder: Path, filename: str) -> ModuleType:
+    """Import one of the student's files, telling 'it raised' apart from 'a name is missing'."""
+    name = f"student_{Path(filename).stem}"
+    spec = importlib.util.spec_from_file_location(name, folder / filename)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException as error:  # noqa: BLE001 - a student's SystemExit is reported, not obeyed
+        where = traceback.extract_tb(error.__traceback__)[-1]
+        raise StudentCodeError(
+            f"{filename} raised {type(error).__name__} while being imported "
+            f"({Path(where.filename).name}, line {where.lineno}): {error}"
+        ) from None
+    for required in REQUIRED_NAMES[filename]:
+        if not callable(getattr(module, required, None)):
+            raise StudentCodeError(f"{filename} does not define a callable `{required}`.")
+    return module
+
+
+def load_submission(folder: Path) -> tuple[ModuleType, ModuleType]:
+    sys.path.insert(0, str(folder))  # so the student's files can import their own helpers
+    return load_module(folder, MODEL_FILE), load_module(folder, AUGMENT_FILE)
+
+
+def job_checks(job: dict[str, Any]) -> dict[str, Any]:
+    from harness.checks.runner import run_checks
+
+    return {"checks": run_checks(Path(job["submission"]), job["context"])}
+
+
+def _finite(history: list[dict[str, float]]) -> None:
+    for row in history:
+        for key, value in row.items():
+            if not math.isfinite(value):
+                raise StudentCodeError(f"training produced a non-finite {key} ({value}) in epoch {int(row['epoch'])}; "
+                                       "check the model's forward pass and initialization.")
+
+
+def job_train(job: dict[str, Any]) -> dict[str, Any]:
+    import torch
+
+    from harness import coursework, data
+    from harness.runner import train_run
+    from harness.spec import PROFILES
+
+    model_module, augment_module = load_submission(Path(job["submission"]))
+    spec = coursework.submission_spec(job["experiment"], dropout_rate=job["dropout_rate"])
+    profile = PROFILES[job["profile"]]
+    dataset = data.load("cifar10", job["data_root"], download=False)
+    components = coursework.submission_components(model_module, augment_module)
+    try:
+        history, metrics, arrays = train_run(spec, dataset, profile=profile, components=components,
+                                             device=torch.device(job.get("device", "cpu")))
+    except StudentCodeError:
+        raise
+    except Exception as error:  # noqa: BLE001 - whatever the student's model raised, said plainly
+        frame = traceback.extract_tb(error.__traceback__)[-1]
+        raise StudentCodeError(f"training {job['experiment']} failed: {type(error).__name__}: {error} "
+                               f"({Path(frame.filename).name}, line {frame.lineno})") from None
+    _finite(history)
+    return {"history": history, "metrics": metrics, "arrays": arrays}
+
+
+JOBS = {"checks": job_checks, "train": job_train}
+
+
+def main(job_path: str) -> int:
+    job = json.loads(Path(job_path).read_text())
+    threads = int(os.environ.get("HARNESS_THREADS", "1"))
+    import torch
+
+    torch.set_num_threads(threads)
+    try:
+        result = JOBS[job["job"]](job)
+    except StudentCodeError as error:
+        result = {"error": str(error)}
+    Path(job["result"]).write_text(json.dumps(result, allow_nan=True))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1]))

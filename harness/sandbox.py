@@ -1,0 +1,279 @@
+"""Run untrusted submission code in a child process that can only hand back data.
+
+Layers, strongest first (probed at start-up; the report names the one used):
+  bwrap    bubblewrap: fresh root with only the interpreter, the harness, the submission copy, the
+           data (read-only) and a work folder; no network, own PID/IPC/UTS namespaces.
+  unshare  user + network + PID namespaces (no network, cannot signal the grader), but the file
+           system is visible: weaker, reported as such.
+  limits   resource limits only. Refused unless explicitly allowed.
+Every layer adds: a fresh session, rlimits (CPU seconds, data segment, processes, file size, core
+dumps), a wall-clock timeout that kills the whole process tree, a scrubbed environment, stdin from
+/dev/null, one thread per library unless asked otherwise. As root, the child runs under its own
+unprivileged uid so the process limit applies to it (root ignores RLIMIT_NPROC).
+
+The child's only channel back is a JSON file in its work folder, capped in size and parsed here;
+nothing the child writes elsewhere is read.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import harness
+
+LAYERS = ("bwrap", "unshare", "limits")
+RESULT_FILE = "result.json"
+SANDBOX_UID_BASE = 61000  # child uids when the grader runs as root: one per concurrent slot
+GiB = 1024**3
+
+
+class IsolationUnavailable(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Limits:
+    wall_s: float = 300.0  # whole child, start-up included
+    cpu_s: int = 1200  # CPU seconds over all threads
+    memory_bytes: int = 6 * GiB  # RLIMIT_DATA (RLIMIT_AS breaks PyTorch, see ISOLATION.md)
+    processes: int = 256  # threads and processes of the child's uid
+    file_bytes: int = 64 * 1024**2  # largest file the child may write (its logs included)
+    result_bytes: int = 16 * 1024**2  # largest result.json the parent will read
+    threads: int = 1  # OMP/MKL/torch threads
+
+
+@dataclass
+class Outcome:
+    status: str  # ok | timeout | crashed | no_result | bad_result
+    result: dict[str, Any] | None
+    log_tail: str  # the end of the child's stdout+stderr
+    wall_s: float
+    layer: str
+    exit_code: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def _run_quiet(cmd: list[str], timeout: float = 20) -> bool:
+    try:
+        return subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@functools.cache
+def available_layers() -> tuple[str, ...]:
+    """The layers that actually work on this machine, strongest first (each probed once)."""
+    found = []
+    probe = [sys.executable, "-I", "-c", "import socket, harness\ntry:\n socket.create_connection(('192.0.2.1', 9), 1)\n"
+             "except OSError:\n raise SystemExit(0)\nraise SystemExit(3)"]
+    workdir = Path(tempfile.mkdtemp(prefix="harness-probe-"))
+    try:
+        if shutil.which("bwrap") and _run_quiet(_wrap("bwrap", probe, workdir, [], slot=0)):
+            found.append("bwrap")
+        if shutil.which("unshare") and _run_quiet(_wrap("unshare", probe, workdir, [], slot=0)):
+            found.append("unshare")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    found.append("limits")
+    return tuple(found)
+
+
+def choose_layer(*, allow_weak: bool = False) -> str:
+    layer = available_layers()[0]
+    if layer == "limits" and not allow_weak:
+        raise IsolationUnavailable(
+            "Neither bubblewrap nor unprivileged user namespaces work on this machine, so student code "
+            "could read other files and open network connections. Install bubblewrap (Debian/Ubuntu: "
+            "`apt-get install bubblewrap`), or pass --allow-weak-isolation to grade with resource limits only."
+        )
+    return layer
+
+
+def _ancestors(path: Path) -> list[Path]:
+    return [p for p in reversed(path.parents) if p != Path("/")]
+
+
+def _readonly_paths() -> list[Path]:
+    """What the child needs to read: the interpreter, the installed packages, the harness source."""
+    repo = Path(harness.__file__).resolve().parent.parent
+    paths = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), repo / "harness", repo / "reference"}
+    paths |= {Path(p).resolve() for p in sys.path if p and Path(p).is_dir() and not str(p).startswith("/usr")}
+    return sorted(p for p in paths if p.exists())
+
+
+def _bwrap(command: list[str], workdir: Path, readonly: list[Path], slot: int) -> list[str]:
+    as_root = os.geteuid() == 0
+    args = ["bwrap", "--die-with-parent", "--new-session", "--clearenv",
+            "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
+    if not as_root:
+        args.append("--unshare-user")
+    args += ["--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+    for link in ("lib", "lib64", "bin", "sbin"):
+        target = Path("/") / link
+        if target.is_symlink():
+            args += ["--symlink", os.readlink(target), str(target)]
+        elif target.is_dir():
+            args += ["--ro-bind", str(target), str(target)]
+    args += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache"]
+    made: set[Path] = {Path("/tmp")}
+    binds = [(p, "--ro-bind") for p in readonly] + [(workdir, "--bind")]
+    for path, _ in binds:  # bwrap would create missing parents as 0700, unreadable to the child's uid
+        for parent in _ancestors(path):
+            if parent not in made and not str(parent).startswith("/usr"):
+                args += ["--perms", "0755", "--dir", str(parent)]
+                made.add(parent)
+    for path, flag in binds:
+        args += [flag, str(path), str(path)]
+    args += ["--chdir", str(workdir)]
+    for key, value in _child_env(workdir).items():
+        args += ["--setenv", key, value]
+    if as_root:
+        uid = str(SANDBOX_UID_BASE + slot)
+        command = ["/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs", "--", *command]
+    return [*args, "--", *command]
+
+
+def _wrap(layer: str, command: list[str], workdir: Path, readonly: list[Path], *, slot: int) -> list[str]:
+    if layer == "bwrap":
+        return _bwrap(command, workdir, readonly or _readonly_paths(), slot)
+    if layer == "unshare":
+        return ["unshare", "--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child", "--mount-proc", *command]
+    return command
+
+
+def _child_env(workdir: Path, threads: int = 1) -> dict[str, str]:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(workdir), "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
+           "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg", "CUDA_VISIBLE_DEVICES": os.environ.get("CUDA_VISIBLE_DEVICES", "")}
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "HARNESS_THREADS"):
+        env[name] = str(threads)
+    return env
+
+
+def _limit_child(limits: Limits, uid: int | None) -> None:
+    """Runs in the child between fork and exec."""
+    os.setsid()
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + 5))
+    resource.setrlimit(resource.RLIMIT_DATA, (limits.memory_bytes, limits.memory_bytes))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
+    if uid is None:  # our own uid: the limit counts every thread we already run
+        resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes + _own_tasks(), limits.processes + _own_tasks()))
+    else:
+        resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+
+
+def _own_tasks() -> int:
+    uid, count = os.getuid(), 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.stat(f"/proc/{pid}").st_uid == uid:
+                count += len(os.listdir(f"/proc/{pid}/task"))
+        except OSError:
+            continue
+    return count
+
+
+def _kill_tree(process: subprocess.Popen, uid: int | None) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    if uid is not None:  # anything left under the sandbox uid (double forks that left the group)
+        subprocess.run(["pkill", "-KILL", "-U", str(uid)], capture_output=True)
+    process.wait()
+
+
+def _tail(path: Path, size: int = 4000) -> str:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, path.stat().st_size - size))
+            return handle.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def prepare_workdir(submission: Path) -> Path:
+    """A private folder with a copy of the submission's regular files (links and specials dropped)."""
+    workdir = Path(tempfile.mkdtemp(prefix="harness-job-"))
+    target = workdir / "submission"
+    target.mkdir()
+    for path in sorted(submission.rglob("*")):
+        relative = path.relative_to(submission)
+        if path.is_symlink() or "__pycache__" in relative.parts:
+            continue
+        if path.is_dir():
+            (target / relative).mkdir(exist_ok=True)
+        elif path.is_file():
+            shutil.copyfile(path, target / relative)
+    return workdir
+
+
+def run_child(
+    job: dict[str, Any],
+    *,
+    submission: Path,
+    layer: str,
+    limits: Limits = Limits(),
+    readonly: tuple[Path, ...] = (),
+    slot: int = 0,
+) -> Outcome:
+    """Run `python -I -m harness.child` on `job` with the submission copied into a private work folder."""
+    workdir = prepare_workdir(submission)
+    try:
+        job = {**job, "submission": str(workdir / "submission"), "result": str(workdir / RESULT_FILE)}
+        (workdir / "job.json").write_text(json.dumps(job))
+        uid = SANDBOX_UID_BASE + slot if os.geteuid() == 0 and layer == "bwrap" else None
+        if uid is not None:
+            for path in [workdir, *workdir.rglob("*")]:
+                os.chown(path, uid, uid)
+        command = [sys.executable, "-I", "-m", "harness.child", str(workdir / "job.json")]
+        readonly_paths = list(readonly) + (_readonly_paths() if layer == "bwrap" else [])
+        argv = _wrap(layer, command, workdir, readonly_paths, slot=slot)
+        env = _child_env(workdir, limits.threads)
+        log = workdir / "child.log"
+        started = time.perf_counter()
+        with open(log, "wb") as out:
+            process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                       env=env, cwd=workdir, preexec_fn=lambda: _limit_child(limits, uid))
+            try:
+                code = process.wait(timeout=limits.wall_s)
+                timed_out = False
+            except subprocess.TimeoutExpired:
+                timed_out, code = True, None
+            _kill_tree(process, uid)
+        elapsed = time.perf_counter() - started
+        return _outcome(workdir / RESULT_FILE, _tail(log), elapsed, layer, code, timed_out, limits)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _outcome(result_path: Path, log: str, elapsed: float, layer: str, code: int | None,
+             timed_out: bool, limits: Limits) -> Outcome:
+    if timed_out:
+        return Outcome("timeout", None, log, elapsed, layer, code)
+    if not result_path.is_file() or result_path.is_symlink():
+        return Outcome("crashed" if code else "no_result", None, log, elapsed, layer, code)
+    if result_path.stat().st_size > limits.result_bytes:
+        return Outcome("bad_result", None, log + f"\n[result larger than {limits.result_bytes} bytes]", elapsed, layer, code)
+    try:
+        result = json.loads(result_path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        return Outcome("bad_result", None, f"{log}\n[result is not JSON: {error}]", elapsed, layer, code)
+    if not isinstance(result, dict):
+        return Outcome("bad_result", None, log, elapsed, layer, code)
+    return Outcome("ok", result, log, elapsed, layer, code)

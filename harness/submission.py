@@ -1,0 +1,138 @@
+"""The submission contract: what a submission folder holds, read without running any of it.
+
+A submission is a folder with three files:
+
+  model.py          class CNNModel(nn.Module) with the coursework constructor
+                    CNNModel(use_dropout=False, use_batchnorm=False, dropout_rate=0.5, init_mode="xavier_uniform")
+  augmentations.py  train_transform_1(mean, std), train_transform_2(mean, std), val_transform(mean, std):
+                    each returns a torchvision transform from a PIL image to a normalized float tensor
+  manifest.toml     who, where dropout and batch norm sit, the dropout rate, the claimed results
+
+The parent process only parses these (TOML, and Python source with `ast`): it never imports them.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+MODEL_FILE, AUGMENT_FILE, MANIFEST_FILE = "model.py", "augmentations.py", "manifest.toml"
+REQUIRED_NAMES = {MODEL_FILE: ("CNNModel",), AUGMENT_FILE: ("train_transform_1", "train_transform_2", "val_transform")}
+BATCHNORM_PLACEMENTS = ("after_conv", "after_relu")  # Conv -> BN -> ReLU, or Conv -> ReLU -> BN
+# run name in the manifest's [claims] -> reference coursework experiment id
+CLAIMED_RUNS = {
+    "baseline": "cw_baseline", "aug1": "cw_aug1", "aug2": "cw_aug2", "dropout": "cw_dropout",
+    "batchnorm": "cw_batchnorm", "bn_dropout": "cw_bn_dropout", "zeros_init": "cw_zeros_init",
+}
+MAX_FILE_BYTES = 1_000_000  # a source file larger than this is not a hand-written submission
+IGNORED = {"__pycache__", ".git", ".ipynb_checkpoints"}
+
+
+class SubmissionError(ValueError):
+    """The submission folder breaks the contract; the message says which file and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    student: str
+    dropout_rate: float
+    dropout_placement: str
+    batchnorm_placement: str
+    claims: dict[str, float] = field(default_factory=dict)  # run name -> best validation accuracy
+
+
+@dataclass(frozen=True)
+class Submission:
+    path: Path
+    manifest: Manifest
+    content_hash: str  # sha256 over every file's relative path and bytes
+
+    @property
+    def student(self) -> str:
+        return self.manifest.student
+
+
+def content_hash(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not IGNORED & set(p.parts)):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _require(table: dict, key: str, kind: type | tuple[type, ...], where: str):
+    if key not in table:
+        raise SubmissionError(f"{MANIFEST_FILE}: {where} has no `{key}`; add it (see the template in the README).")
+    value = table[key]
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise SubmissionError(f"{MANIFEST_FILE}: {where}`{key}` should be a {getattr(kind, '__name__', kind)}, got {value!r}.")
+    return value
+
+
+def parse_manifest(text: str) -> Manifest:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise SubmissionError(f"{MANIFEST_FILE} is not valid TOML: {error}.") from None
+    student = _require(data, "student", str, "")
+    dropout = _require(data, "dropout", dict, "")
+    rate = float(_require(dropout, "rate", (int, float), "[dropout] "))
+    if not 0.0 < rate < 1.0:
+        raise SubmissionError(f"{MANIFEST_FILE}: [dropout] rate must be between 0 and 1 (exclusive), got {rate}.")
+    batchnorm = _require(data, "batchnorm", dict, "")
+    placement = _require(batchnorm, "placement", str, "[batchnorm] ")
+    if placement not in BATCHNORM_PLACEMENTS:
+        raise SubmissionError(f"{MANIFEST_FILE}: [batchnorm] placement must be one of "
+                              f"{', '.join(BATCHNORM_PLACEMENTS)}, got {placement!r}.")
+    claims = {}
+    for name, value in data.get("claims", {}).items():
+        if name not in CLAIMED_RUNS:
+            raise SubmissionError(f"{MANIFEST_FILE}: [claims] has unknown run {name!r}; "
+                                  f"the runs are {', '.join(CLAIMED_RUNS)}.")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+            raise SubmissionError(f"{MANIFEST_FILE}: [claims] {name} must be an accuracy between 0 and 1, "
+                                  f"got {value!r} (write 0.71, not 71).")
+        claims[name] = float(value)
+    return Manifest(student.strip() or "unknown", rate, str(dropout.get("placement", "")), placement, claims)
+
+
+def _check_source(folder: Path, name: str) -> None:
+    path = folder / name
+    if not path.is_file():
+        raise SubmissionError(f"{name} is missing from {folder}; a submission needs "
+                              f"{MODEL_FILE}, {AUGMENT_FILE} and {MANIFEST_FILE}.")
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise SubmissionError(f"{name} is larger than {MAX_FILE_BYTES:,} bytes; submit source code only.")
+    source = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        tree = ast.parse(source, filename=name)
+    except SyntaxError as error:
+        raise SubmissionError(f"{name}, line {error.lineno}: syntax error: {error.msg}.") from None
+    defined = {node.name for node in tree.body if isinstance(node, (ast.ClassDef, ast.FunctionDef))}
+    defined |= {t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets
+                if isinstance(t, ast.Name)}
+    for required in REQUIRED_NAMES[name]:
+        if required not in defined:
+            raise SubmissionError(f"{name} does not define `{required}` at the top level of the file.")
+
+
+def load(folder: str | Path) -> Submission:
+    """Read and validate a submission folder; raises SubmissionError with a fix-it sentence."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SubmissionError(f"{folder} is not a folder; pass the folder holding {MODEL_FILE}, "
+                              f"{AUGMENT_FILE} and {MANIFEST_FILE}.")
+    if not (folder / MANIFEST_FILE).is_file():
+        raise SubmissionError(f"{MANIFEST_FILE} is missing from {folder}; copy the template from the README.")
+    manifest = parse_manifest((folder / MANIFEST_FILE).read_text(encoding="utf-8", errors="replace"))
+    for name in REQUIRED_NAMES:
+        _check_source(folder, name)
+    return Submission(folder.resolve(), manifest, content_hash(folder))
