@@ -47,6 +47,11 @@ class Dataset:
     test: Split
     folder: Path  # where the files were read from
     synthetic: bool  # generated stand-in data (harness.synthetic), not the real dataset
+    train_stats: tuple[tuple[float, ...], tuple[float, ...]] | None = None  # when handed over precomputed
+
+    def normalization(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """Per-channel mean/std of the whole training split (never the test split)."""
+        return self.train_stats or train_statistics(self.train)
 
 
 class DataMissingError(RuntimeError):
@@ -184,6 +189,22 @@ _READERS: dict[str, Callable[[Path, bool], Dataset]] = {
     "cifar10": _read_cifar10,
     "california": _read_california,
 }
+
+
+def save_arrays(dataset: Dataset, path: Path, *, train_limit: int | None, test_limit: int | None) -> Path:
+    """The part of `dataset` a run uses, as a plain .npz (read back with allow_pickle=False)."""
+    train, test = dataset.train.head(train_limit), dataset.test.head(test_limit)
+    mean, std = dataset.normalization()
+    np.savez(path, train_x=train.x.numpy(), train_y=train.y.numpy(), test_x=test.x.numpy(),
+             test_y=test.y.numpy(), mean=np.array(mean), std=np.array(std), synthetic=np.array(dataset.synthetic))
+    return path
+
+
+def load_arrays(name: str, path: Path) -> Dataset:
+    with np.load(path, allow_pickle=False) as arrays:
+        split = lambda kind: Split(torch.from_numpy(arrays[f"{kind}_x"]), torch.from_numpy(arrays[f"{kind}_y"]))  # noqa: E731
+        stats = (tuple(arrays["mean"].tolist()), tuple(arrays["std"].tolist()))
+        return Dataset(name, split("train"), split("test"), path, bool(arrays["synthetic"]), stats)
 
 
 def train_statistics(split: Split) -> tuple[tuple[float, ...], tuple[float, ...]]:

@@ -30,4 +30,6 @@ class RunRecord:
     environment: dict[str, Any] = field(default_factory=dict)  # provenance
     started_at: str = ""  # ISO 8601, UTC
     wall_s: float = 0.0
+    status: str = "ok"  # 'ok', or 'failed' with `error` saying why in words for the student
+    error: str = ""
     run_id: int | None = None

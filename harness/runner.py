@@ -94,7 +94,7 @@ def train_run(
     test_split = _split_for(spec, dataset.test, profile.test_limit.get(spec.dataset))
     mean = std = None
     if spec.inputs.normalize == "train":
-        mean, std = data.train_statistics(dataset.train)
+        mean, std = dataset.normalization()
     elif spec.inputs.normalize is not None:
         mean, std = spec.inputs.normalize
     augment = components.augmentations[spec.inputs.augment]() if spec.inputs.augment else None

@@ -83,7 +83,7 @@ def available_layers() -> tuple[str, ...]:
              "except OSError:\n raise SystemExit(0)\nraise SystemExit(3)"]
     workdir = Path(tempfile.mkdtemp(prefix="harness-probe-"))
     try:
-        if shutil.which("bwrap") and _run_quiet(_wrap("bwrap", probe, workdir, [], slot=0)):
+        if shutil.which("bwrap") and _run_quiet(_wrap("bwrap", probe, workdir, _readonly_paths(), slot=0)):
             found.append("bwrap")
         if shutil.which("unshare") and _run_quiet(_wrap("unshare", probe, workdir, [], slot=0)):
             found.append("unshare")
@@ -150,7 +150,7 @@ def _bwrap(command: list[str], workdir: Path, readonly: list[Path], slot: int) -
 
 def _wrap(layer: str, command: list[str], workdir: Path, readonly: list[Path], *, slot: int) -> list[str]:
     if layer == "bwrap":
-        return _bwrap(command, workdir, readonly or _readonly_paths(), slot)
+        return _bwrap(command, workdir, readonly, slot)
     if layer == "unshare":
         return ["unshare", "--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child", "--mount-proc", *command]
     return command
@@ -207,9 +207,12 @@ def _tail(path: Path, size: int = 4000) -> str:
         return ""
 
 
-def prepare_workdir(submission: Path) -> Path:
-    """A private folder with a copy of the submission's regular files (links and specials dropped)."""
+def prepare_workdir(submission: Path, inputs: dict[str, Path]) -> Path:
+    """A private folder with a copy of the submission's regular files (links and specials dropped)
+    and of the job's input files."""
     workdir = Path(tempfile.mkdtemp(prefix="harness-job-"))
+    for name, source in inputs.items():
+        shutil.copyfile(source, workdir / name)
     target = workdir / "submission"
     target.mkdir()
     for path in sorted(submission.rglob("*")):
@@ -229,21 +232,23 @@ def run_child(
     submission: Path,
     layer: str,
     limits: Limits = Limits(),
-    readonly: tuple[Path, ...] = (),
+    inputs: dict[str, Path] | None = None,
     slot: int = 0,
 ) -> Outcome:
-    """Run `python -I -m harness.child` on `job` with the submission copied into a private work folder."""
-    workdir = prepare_workdir(submission)
+    """Run `python -I -m harness.child` on `job` with the submission and `inputs` (name -> file; the
+    job refers to them by name) copied into a private work folder."""
+    inputs = inputs or {}
+    workdir = prepare_workdir(submission, inputs)
     try:
-        job = {**job, "submission": str(workdir / "submission"), "result": str(workdir / RESULT_FILE)}
+        job = {**job, "submission": str(workdir / "submission"), "result": str(workdir / RESULT_FILE),
+               **{name: str(workdir / name) for name in inputs}}
         (workdir / "job.json").write_text(json.dumps(job))
         uid = SANDBOX_UID_BASE + slot if os.geteuid() == 0 and layer == "bwrap" else None
         if uid is not None:
             for path in [workdir, *workdir.rglob("*")]:
                 os.chown(path, uid, uid)
         command = [sys.executable, "-I", "-m", "harness.child", str(workdir / "job.json")]
-        readonly_paths = list(readonly) + (_readonly_paths() if layer == "bwrap" else [])
-        argv = _wrap(layer, command, workdir, readonly_paths, slot=slot)
+        argv = _wrap(layer, command, workdir, _readonly_paths() if layer == "bwrap" else [], slot=slot)
         env = _child_env(workdir, limits.threads)
         log = workdir / "child.log"
         started = time.perf_counter()
@@ -255,6 +260,9 @@ def run_child(
                 timed_out = False
             except subprocess.TimeoutExpired:
                 timed_out, code = True, None
+            except BaseException:  # Ctrl-C in the grader: take the child down too, record nothing
+                _kill_tree(process, uid)
+                raise
             _kill_tree(process, uid)
         elapsed = time.perf_counter() - started
         return _outcome(workdir / RESULT_FILE, _tail(log), elapsed, layer, code, timed_out, limits)

@@ -137,6 +137,13 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {
     "full": Profile("full", "the notebook: full datasets and its epochs"),
+    "check": Profile(
+        "check",
+        "a student's self-check: 1 epoch; CIFAR-10 first 1,000 train / 500 test images",
+        max_epochs=1,
+        train_limit={"mnist": 2_000, "cifar10": 1_000},
+        test_limit={"mnist": 500, "cifar10": 500},
+    ),
     "quick": Profile(
         "quick",
         "at most 3 epochs; MNIST first 10,000 train / 2,000 test images; "

@@ -2,7 +2,7 @@
 
 Schema (later stages read these tables directly):
   runs(id, subject, experiment, kind, profile, seed, spec_hash, harness_version, spec, environment,
-       started_at, wall_s)     -- unique on (subject, experiment, profile, seed, spec_hash, harness_version)
+       started_at, wall_s, status, error)   -- status 'ok' or 'failed' (error says why, for the student)     -- unique on (subject, experiment, profile, seed, spec_hash, harness_version)
   history(run_id, epoch, metric, value)   -- per-epoch curves, long format
   metrics(run_id, name, value)            -- summary scalars
   arrays(run_id, name, data)              -- JSON arrays (histograms, images, LR histories)
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Iterator
 
@@ -31,6 +32,8 @@ CREATE TABLE IF NOT EXISTS runs (
     environment TEXT NOT NULL,
     started_at TEXT NOT NULL,
     wall_s REAL NOT NULL,
+    status TEXT NOT NULL DEFAULT 'ok',
+    error TEXT NOT NULL DEFAULT '',
     UNIQUE (subject, experiment, profile, seed, spec_hash, harness_version)
 );
 CREATE TABLE IF NOT EXISTS history (
@@ -61,7 +64,8 @@ class Store:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path)
+        self._db = sqlite3.connect(self.path, check_same_thread=False)
+        self.lock = threading.RLock()  # parallel graders share one connection
         self._db.execute("PRAGMA foreign_keys = ON")
         self._db.executescript(SCHEMA)
 
@@ -77,14 +81,15 @@ class Store:
     def find(self, record: RunRecord) -> int | None:
         """The id of a stored run with the same key as `record`, if any."""
         where = " AND ".join(f"{k} = ?" for k in _KEY)
-        row = self._db.execute(
-            f"SELECT id FROM runs WHERE {where}", [getattr(record, k) for k in _KEY]
-        ).fetchone()
+        with self.lock:
+            row = self._db.execute(
+                f"SELECT id FROM runs WHERE {where}", [getattr(record, k) for k in _KEY]
+            ).fetchone()
         return row[0] if row else None
 
     def save(self, record: RunRecord, *, replace: bool = False) -> int:
         """Store a run atomically; with `replace`, a run under the same key is overwritten."""
-        with self._db:
+        with self.lock, self._db:
             existing = self.find(record)
             if existing is not None:
                 if not replace:
@@ -92,11 +97,11 @@ class Store:
                 self._db.execute("DELETE FROM runs WHERE id = ?", (existing,))
             cursor = self._db.execute(
                 "INSERT INTO runs (subject, experiment, kind, profile, seed, spec_hash, harness_version,"
-                " spec, environment, started_at, wall_s) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                " spec, environment, started_at, wall_s, status, error) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     record.subject, record.experiment, record.kind, record.profile, record.seed,
                     record.spec_hash, record.harness_version, json.dumps(record.spec),
-                    json.dumps(record.environment), record.started_at, record.wall_s,
+                    json.dumps(record.environment), record.started_at, record.wall_s, record.status, record.error,
                 ),
             )
             run_id = cursor.lastrowid
@@ -121,14 +126,18 @@ class Store:
         return run_id
 
     def load(self, run_id: int) -> RunRecord:
+        with self.lock:
+            return self._load(run_id)
+
+    def _load(self, run_id: int) -> RunRecord:
         row = self._db.execute(
             "SELECT subject, experiment, kind, profile, seed, spec_hash, harness_version, spec,"
-            " environment, started_at, wall_s FROM runs WHERE id = ?",
+            " environment, started_at, wall_s, status, error FROM runs WHERE id = ?",
             (run_id,),
         ).fetchone()
         if row is None:
             raise KeyError(f"no run with id {run_id} in {self.path}")
-        subject, experiment, kind, profile, seed, spec_hash, version, spec, env, started, wall = row
+        subject, experiment, kind, profile, seed, spec_hash, version, spec, env, started, wall, status, error = row
         epochs: dict[int, dict[str, float]] = {}
         for epoch, name, value in self._db.execute(
             "SELECT epoch, metric, value FROM history WHERE run_id = ? ORDER BY epoch", (run_id,)
@@ -143,7 +152,7 @@ class Store:
             experiment=experiment, kind=kind, subject=subject, profile=profile, seed=seed,
             spec=json.loads(spec), spec_hash=spec_hash, harness_version=version,
             history=[epochs[e] for e in sorted(epochs)], metrics=metrics, arrays=arrays,
-            environment=json.loads(env), started_at=started, wall_s=wall, run_id=run_id,
+            environment=json.loads(env), started_at=started, wall_s=wall, status=status, error=error, run_id=run_id,
         )
 
     def runs(self, *, subject: str | None = None, profile: str | None = None) -> Iterator[RunRecord]:
@@ -154,6 +163,7 @@ class Store:
                 clauses.append(f"{column} = ?")
                 params.append(value)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        ids = [r[0] for r in self._db.execute(f"SELECT id FROM runs {where} ORDER BY id", params)]
+        with self.lock:
+            ids = [r[0] for r in self._db.execute(f"SELECT id FROM runs {where} ORDER BY id", params)]
         for run_id in ids:
             yield self.load(run_id)
