@@ -49,6 +49,49 @@ def load_submission(folder: Path) -> tuple[ModuleType, ModuleType]:
     return load_module(folder, MODEL_FILE), load_module(folder, AUGMENT_FILE)
 
 
+def _guarded(what: str, call):
+    try:
+        return call()
+    except Exception as error:  # noqa: BLE001 - the student's exception, said plainly
+        frame = traceback.extract_tb(error.__traceback__)[-1]
+        raise StudentCodeError(f"{what} raised {type(error).__name__}: {error} "
+                               f"({Path(frame.filename).name}, line {frame.lineno})") from None
+
+
+def job_smoke(job: dict[str, Any]) -> dict[str, Any]:
+    """Can the submission be used at all? Import it, build each variant, run a forward pass, call the
+    transforms. Everything else is only attempted when this passes."""
+    import torch
+    from PIL import Image
+
+    model_module, augment_module = load_submission(Path(job["submission"]))
+    torch.manual_seed(0)
+    variants = {"CNNModel()": {}, "CNNModel(use_dropout=True, use_batchnorm=True)":
+                {"use_dropout": True, "use_batchnorm": True, "dropout_rate": job["dropout_rate"]},
+                "CNNModel(init_mode='zeros')": {"init_mode": "zeros"}}
+    for label, kwargs in variants.items():
+        model = _guarded(f"building {label}", lambda: model_module.CNNModel(**kwargs))
+        for mode in ("train", "eval"):
+            getattr(model, mode)()
+            out = _guarded(f"{label} in {mode} mode on a (4, 3, 32, 32) batch", lambda: model(torch.randn(4, 3, 32, 32)))
+            if not isinstance(out, torch.Tensor) or tuple(out.shape) != (4, 10):
+                shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+                raise StudentCodeError(f"{label} in {mode} mode returned {shape} for a batch of 4 images; "
+                                       "it must return logits of shape (4, 10).")
+            if not torch.isfinite(out).all():
+                raise StudentCodeError(f"{label} in {mode} mode returned NaN or infinite logits.")
+    image = Image.new("RGB", (32, 32), (120, 60, 200))
+    mean, std = job["mean"], job["std"]
+    for name in ("train_transform_1", "train_transform_2", "val_transform"):
+        transform = _guarded(f"{name}(mean, std)", lambda: getattr(augment_module, name)(mean, std))
+        out = _guarded(f"the transform from {name} on a 32x32 PIL image", lambda: transform(image))
+        if not isinstance(out, torch.Tensor) or tuple(out.shape) != (3, 32, 32) or not out.is_floating_point():
+            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+            raise StudentCodeError(f"the transform from {name} returned {shape}; it must return a float tensor "
+                                   "of shape (3, 32, 32) (end it with ToTensor() and Normalize(mean, std)).")
+    return {"ok": True}
+
+
 def job_checks(job: dict[str, Any]) -> dict[str, Any]:
     from harness.checks.runner import run_checks
 
@@ -88,7 +131,7 @@ def job_train(job: dict[str, Any]) -> dict[str, Any]:
     return {"history": history, "metrics": metrics, "arrays": arrays}
 
 
-JOBS = {"checks": job_checks, "train": job_train}
+JOBS = {"smoke": job_smoke, "checks": job_checks, "train": job_train}
 
 
 def main(job_path: str) -> int:

@@ -1,4 +1,4 @@
-"""Command line: `harness reference ...`, `harness data synth ...`, `harness report ...`.
+"""Command line: `harness reference ...`, `harness check`, `harness grade`, `harness report`, `harness data synth`.
 
 The CLI only parses and delegates; defaults live here, in one place.
 """
@@ -12,6 +12,9 @@ from typing import Sequence
 
 from harness import data, env
 from harness.registry import UnknownName
+from harness.rubric import RubricError
+from harness.sandbox import IsolationUnavailable
+from harness.submission import SubmissionError
 from harness.spec import PROFILES, Spec, TrainSpec
 from harness.store import Store
 
@@ -58,14 +61,19 @@ def cmd_reference_list(args: argparse.Namespace) -> int:
 
 
 def _select(args: argparse.Namespace) -> list[Spec]:
+    from harness.spread import seeded
     from reference.experiments import EXPERIMENTS
 
     if args.all and args.ids:
         raise SystemExit("error: give experiment ids or --all, not both")
     if not args.all and not args.ids:
         raise SystemExit("error: name experiments to run (see `harness reference --list`) or pass --all")
-    ids = list(EXPERIMENTS) if args.all else args.ids
-    return [EXPERIMENTS[i] for i in ids]
+    if args.seeds < 1:
+        raise SystemExit("error: --seeds must be at least 1")
+    specs = [EXPERIMENTS[i] for i in (list(EXPERIMENTS) if args.all else args.ids)]
+    # demonstrations are deterministic measurements: one seed says all
+    return [seeded(s, k) if isinstance(s, TrainSpec) else s for s in specs
+            for k in range(args.seeds if isinstance(s, TrainSpec) else 1)]
 
 
 def _headline(metrics: dict[str, float]) -> str:
@@ -89,7 +97,7 @@ def cmd_reference_run(args: argparse.Namespace) -> int:
     missing: dict[str, str] = {}
     with Store(args.store) as store:
         for number, spec in enumerate(specs, 1):
-            label = f"[{number}/{len(specs)}] {spec.id}"
+            label = f"[{number}/{len(specs)}] {spec.id}" + (f" seed {spec.seed}" if args.seeds > 1 else "")
             dataset = getattr(spec, "dataset", None)
             if not args.force and store.find(planned_record(spec, profile=profile)) is not None:
                 print(f"{label}: already in the store (--force to run again)")
@@ -131,6 +139,72 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _grading_setup(args: argparse.Namespace):
+    """Everything check and grade share: data present, isolation available, rubric valid."""
+    from harness import rubric, sandbox
+    from harness.grader import Settings
+
+    root = data.resolve_root(args.data_root)
+    data.load("cifar10", root, download=args.download)  # fetch once here, not in every child
+    layer = sandbox.choose_layer(allow_weak=args.allow_weak_isolation)
+    settings = Settings(profile=PROFILES[args.profile], data_root=root, layer=layer,
+                        device=str(env.resolve_device(args.device)))
+    return settings, rubric.load(args.rubric)
+
+
+def _progress(started: float):
+    import time
+
+    return lambda line: print(f"[{time.perf_counter() - started:5.0f}s] {line}", file=sys.stderr, flush=True)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    import time
+
+    from harness import gradebook, grade_report
+    from harness.batch import grade_folders
+
+    started = time.perf_counter()
+    settings, rubric = _grading_setup(args)
+    print(f"checking {args.submission}: profile {settings.profile.name}, isolation {settings.layer}, "
+          f"{args.jobs} job(s) at a time", file=sys.stderr)
+    with Store(args.store) as store:
+        [(evaluation, grade)] = grade_folders([Path(args.submission)], settings=settings, rubric=rubric,
+                                              store=store, jobs=args.jobs, progress=_progress(started))
+    print(gradebook.summary(grade))
+    if evaluation.content_hash:
+        page = grade_report.write_submission_page(evaluation, grade, Path(args.html_dir))
+        print(f"report: {page}")
+    print(f"took {time.perf_counter() - started:.0f} s")
+    return 0 if grade.status == "ok" and not grade.failed else 1
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    import time
+
+    from harness import gradebook, grade_report
+    from harness.batch import grade_folders, submission_folders
+
+    started = time.perf_counter()
+    folders = submission_folders(Path(args.submissions))
+    settings, rubric = _grading_setup(args)
+    print(f"grading {len(folders)} submissions in {args.submissions}: profile {settings.profile.name}, "
+          f"isolation {settings.layer}, {args.jobs} job(s) at a time, store {args.store}", file=sys.stderr)
+    with Store(args.store) as store:
+        results = grade_folders(folders, settings=settings, rubric=rubric, store=store, jobs=args.jobs,
+                                progress=_progress(started))
+    grades = [g for _, g in results]
+    reports = Path(args.reports)
+    for evaluation, grade in results:
+        grade_report.write_submission_page(evaluation, grade, reports, index="index.html")
+    index = grade_report.write_class_page(grades, reports, profile=settings.profile.name, rubric=rubric.name)
+    print(f"gradebook: {gradebook.write_csv(grades, args.gradebook)}\nreports: {index}")
+    for g in grades:
+        print(f"  {g.student:<30} {g.percent:5.1f}%  {g.status}" + (f": {g.failure[:80]}" if g.failure else ""))
+    print(f"took {time.perf_counter() - started:.0f} s")
+    return 0
+
+
 def cmd_data_synth(args: argparse.Namespace) -> int:
     from harness import synthetic
 
@@ -138,6 +212,22 @@ def cmd_data_synth(args: argparse.Namespace) -> int:
     print(f"generated stand-in MNIST, CIFAR-10 and California housing under {root} "
           f"(marked SYNTHETIC; use with --data-root {root})")
     return 0
+
+
+def _grading_options(parser: argparse.ArgumentParser, *, profile: str) -> None:
+    import os
+
+    parser.add_argument("--profile", choices=sorted(PROFILES), default=profile,
+                        help=f"how much of each coursework run to reproduce (default {profile})")
+    parser.add_argument("--data-root", default=None, help=f"folder holding cifar-10-batches-py (default: ${data.DATA_ROOT_ENV} or ./data)")
+    parser.add_argument("--no-download", dest="download", action="store_false", help="never try to download CIFAR-10")
+    parser.add_argument("--store", default=DEFAULT_STORE, help=f"SQLite results file (default {DEFAULT_STORE})")
+    parser.add_argument("--rubric", default=None, help="rubric TOML (default reference/rubric.toml)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="sandboxed jobs at a time, one CPU thread each (default: the number of CPUs)")
+    parser.add_argument("--device", default="cpu", help="where the runs train: cpu (default), auto, cuda or cuda:N")
+    parser.add_argument("--allow-weak-isolation", action="store_true",
+                        help="grade even where only resource limits are available (no bubblewrap, no namespaces)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -164,6 +254,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--html", default=DEFAULT_HTML, help=f"HTML page to write at the end (default {DEFAULT_HTML})")
     run.add_argument("--force", action="store_true", help="run again experiments already in the store")
     run.add_argument("--quiet", action="store_true", help="no per-epoch progress lines")
+    run.add_argument("--seeds", type=int, default=1,
+                     help="run each training experiment under this many seeds (its seed, +1, ...): the spread")
+
+    check = commands.add_parser("check", help="check one submission: contract, behaviour checks, quick runs")
+    check.add_argument("submission", help="the submission folder (model.py, augmentations.py, manifest.toml)")
+    _grading_options(check, profile="check")
+    check.add_argument("--html-dir", default="results/check", help="folder for the HTML preview (default results/check)")
+
+    grade = commands.add_parser("grade", help="grade every submission folder under a folder (resumable)")
+    grade.add_argument("submissions", help="a folder holding one folder per submission")
+    _grading_options(grade, profile="quick")
+    grade.add_argument("--gradebook", default="results/gradebook.csv", help="CSV to write (default results/gradebook.csv)")
+    grade.add_argument("--reports", default="results/reports", help="folder for the HTML reports (default results/reports)")
 
     report = commands.add_parser("report", help="render the reference HTML page from the store")
     report.add_argument("--store", default=DEFAULT_STORE)
@@ -190,9 +293,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.parse_args(["reference", "--help"])
         if args.command == "report":
             return cmd_report(args)
+        if args.command == "check":
+            return cmd_check(args)
+        if args.command == "grade":
+            return cmd_grade(args)
         if args.command == "data":
             return cmd_data_synth(args)
-    except UnknownName as error:
+    except (UnknownName, RubricError, IsolationUnavailable, data.DataMissingError, SubmissionError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -71,3 +71,14 @@ def image_grid(rows: dict[str, list]) -> str:
     fig.savefig(buffer, format="png", dpi=90)
     plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def distribution(values: list[float], label: str) -> str:
+    """A histogram of one quantity (e.g. the class's grades), 0 to 100 in steps of 10."""
+    fig, ax = plt.subplots(figsize=(5, 2.4))
+    ax.hist(values, bins=range(0, 101, 10), color=PALETTE[0], edgecolor="white")
+    ax.set_xlabel(label)
+    ax.set_ylabel("submissions")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.tight_layout()
+    return _svg(fig)

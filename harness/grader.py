@@ -13,8 +13,11 @@ import functools
 import hashlib
 import json
 import math
+import queue
 import shutil
 import tempfile
+import threading
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -22,9 +25,10 @@ from typing import Any, Callable
 import harness
 from harness import coursework, data, env, sandbox, submission
 from harness.results import RunRecord
-from harness.spec import Profile, spec_hash, to_dict
+from harness.spec import Profile, to_dict
 from harness.store import Store
 
+SMOKE = "smoke"  # import, build, one forward pass, the transforms: the gate before everything else
 CHECKS = "behaviour_checks"  # the experiment name the check results are stored under
 # CIFAR-10 training-set statistics, used for the checks when the dataset itself is not at hand
 CIFAR_TRAIN_STATS = ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616))
@@ -36,6 +40,7 @@ class Settings:
     data_root: Path
     layer: str
     runs: tuple[str, ...] = coursework.RUNS
+    smoke_limits: sandbox.Limits = sandbox.Limits(wall_s=90)
     checks_limits: sandbox.Limits = sandbox.Limits(wall_s=180)
     train_limits: sandbox.Limits = sandbox.Limits(wall_s=900)
     device: str = "cpu"
@@ -43,24 +48,48 @@ class Settings:
 
 @dataclass
 class Evaluation:
+    """Everything known about one submission, as stored: the grade is computed from this alone."""
+
     folder: Path
     student: str
     content_hash: str | None
     profile: str
     layer: str
     problems: list[str] = field(default_factory=list)  # contract errors: nothing could run
-    checks: list[dict[str, Any]] = field(default_factory=list)
-    checks_error: str = ""  # the checks could not run at all
+    smoke: RunRecord | None = None
+    checks: RunRecord | None = None
     runs: dict[str, RunRecord] = field(default_factory=dict)
     claims: dict[str, float] = field(default_factory=dict)
+
+    def add(self, record: RunRecord) -> None:
+        if record.experiment == SMOKE:
+            self.smoke = record
+        elif record.experiment == CHECKS:
+            self.checks = record
+        else:
+            self.runs[record.experiment] = record
+
+    @property
+    def failure(self) -> str:
+        """Why nothing could be assessed ('' when the submission ran)."""
+        if self.problems:
+            return self.problems[0]
+        if self.smoke is not None and self.smoke.status != "ok":
+            return self.smoke.error
+        return ""
 
     @property
     def status(self) -> str:
         if self.problems:
             return "invalid"
-        if self.checks_error or any(r.status != "ok" for r in self.runs.values()):
-            return "errors"
-        return "ok"
+        if self.smoke is None or self.smoke.status == "skipped":
+            return "incomplete"
+        if self.smoke.status != "ok":
+            return "failed to run"
+        records = [self.checks, *self.runs.values()]
+        if any(r is None or r.status == "skipped" for r in records):
+            return "incomplete"
+        return "errors" if any(r.status != "ok" for r in records) else "ok"
 
 
 def _normalization(root: Path) -> tuple[list[float], list[float], str]:
@@ -79,12 +108,24 @@ def _checks_hash() -> str:
     return digest.hexdigest()[:16]
 
 
+def _source_hash(name: str) -> str:
+    return hashlib.sha256((Path(harness.__file__).parent / name).read_bytes()).hexdigest()[:16]
+
+
+_arrays_lock = threading.Lock()
+
+
 @functools.cache
-def _profile_arrays(root: Path, train_limit: int | None, test_limit: int | None) -> Path:
+def _cached_arrays(root: Path, train_limit: int | None, test_limit: int | None) -> Path:
     dataset = data.load("cifar10", root, download=False)
     folder = Path(tempfile.mkdtemp(prefix="harness-data-"))
     atexit.register(shutil.rmtree, folder, True)
     return data.save_arrays(dataset, folder / "cifar10.npz", train_limit=train_limit, test_limit=test_limit)
+
+
+def _profile_arrays(root: Path, train_limit: int | None, test_limit: int | None) -> Path:
+    with _arrays_lock:  # parallel jobs ask at once; write the file once
+        return _cached_arrays(root, train_limit, test_limit)
 
 
 def failure_message(outcome: sandbox.Outcome, limits: sandbox.Limits) -> str:
@@ -120,66 +161,132 @@ def _valid_metrics(value: Any) -> dict[str, float]:
     return {str(k): float(v) for k, v in value.items()}
 
 
-class Evaluator:
-    """Runs the sandboxed jobs of one submission and stores each result as soon as it exists."""
+@dataclass
+class Job:
+    """One sandboxed unit of work of one submission; `run` fills the planned record in a slot."""
 
-    def __init__(self, settings: Settings, store: Store, *, slot: int = 0,
+    submission: submission.Submission
+    planned: RunRecord
+    run: Callable[[RunRecord, int], None]
+
+
+class Evaluator:
+    """Runs the sandboxed jobs of many submissions, `jobs` at a time, storing each result as soon
+    as it exists. Per submission the smoke job goes first; checks and runs only follow when it passed."""
+
+    def __init__(self, settings: Settings, store: Store, *, jobs: int = 1,
                  progress: Callable[[str], None] = lambda line: None) -> None:
-        self.settings, self.store, self.slot, self.progress = settings, store, slot, progress
+        self.settings, self.store, self.jobs, self.progress = settings, store, max(1, jobs), progress
+        self.cancel = threading.Event()
 
     def evaluate(self, folder: Path) -> Evaluation:
-        folder = Path(folder)
+        return self.evaluate_all([folder])[0]
+
+    def evaluate_all(self, folders: list[Path]) -> list[Evaluation]:
+        loaded = [self._load(Path(folder)) for folder in folders]
+        self._execute([item for item in loaded if isinstance(item, submission.Submission)])
+        return [self.collect(item) if isinstance(item, submission.Submission) else item for item in loaded]
+
+    def _load(self, folder: Path) -> submission.Submission | Evaluation:
         try:
-            sub = submission.load(folder)
+            return submission.load(folder)
         except submission.SubmissionError as error:
+            self.progress(f"{folder.name}: not graded: {error}")
             return Evaluation(folder, folder.name, None, self.settings.profile.name, self.settings.layer,
                               problems=[str(error)])
-        evaluation = Evaluation(folder, sub.student, sub.content_hash, self.settings.profile.name,
+
+    def _execute(self, subs: list[submission.Submission]) -> None:
+        slots: queue.Queue[int] = queue.Queue()
+        for slot in range(self.jobs):
+            slots.put(slot)
+        with ThreadPoolExecutor(self.jobs) as pool:
+            pending = {pool.submit(self._do, self._smoke_job(sub), slots): sub for sub in subs}
+            try:
+                while pending:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        sub, record = pending.pop(future), future.result()
+                        if record.experiment == SMOKE and record.status == "ok":
+                            for job in self._later_jobs(sub):
+                                pending[pool.submit(self._do, job, slots)] = sub
+            except BaseException:  # Ctrl-C or a bug: kill running children; nothing half-done is stored
+                self.cancel.set()
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+
+    def _do(self, job: Job, slots: "queue.Queue[int]") -> RunRecord:
+        label = f"{job.submission.student}: {job.planned.experiment}"
+        existing = self.store.find(job.planned)
+        if existing is not None:
+            self.progress(f"{label}: already in the store")
+            return self.store.load(existing)
+        slot = slots.get()
+        try:
+            record = job.planned
+            record.started_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+            record.environment = {**env.environment(env.resolve_device(self.settings.device)),
+                                  "isolation": self.settings.layer}
+            job.run(record, slot)
+        finally:
+            slots.put(slot)
+        with self.store.lock:  # a record stored meanwhile by another process wins; ours is dropped
+            if self.store.find(record) is None:
+                self.store.save(record)
+        self.progress(f"{label}: {'ok' if record.status == 'ok' else 'FAILED'} ({record.wall_s:.0f}s)")
+        return record
+
+    def _jobs(self, sub: submission.Submission) -> list[Job]:
+        return [self._smoke_job(sub), *self._later_jobs(sub)]
+
+    def _later_jobs(self, sub: submission.Submission) -> list[Job]:
+        return [self._checks_job(sub), *(self._train_job(sub, e) for e in self.settings.runs)]
+
+    def collect(self, sub: submission.Submission) -> Evaluation:
+        """What the store holds for `sub`: jobs never run (smoke failed, or interrupted) are 'skipped'."""
+        evaluation = Evaluation(sub.path, sub.student, sub.content_hash, self.settings.profile.name,
                                 self.settings.layer, claims=dict(sub.manifest.claims))
-        checks = self._checks(sub)
-        evaluation.checks = checks.arrays.get("checks", [])
-        evaluation.checks_error = checks.error
-        for experiment in self.settings.runs:
-            evaluation.runs[experiment] = self._train(sub, experiment)
+        for job in self._jobs(sub):
+            existing = self.store.find(job.planned)
+            record = self.store.load(existing) if existing is not None else job.planned
+            if existing is None:
+                record.status, record.error = "skipped", "not run"
+            evaluation.add(record)
         return evaluation
 
-    def _planned(self, sub: submission.Submission, experiment: str, kind: str, spec: dict, digest: str,
-                 seed: int) -> RunRecord:
+    def _planned(self, sub: submission.Submission, experiment: str, kind: str, spec: dict, seed: int) -> RunRecord:
+        digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
         return RunRecord(experiment=experiment, kind=kind, subject=sub.content_hash,
                          profile=self.settings.profile.name, seed=seed, spec=spec, spec_hash=digest,
                          harness_version=harness.__version__)
 
-    def _stored_or_run(self, planned: RunRecord, run: Callable[[RunRecord], None]) -> RunRecord:
-        existing = self.store.find(planned)
-        if existing is not None:
-            self.progress(f"{planned.experiment}: already in the store")
-            return self.store.load(existing)
-        planned.started_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-        planned.environment = {**env.environment(env.resolve_device(self.settings.device)),
-                               "isolation": self.settings.layer}
-        run(planned)
-        self.store.save(planned)
-        self.progress(f"{planned.experiment}: {'ok' if planned.status == 'ok' else 'FAILED'} ({planned.wall_s:.0f}s)")
-        return planned
+    def _sandboxed(self, sub: submission.Submission, job: dict[str, Any], limits: sandbox.Limits, slot: int,
+                   inputs: dict[str, Path] | None = None) -> sandbox.Outcome:
+        return sandbox.run_child(job, submission=sub.path, layer=self.settings.layer, limits=limits,
+                                 inputs=inputs, slot=slot, cancel=self.cancel)
 
-    def _data(self) -> Path:
-        """The CIFAR-10 arrays this profile's runs use, written once per process for every job to copy."""
-        profile = self.settings.profile
-        return _profile_arrays(self.settings.data_root, profile.train_limit.get("cifar10"),
-                               profile.test_limit.get("cifar10"))
+    def _smoke_job(self, sub: submission.Submission) -> Job:
+        mean, std, _ = _normalization(self.settings.data_root)
+        spec = {"job": "smoke", "child": _source_hash("child.py"), "mean": mean, "std": std,
+                "dropout_rate": sub.manifest.dropout_rate}
 
-    def _checks(self, sub: submission.Submission) -> RunRecord:
+        def run(record: RunRecord, slot: int) -> None:
+            limits = self.settings.smoke_limits
+            outcome = self._sandboxed(sub, spec, limits, slot)
+            record.wall_s = outcome.wall_s
+            if not outcome.ok or (outcome.result or {}).get("ok") is not True:
+                record.status, record.error = "failed", failure_message(outcome, limits)
+
+        return Job(sub, self._planned(sub, SMOKE, "smoke", spec, seed=0), run)
+
+    def _checks_job(self, sub: submission.Submission) -> Job:
         mean, std, source = _normalization(self.settings.data_root)
         context = {"mean": mean, "std": std, "dropout_rate": sub.manifest.dropout_rate,
                    "batchnorm_placement": sub.manifest.batchnorm_placement}
         spec = {"checks": _checks_hash(), "context": context}
-        digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
-        planned = self._planned(sub, CHECKS, "checks", spec, digest, seed=0)
 
-        def run(record: RunRecord) -> None:
+        def run(record: RunRecord, slot: int) -> None:
             limits = self.settings.checks_limits
-            outcome = sandbox.run_child({"job": "checks", "context": context}, submission=sub.path,
-                                        layer=self.settings.layer, limits=limits, slot=self.slot)
+            outcome = self._sandboxed(sub, {"job": "checks", "context": context}, limits, slot)
             record.wall_s = outcome.wall_s
             record.environment["normalization"] = source
             results = (outcome.result or {}).get("checks") if outcome.ok else None
@@ -193,18 +300,17 @@ class Evaluator:
                 return
             record.metrics = {c["id"]: float(c["passed"]) for c in record.arrays["checks"]}
 
-        return self._stored_or_run(planned, run)
+        return Job(sub, self._planned(sub, CHECKS, "checks", spec, seed=0), run)
 
-    def _train(self, sub: submission.Submission, experiment: str) -> RunRecord:
+    def _train_job(self, sub: submission.Submission, experiment: str) -> Job:
         spec = self.settings.profile.apply(coursework.submission_spec(experiment, dropout_rate=sub.manifest.dropout_rate))
-        planned = self._planned(sub, experiment, "train", to_dict(spec), spec_hash(spec), seed=spec.seed)
+        planned = self._planned(sub, experiment, "train", to_dict(spec), seed=spec.seed)
 
-        def run(record: RunRecord) -> None:
+        def run(record: RunRecord, slot: int) -> None:
             limits = self.settings.train_limits
             job = {"job": "train", "experiment": experiment, "profile": self.settings.profile.name,
                    "dropout_rate": sub.manifest.dropout_rate, "device": self.settings.device}
-            outcome = sandbox.run_child(job, submission=sub.path, layer=self.settings.layer, limits=limits,
-                                        inputs={"data": self._data()}, slot=self.slot)
+            outcome = self._sandboxed(sub, job, limits, slot, inputs={"data": self._data()})
             record.wall_s = outcome.wall_s
             if not outcome.ok or "error" in (outcome.result or {}):
                 record.status, record.error = "failed", failure_message(outcome, limits)
@@ -215,7 +321,13 @@ class Evaluator:
             except ValueError as error:
                 record.status, record.error = "failed", f"the run returned malformed results: {error}"
 
-        return self._stored_or_run(planned, run)
+        return Job(sub, planned, run)
+
+    def _data(self) -> Path:
+        """The CIFAR-10 arrays this profile's runs use, written once per process for every job to copy."""
+        profile = self.settings.profile
+        return _profile_arrays(self.settings.data_root, profile.train_limit.get("cifar10"),
+                               profile.test_limit.get("cifar10"))
 
 
 def _clean_check(raw: Any) -> dict[str, Any]:

@@ -23,10 +23,12 @@ def _environment() -> jinja2.Environment:
 
 
 def latest_runs(store: Store, *, profile: str, subject: str = "reference") -> dict[str, RunRecord]:
-    """The newest stored run of each experiment, in the order the experiments were first run."""
+    """The newest stored run of each experiment under its declared seed (the lowest; `--seeds` adds
+    higher ones for the spread), in the order the experiments were first run."""
     runs: dict[str, RunRecord] = {}
     for record in store.runs(subject=subject, profile=profile):
-        runs[record.experiment] = record
+        if record.experiment not in runs or record.seed <= runs[record.experiment].seed:
+            runs[record.experiment] = record
     return runs
 
 

@@ -26,6 +26,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,10 @@ GiB = 1024**3
 
 class IsolationUnavailable(RuntimeError):
     pass
+
+
+class Cancelled(Exception):
+    """The grader was interrupted; the child was killed and its job must not be recorded."""
 
 
 @dataclass(frozen=True)
@@ -234,9 +239,11 @@ def run_child(
     limits: Limits = Limits(),
     inputs: dict[str, Path] | None = None,
     slot: int = 0,
+    cancel: threading.Event | None = None,
 ) -> Outcome:
     """Run `python -I -m harness.child` on `job` with the submission and `inputs` (name -> file; the
-    job refers to them by name) copied into a private work folder."""
+    job refers to them by name) copied into a private work folder. Setting `cancel` kills the child
+    and raises Cancelled."""
     inputs = inputs or {}
     workdir = prepare_workdir(submission, inputs)
     try:
@@ -256,18 +263,25 @@ def run_child(
             process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                        env=env, cwd=workdir, preexec_fn=lambda: _limit_child(limits, uid))
             try:
-                code = process.wait(timeout=limits.wall_s)
-                timed_out = False
-            except subprocess.TimeoutExpired:
-                timed_out, code = True, None
-            except BaseException:  # Ctrl-C in the grader: take the child down too, record nothing
+                code, timed_out = _wait(process, started + limits.wall_s, cancel or threading.Event())
+            finally:  # also on Ctrl-C or cancel: the child never outlives its job
                 _kill_tree(process, uid)
-                raise
-            _kill_tree(process, uid)
         elapsed = time.perf_counter() - started
         return _outcome(workdir / RESULT_FILE, _tail(log), elapsed, layer, code, timed_out, limits)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _wait(process: subprocess.Popen, deadline: float, cancel: threading.Event) -> tuple[int | None, bool]:
+    """(exit code, timed out), polling so that a cancel is noticed within a fraction of a second."""
+    while True:
+        try:
+            return process.wait(timeout=max(0.0, min(0.25, deadline - time.perf_counter()))), False
+        except subprocess.TimeoutExpired:
+            if cancel.is_set():
+                raise Cancelled() from None
+            if time.perf_counter() >= deadline:
+                return None, True
 
 
 def _outcome(result_path: Path, log: str, elapsed: float, layer: str, code: int | None,

@@ -1,0 +1,47 @@
+"""Grade a set of submission folders end to end: sandboxed evaluation, reference spread, grades.
+
+Both front doors use it: `harness check` with one folder and `harness grade` with a class.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from harness import env, spread
+from harness.grader import Evaluation, Evaluator, Settings
+from harness.grading import Grade, claims_to_compare, grade
+from harness.rubric import Rubric
+from harness.store import Store
+from harness.submission import CLAIMED_RUNS, MANIFEST_FILE, SubmissionError
+
+
+def submission_folders(parent: Path) -> list[Path]:
+    """Every folder directly under `parent`, except hidden ones: each is one student's submission."""
+    if not parent.is_dir():
+        raise SubmissionError(f"{parent} is not a folder; pass the folder that holds one folder per submission")
+    if (parent / MANIFEST_FILE).is_file():
+        raise SubmissionError(f"{parent} is one submission (it holds {MANIFEST_FILE}); grade the folder above it, "
+                         f"or check this one with `harness check {parent}`")
+    return sorted(p for p in parent.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+
+
+def reference_spreads(store: Store, settings: Settings, rubric: Rubric, evaluations: list[Evaluation],
+                      progress: Callable[[str], None]) -> dict[str, spread.Spread]:
+    """The spread of each claimed run that this profile compares, measured once and stored."""
+    from reference.experiments import EXPERIMENTS
+
+    if not any(e.claims and not e.failure for e in evaluations):
+        return {}
+    device = env.resolve_device(settings.device)
+    return {name: spread.measure(store, EXPERIMENTS[CLAIMED_RUNS[name]], profile=settings.profile,
+                                 seeds=rubric.claims.seeds, data_root=settings.data_root, device=device,
+                                 progress=progress)
+            for name in claims_to_compare(rubric, settings.profile.name)}
+
+
+def grade_folders(folders: list[Path], *, settings: Settings, rubric: Rubric, store: Store, jobs: int,
+                  progress: Callable[[str], None]) -> list[tuple[Evaluation, Grade]]:
+    evaluations = Evaluator(settings, store, jobs=jobs, progress=progress).evaluate_all(folders)
+    spreads = reference_spreads(store, settings, rubric, evaluations, progress)
+    return [(e, grade(e, rubric, spreads)) for e in evaluations]

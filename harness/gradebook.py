@@ -1,0 +1,64 @@
+"""The outputs of grading that are not HTML: the gradebook CSV and the terminal summary."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+
+from harness.grading import FAIL, NOT_ASSESSED, PASS, Grade
+
+
+def rows(grades: list[Grade]) -> pd.DataFrame:
+    """One row per submission: identity, total, status, then one column per rubric item (points)."""
+    records = []
+    for g in grades:
+        row = {"student": g.student, "folder": g.folder, "submission_hash": (g.content_hash or "")[:12],
+               "status": g.status, "points": round(g.points, 2), "max_points": round(g.max_points, 2),
+               "percent": round(g.percent, 1), "failed_items": len(g.failed),
+               "problem": g.failure or (g.failed[0].reason if g.failed else "")}
+        row |= {i.key: (round(i.points, 2) if i.status != NOT_ASSESSED else "") for i in g.items}
+        records.append(row)
+    return pd.DataFrame(records)
+
+
+def write_csv(grades: list[Grade], path: str | Path) -> Path:
+    """Written to a temporary file and renamed, so a crash never leaves half a gradebook."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(path.suffix + ".partial")
+    rows(grades).to_csv(partial, index=False)
+    os.replace(partial, path)
+    return path
+
+
+MARKS = {PASS: "PASS", FAIL: "FAIL", NOT_ASSESSED: "  - "}
+
+
+def summary(grade: Grade, *, width: int = 100) -> str:
+    """What a student reads in the terminal after `harness check`."""
+    lines = [f"{grade.student} ({grade.folder}, submission {(grade.content_hash or '-')[:12]}, profile {grade.profile})"]
+    if grade.failure:
+        lines.append(textwrap.fill(f"Could not be run: {grade.failure}", width, subsequent_indent="  "))
+    for section, heading in (("check", "Behaviour checks"), ("run", "Coursework runs"), ("claim", "Claims")):
+        items = [i for i in grade.items if i.section == section]
+        passed = sum(i.status == PASS for i in items)
+        lines.append(f"\n{heading}: {passed}/{sum(i.status != NOT_ASSESSED for i in items)} passed")
+        skipped: dict[str, list[str]] = {}
+        for item in items:
+            if grade.failure and item.status == FAIL:
+                continue  # one failure sentence above says it for all of them
+            if item.status == NOT_ASSESSED:
+                skipped.setdefault(item.reason, []).append(item.id)
+                continue
+            lines.append(f"  {MARKS[item.status]}  {item.title}")
+            if item.status != PASS and item.reason:
+                lines.append(textwrap.fill(item.reason, width, initial_indent="        ", subsequent_indent="        "))
+        for reason, ids in skipped.items():
+            lines.append(textwrap.fill(f"Not assessed ({', '.join(ids)}): {reason}", width,
+                                       initial_indent="  ", subsequent_indent="        "))
+    lines.append(f"\nTotal: {grade.points:g} / {grade.max_points:g} points ({grade.percent:.0f}%)"
+                 f" - {len(grade.failed)} item(s) failed")
+    return "\n".join(lines)

@@ -1,0 +1,123 @@
+"""From stored results to a grade: points per item, claims against the measured reference spread."""
+
+import csv
+import math
+from pathlib import Path
+
+import pytest
+
+from harness import gradebook, rubric
+from harness.coursework import RUNS
+from harness.grader import CHECKS, SMOKE, Evaluation
+from harness.grading import FAIL, NOT_ASSESSED, PASS, grade
+from harness.results import RunRecord
+from harness.spread import Spread
+from harness.submission import CLAIMED_RUNS
+
+RUBRIC = rubric.load()
+CLAIMS = {"baseline": 0.80, "aug1": 0.84, "aug2": 0.83, "dropout": 0.78, "batchnorm": 0.85,
+          "bn_dropout": 0.84, "zeros_init": 0.10}
+
+
+def record(experiment, status="ok", error="", **metrics):
+    return RunRecord(experiment=experiment, kind="train", subject="h", profile="full", seed=42, spec={},
+                     spec_hash="x", harness_version="0", metrics=metrics, status=status, error=error)
+
+
+def evaluation(profile="full", failing_check=None, failed_run=None, claims=CLAIMS, reproduced=None):
+    reproduced = reproduced or dict(CLAIMS)
+    checks = record(CHECKS)
+    checks.arrays = {"checks": [{"id": c, "title": c, "passed": c != failing_check, "measured": 0.4, "bound": 0.3,
+                                 "message": "" if c != failing_check else "dropout is still active in eval mode"}
+                                for c in rubric.check_ids()]}
+    e = Evaluation(Path("alice"), "alice", "abc123", profile, "bwrap", smoke=record(SMOKE), checks=checks,
+                   claims=dict(claims))
+    by_run = {run: name for name, run in CLAIMED_RUNS.items()}
+    for run in RUNS:
+        e.runs[run] = (record(run, "failed", "training cw_dropout failed: RuntimeError: shapes") if run == failed_run
+                       else record(run, best_val_accuracy=reproduced.get(by_run.get(run), 0.5)))
+    return e
+
+
+def spreads(std=0.004, n=10_000):
+    return {name: Spread(CLAIMED_RUNS[name], (CLAIMS[name] - std, CLAIMS[name], CLAIMS[name] + std), n)
+            for name in CLAIMED_RUNS}
+
+
+def test_a_clean_submission_earns_every_point():
+    g = grade(evaluation(), RUBRIC, spreads())
+    assert g.failed == [] and g.points == g.max_points == sum(RUBRIC.checks.values()) + sum(RUBRIC.runs.values()) + 7
+    assert g.percent == 100.0 and g.status == "ok"
+
+
+def test_a_failed_check_loses_its_points_and_keeps_its_sentence():
+    g = grade(evaluation(failing_check="dropout_inactive_in_eval"), RUBRIC, spreads())
+    [item] = g.failed
+    assert item.key == "check:dropout_inactive_in_eval" and item.points == 0 and item.max_points == 2
+    assert item.reason == "dropout is still active in eval mode" and item.evidence == {"measured": 0.4, "bound": 0.3}
+    assert g.max_points - g.points == 2
+
+
+def test_a_run_that_crashed_fails_its_item_with_the_error_and_its_claim_cannot_be_compared():
+    g = grade(evaluation(failed_run="cw_dropout"), RUBRIC, spreads())
+    failed = {i.key: i for i in g.failed}
+    assert set(failed) == {"run:cw_dropout", "claim:dropout"}
+    assert "RuntimeError: shapes" in failed["run:cw_dropout"].reason
+    assert "did not complete" in failed["claim:dropout"].reason
+
+
+def test_claims_pass_within_the_seed_spread_tolerance_and_fail_outside():
+    spread = spreads(std=0.004)["baseline"]
+    tolerance = 3.0 * math.sqrt(2) * 0.004
+    assert spread.tolerance(3.0) == pytest.approx(tolerance)
+    near = grade(evaluation(reproduced={**CLAIMS, "baseline": 0.80 - 0.9 * tolerance}), RUBRIC, spreads())
+    far = grade(evaluation(reproduced={**CLAIMS, "baseline": 0.80 - 1.1 * tolerance}), RUBRIC, spreads())
+    assert not near.failed
+    [item] = far.failed
+    assert item.key == "claim:baseline" and "you claim 80.0% for baseline" in item.reason
+    assert item.evidence["tolerance"] == pytest.approx(tolerance) and item.evidence["reference_seeds"] == 3
+
+
+def test_the_tolerance_never_drops_below_the_binomial_error_of_the_validation_set():
+    identical = Spread("cw_zeros_init", (0.1, 0.1, 0.1), 500)
+    assert identical.std == 0
+    assert identical.tolerance(3.0) == pytest.approx(3 * math.sqrt(2) * math.sqrt(0.1 * 0.9 / 500))
+
+
+def test_claims_are_not_assessed_outside_their_profiles_except_run_length_independent_ones():
+    e = evaluation(profile="quick", claims={**CLAIMS, "zeros_init": 0.65})
+    g = grade(e, RUBRIC, {"zeros_init": spreads()["zeros_init"]})
+    claims = {i.id: i for i in g.items if i.section == "claim"}
+    assert all(claims[n].status == NOT_ASSESSED for n in CLAIMED_RUNS if n != "zeros_init")
+    assert claims["zeros_init"].status == FAIL and "you claim 65.0% for zeros_init" in claims["zeros_init"].reason
+    assert g.max_points == sum(RUBRIC.checks.values()) + sum(RUBRIC.runs.values()) + 1  # not assessed counts neither way
+
+
+def test_a_submission_that_could_not_run_scores_zero_with_one_reason():
+    e = evaluation()
+    e.smoke = record(SMOKE, "failed", "model.py raised MemoryError while being imported")
+    e.checks, e.runs = None, {}
+    g = grade(e, RUBRIC, spreads())
+    assert g.points == 0 and g.status == "failed to run" and g.failure.startswith("model.py raised MemoryError")
+    assert all(i.status == FAIL for i in g.items)
+    text = gradebook.summary(g)
+    assert "Could not be run: model.py raised MemoryError" in text and text.count("MemoryError") == 1
+
+
+def test_the_gradebook_has_one_row_per_student_with_every_item(tmp_path):
+    grades = [grade(evaluation(), RUBRIC, spreads()),
+              grade(evaluation(failing_check="baseline_architecture"), RUBRIC, spreads())]
+    path = gradebook.write_csv(grades, tmp_path / "out" / "gradebook.csv")
+    rows = list(csv.DictReader(path.open()))
+    assert len(rows) == 2 and not (tmp_path / "out" / "gradebook.csv.partial").exists()
+    assert rows[0]["percent"] == "100.0" and rows[1]["check:baseline_architecture"] == "0.0"
+    assert float(rows[1]["points"]) == float(rows[0]["points"]) - 2
+    assert {f"run:{r}" for r in RUNS} | {f"claim:{c}" for c in CLAIMED_RUNS} <= set(rows[0])
+
+
+def test_the_terminal_summary_lists_failures_with_their_reason():
+    text = gradebook.summary(grade(evaluation(profile="quick", failing_check="dropout_inactive_in_eval"),
+                                   RUBRIC, {"zeros_init": spreads()["zeros_init"]}))
+    assert "FAIL  dropout_inactive_in_eval" in text and "dropout is still active in eval mode" in text
+    assert "Not assessed (baseline, aug1, aug2, dropout, batchnorm, bn_dropout)" in text
+    assert "Behaviour checks: 13/14 passed" in text

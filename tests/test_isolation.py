@@ -1,0 +1,147 @@
+"""Hostile and broken submissions in one batch: each becomes a clear failed item within its time
+limit, nothing escapes the sandbox, and the correct submission beside them is graded in full."""
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from harness import sandbox
+from harness.grader import Evaluator, Settings
+from harness.grading import grade
+from harness.rubric import load as load_rubric
+from harness.sandbox import Limits
+from harness.spec import PROFILES
+from harness.store import Store
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "submissions"
+LAYER = sandbox.available_layers()[0]
+SMOKE_WALL_S = 20
+pytestmark = pytest.mark.skipif(
+    LAYER == "limits", reason="no sandbox on this machine: install bubblewrap (apt-get install bubblewrap)")
+
+PREFIX = {  # code run when model.py is imported
+    "import_loop": "while True:\n    pass\n",
+    "allocates_10gb": "hog = bytearray(10 * 1024 ** 3)\n",
+    "fork_loop": "import os\nwhile True:\n    os.fork()\n",
+    "network": "import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=5)\n",
+    "read_outside": "print(open(SECRET).read())\n",
+    "aborts": "import os\nos.abort()\n",
+    "exits": "import sys\nsys.exit(0)\n",
+}
+SUFFIX = {  # code appended to a working model.py
+    "wrong_signature": "class CNNModel(CNNModel):\n    def __init__(self):\n        super().__init__()\n",
+    "wrong_output_shape": "_forward = CNNModel.forward\nCNNModel.forward = lambda self, x: _forward(self, x)[:, :5]\n",
+    "nan_in_training": "_forward = CNNModel.forward\nCNNModel.forward = lambda self, x: _forward(self, x) * "
+                       "(float('nan') if self.training and x.shape[0] == 64 else 1.0)\n",
+}
+EXPECTED = {
+    "import_loop": f"did not finish within {SMOKE_WALL_S} s",
+    "allocates_10gb": "model.py raised MemoryError while being imported",
+    "fork_loop": ("model.py raised BlockingIOError while being imported", f"did not finish within {SMOKE_WALL_S} s"),
+    "network": "model.py raised OSError while being imported",
+    "read_outside": "model.py raised FileNotFoundError while being imported",
+    "aborts": "the Python process died",
+    "exits": "model.py raised SystemExit while being imported",
+    "wrong_signature": "building CNNModel(use_dropout=True, use_batchnorm=True) raised TypeError",
+    "wrong_output_shape": "returned (4, 5) for a batch of 4 images",
+    "syntax_error": "model.py, line 1: syntax error",
+    "missing_class": "model.py does not define `CNNModel`",
+    "empty": "manifest.toml is missing",
+}
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory, synth_root):
+    root = tmp_path_factory.mktemp("batch")
+    secret = root / "secret.txt"
+    secret.write_text("the answer key")
+    model = (EXAMPLES / "correct" / "model.py").read_text()
+    for name in ["correct", *PREFIX, *SUFFIX, "syntax_error", "missing_class"]:
+        shutil.copytree(EXAMPLES / "correct", root / name)
+        source = f"SECRET = {str(secret)!r}\n" + PREFIX.get(name, "") + model + SUFFIX.get(name, "")
+        (root / name / "model.py").write_text(source)
+    (root / "syntax_error" / "model.py").write_text("def CNNModel(:\n")
+    (root / "missing_class" / "model.py").write_text("import torch\n")
+    (root / "empty").mkdir()
+    settings = Settings(profile=PROFILES["check"], data_root=synth_root, layer=LAYER, runs=("cw_baseline",),
+                        smoke_limits=Limits(wall_s=SMOKE_WALL_S), checks_limits=Limits(wall_s=120),
+                        train_limits=Limits(wall_s=120))
+    store = Store(root / "store.sqlite")
+    folders = sorted(p for p in root.iterdir() if p.is_dir())
+    started = time.perf_counter()
+    evaluations = Evaluator(settings, store, jobs=2).evaluate_all(folders)
+    elapsed = time.perf_counter() - started
+    yield {e.folder.name: e for e in evaluations}, elapsed, store
+    store.close()
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_each_broken_submission_fails_with_a_clear_reason_within_its_limit(batch, name):
+    if name == "read_outside" and LAYER != "bwrap":
+        pytest.skip("only bubblewrap hides the rest of the file system; this machine has only " + LAYER)
+    evaluations, _, _ = batch
+    e = evaluations[name]
+    expected = EXPECTED[name] if isinstance(EXPECTED[name], tuple) else (EXPECTED[name],)
+    assert any(text in e.failure for text in expected), e.failure
+    assert e.status in ("invalid", "failed to run")
+    if e.smoke is not None:
+        assert e.smoke.wall_s <= SMOKE_WALL_S + 5
+        assert e.checks.status == "skipped" and e.runs["cw_baseline"].status == "skipped"
+
+
+def test_the_network_is_unreachable_and_the_secret_unread(batch):
+    evaluations, _, _ = batch
+    assert "Network is unreachable" in evaluations["network"].failure or "Errno" in evaluations["network"].failure
+    assert "the answer key" not in str(evaluations["read_outside"].smoke)
+
+
+def test_nan_during_training_fails_that_run_only(batch):
+    evaluations, _, _ = batch
+    e = evaluations["nan_in_training"]
+    assert e.smoke.status == "ok" and e.checks.status == "ok"
+    run = e.runs["cw_baseline"]
+    assert run.status == "failed" and "non-finite" in run.error and "epoch 1" in run.error
+
+
+def test_the_correct_submission_beside_them_is_graded_in_full(batch):
+    evaluations, elapsed, _ = batch
+    e = evaluations["correct"]
+    assert e.status == "ok" and e.runs["cw_baseline"].metrics["best_val_accuracy"] > 0.3
+    g = grade(e, load_rubric(), {})
+    assert not g.failure and [i for i in g.items if i.section == "check" and i.status != "pass"] == []
+    assert next(i for i in g.items if i.key == "run:cw_baseline").status == "pass"
+
+
+def test_no_child_process_outlives_the_batch(batch):
+    if os.geteuid() != 0:
+        pytest.skip("child uids are only separate when grading as root")
+    leftovers = [pid for pid in os.listdir("/proc") if pid.isdigit() and _uid(pid) >= sandbox.SANDBOX_UID_BASE]
+    assert leftovers == []
+
+
+def _uid(pid: str) -> int:
+    try:
+        return os.stat(f"/proc/{pid}").st_uid
+    except OSError:
+        return -1
+
+
+def test_the_store_holds_each_job_once_and_nothing_for_jobs_not_run(batch):
+    _, _, store = batch
+    records = list(store.runs())
+    keys = [(r.subject, r.experiment) for r in records]
+    assert len(keys) == len(set(keys))
+    assert all(r.status in ("ok", "failed") for r in records)
+
+
+def test_a_second_evaluation_reuses_the_store(batch, synth_root):
+    evaluations, _, store = batch
+    settings = Settings(profile=PROFILES["check"], data_root=synth_root, layer=LAYER, runs=("cw_baseline",))
+    before = len(list(store.runs()))
+    started = time.perf_counter()
+    again = Evaluator(settings, store, jobs=2).evaluate(evaluations["correct"].folder)
+    assert time.perf_counter() - started < 5 and len(list(store.runs())) == before
+    assert again.runs["cw_baseline"].metrics == evaluations["correct"].runs["cw_baseline"].metrics

@@ -1,0 +1,38 @@
+"""The rubric file: the default is complete, and mistakes in a custom one are caught at start-up."""
+
+import pytest
+
+from harness import rubric
+from harness.coursework import RUNS
+from harness.rubric import RubricError
+
+DEFAULT_TEXT = rubric.DEFAULT.read_text()
+
+
+def test_the_default_rubric_gives_points_to_every_check_and_run():
+    loaded = rubric.load()
+    assert list(loaded.checks) == rubric.check_ids() and len(loaded.checks) == 14
+    assert list(loaded.runs) == list(RUNS)
+    assert loaded.claims.profiles == ("full",) and loaded.claims.seeds >= 2
+    assert loaded.claims.assessed("zeros_init", "check") and not loaded.claims.assessed("baseline", "quick")
+
+
+@pytest.mark.parametrize("change, message", [
+    (("dropout_inactive_in_eval = 2", "dropout_inactive_in_evaluation = 2"),
+     "names dropout_inactive_in_evaluation, which the harness does not have"),
+    (("cw_baseline = 1\n", ""), r"\[runs\] has no points for cw_baseline"),
+    (("cw_aug1 = 1", "cw_aug1 = -1"), "must be a number of points >= 0"),
+    (('profiles = ["full"]', 'profiles = ["fast"]'), "profiles names 'fast'"),
+    (("seeds = 3", "seeds = 1"), "seeds >= 2"),
+    (("[claims]", "[claim]"), r"the \[claims\] table is missing"),
+])
+def test_rubric_mistakes_name_the_entry(tmp_path, change, message):
+    path = tmp_path / "rubric.toml"
+    path.write_text(DEFAULT_TEXT.replace(*change))
+    with pytest.raises(RubricError, match=message):
+        rubric.load(path)
+
+
+def test_a_missing_rubric_file_says_where_the_default_is(tmp_path):
+    with pytest.raises(RubricError, match="no rubric file"):
+        rubric.load(tmp_path / "nope.toml")

@@ -1,0 +1,68 @@
+"""The submission contract, read without running any student code."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from harness import submission
+from harness.submission import SubmissionError
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "submissions"
+
+
+@pytest.fixture
+def folder(tmp_path):
+    target = tmp_path / "alice"
+    shutil.copytree(EXAMPLES / "correct", target)
+    return target
+
+
+def test_the_correct_example_loads_with_its_manifest(folder):
+    sub = submission.load(folder)
+    assert sub.student == "correct-example"
+    assert sub.manifest.dropout_rate == 0.3 and sub.manifest.batchnorm_placement == "after_conv"
+    assert set(sub.manifest.claims) == set(submission.CLAIMED_RUNS)
+
+
+def test_content_hash_follows_the_files_and_ignores_caches(folder):
+    before = submission.load(folder).content_hash
+    (folder / "__pycache__").mkdir()
+    (folder / "__pycache__" / "model.cpython-311.pyc").write_bytes(b"junk")
+    assert submission.load(folder).content_hash == before
+    (folder / "model.py").write_text((folder / "model.py").read_text() + "\n# edited\n")
+    assert submission.load(folder).content_hash != before
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda f: (f / "manifest.toml").unlink(), "manifest.toml is missing"),
+    (lambda f: (f / "augmentations.py").unlink(), "augmentations.py is missing"),
+    (lambda f: (f / "model.py").write_text("class CNNModel(:\n    pass\n"), "model.py, line 1: syntax error"),
+    (lambda f: (f / "model.py").write_text("class Model:\n    pass\n"), "model.py does not define `CNNModel`"),
+    (lambda f: (f / "augmentations.py").write_text("def val_transform(m, s):\n    pass\n"),
+     "does not define `train_transform_1`"),
+])
+def test_broken_folders_fail_with_a_sentence_naming_the_file(folder, edit, message):
+    edit(folder)
+    with pytest.raises(SubmissionError, match=message.replace("(", r"\(").replace("`", "`")):
+        submission.load(folder)
+
+
+@pytest.mark.parametrize("change, message", [
+    (('rate = 0.3', 'rate = 1.5'), "rate must be between 0 and 1"),
+    (('rate = 0.3', 'rate = "high"'), "`rate` should be a"),
+    (('placement = "after_conv"', 'placement = "before_conv"'), "placement must be one of after_conv, after_relu"),
+    (('baseline = 0.80', 'baseline = 80'), "write 0.71, not 71"),
+    (('baseline = 0.80', 'base_line = 0.80'), "unknown run 'base_line'"),
+    (('student = "correct-example"', 'student = '), "not valid TOML"),
+])
+def test_manifest_mistakes_are_explained(folder, change, message):
+    manifest = folder / "manifest.toml"
+    manifest.write_text(manifest.read_text().replace(*change))
+    with pytest.raises(SubmissionError, match=message):
+        submission.load(folder)
+
+
+def test_an_empty_folder_is_not_a_submission(tmp_path):
+    with pytest.raises(SubmissionError, match="manifest.toml is missing"):
+        submission.load(tmp_path)
