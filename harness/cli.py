@@ -176,7 +176,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         page = grade_report.write_submission_page(evaluation, grade, Path(args.html_dir))
         print(f"report: {page}")
     print(f"took {time.perf_counter() - started:.0f} s")
-    return 0 if grade.status == "ok" and not grade.failed else 1
+    return 0 if grade.status == "complete" and not grade.failed else 1
 
 
 def cmd_grade(args: argparse.Namespace) -> int:

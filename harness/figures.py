@@ -33,6 +33,7 @@ def curves(panels: dict[str, dict[str, list[float]]], *, logy: frozenset[str] = 
             ax.plot(range(1, len(values) + 1), values, marker="o", markersize=3, label=label)
         ax.set_title(title)
         ax.set_xlabel("epoch")
+        ax.set_xlim(0.5, max((len(v) for v in series.values()), default=1) + 0.5)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         if title in logy:
             ax.set_yscale("log")

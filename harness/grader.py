@@ -80,6 +80,8 @@ class Evaluation:
 
     @property
     def status(self) -> str:
+        """complete: every job ran (whatever it found); errors: some job failed; failed to run: the smoke
+        job failed; invalid: the folder breaks the contract; incomplete: interrupted."""
         if self.problems:
             return "invalid"
         if self.smoke is None or self.smoke.status == "skipped":
@@ -89,7 +91,7 @@ class Evaluation:
         records = [self.checks, *self.runs.values()]
         if any(r is None or r.status == "skipped" for r in records):
             return "incomplete"
-        return "errors" if any(r.status != "ok" for r in records) else "ok"
+        return "errors" if any(r.status != "ok" for r in records) else "complete"
 
 
 def _normalization(root: Path) -> tuple[list[float], list[float], str]:

@@ -39,7 +39,7 @@ class Grade:
     folder: str
     content_hash: str | None
     profile: str
-    status: str  # the evaluation's: ok | errors | failed to run | invalid | incomplete
+    status: str  # the evaluation's: complete | errors | failed to run | invalid | incomplete
     failure: str  # why nothing could be assessed ('' when the submission ran)
     items: tuple[Item, ...]
 

@@ -13,6 +13,7 @@ from harness.grading import FAIL, NOT_ASSESSED, PASS, grade
 from harness.results import RunRecord
 from harness.spread import Spread
 from harness.submission import CLAIMED_RUNS
+from harness.submission import load as load_submission
 
 RUBRIC = rubric.load()
 CLAIMS = {"baseline": 0.80, "aug1": 0.84, "aug2": 0.83, "dropout": 0.78, "batchnorm": 0.85,
@@ -44,10 +45,16 @@ def spreads(std=0.004, n=10_000):
             for name in CLAIMED_RUNS}
 
 
+def test_the_full_profile_compares_every_claim_and_catches_an_inflated_one():
+    g = grade(evaluation(claims={**CLAIMS, "baseline": 0.97}), RUBRIC, spreads())
+    [item] = g.failed
+    assert item.key == "claim:baseline" and "you claim 97.0% for baseline, but your code reproduces 80.0%" in item.reason
+
+
 def test_a_clean_submission_earns_every_point():
     g = grade(evaluation(), RUBRIC, spreads())
     assert g.failed == [] and g.points == g.max_points == sum(RUBRIC.checks.values()) + sum(RUBRIC.runs.values()) + 7
-    assert g.percent == 100.0 and g.status == "ok"
+    assert g.percent == 100.0 and g.status == "complete"
 
 
 def test_a_failed_check_loses_its_points_and_keeps_its_sentence():
@@ -85,7 +92,8 @@ def test_the_tolerance_never_drops_below_the_binomial_error_of_the_validation_se
 
 
 def test_claims_are_not_assessed_outside_their_profiles_except_run_length_independent_ones():
-    e = evaluation(profile="quick", claims={**CLAIMS, "zeros_init": 0.65})
+    claims = load_submission(Path(__file__).resolve().parent.parent / "submissions" / "claims_do_not_match").manifest.claims
+    e = evaluation(profile="quick", claims=claims)
     g = grade(e, RUBRIC, {"zeros_init": spreads()["zeros_init"]})
     claims = {i.id: i for i in g.items if i.section == "claim"}
     assert all(claims[n].status == NOT_ASSESSED for n in CLAIMED_RUNS if n != "zeros_init")

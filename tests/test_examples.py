@@ -1,0 +1,38 @@
+"""Each example submission fails exactly the checks it was written to fail, with the intended sentence.
+
+The examples are our own code, so the checks run in this process (the sandbox is tested elsewhere)."""
+
+from pathlib import Path
+
+import pytest
+
+from harness.checks.runner import run_checks
+from harness.grader import CIFAR_TRAIN_STATS
+from harness.submission import load
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "submissions"
+INTENDED = {
+    "correct": {},
+    "dropout_active_in_eval": {"dropout_inactive_in_eval": "dropout is still active",
+                               "dropout_rate_and_scaling": "a functional F.dropout cannot be checked"},
+    "dropout_rate_ignored": {"dropout_rate_and_scaling": "but the manifest declares rate 0.3"},
+    "batchnorm_not_applied": {"batchnorm_train_statistics": "never ran an nn.BatchNorm2d layer",
+                              "batchnorm_placement_matches_manifest": "BatchNorm"},
+    "validation_augmented": {"validation_transform_has_no_random_augmentation": "it contains a random augmentation"},
+    "wrong_architecture": {"baseline_architecture": "should have four convolutions"},
+    "claims_do_not_match": {},  # its code is correct; its claims fail at grading (tests/test_grading.py)
+}
+
+
+@pytest.mark.parametrize("name", list(INTENDED))
+def test_example_fails_exactly_its_intended_checks(name):
+    sub = load(EXAMPLES / name)
+    mean, std = CIFAR_TRAIN_STATS
+    context = {"mean": list(mean), "std": list(std), "dropout_rate": sub.manifest.dropout_rate,
+               "batchnorm_placement": sub.manifest.batchnorm_placement}
+    results = {r["id"]: r for r in run_checks(sub.path, context)}
+    assert len(results) == 14
+    failed = {check: r["message"] for check, r in results.items() if not r["passed"]}
+    assert set(failed) == set(INTENDED[name])
+    for check, phrase in INTENDED[name].items():
+        assert phrase in failed[check]
