@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Callable
 
 from harness import env, spread
-from harness.grader import Evaluation, Evaluator, Settings
+from harness.grader import Evaluation, Evaluator, Settings, stored_evaluations
 from harness.grading import Grade, claims_to_compare, grade
 from harness.rubric import Rubric
+from harness.spec import Profile
 from harness.store import Store
 from harness.submission import CLAIMED_RUNS, MANIFEST_FILE, SubmissionError
 
@@ -38,6 +39,21 @@ def reference_spreads(store: Store, settings: Settings, rubric: Rubric, evaluati
                                  seeds=rubric.claims.seeds, data_root=settings.data_root, device=device,
                                  progress=progress)
             for name in claims_to_compare(rubric, settings.profile.name)}
+
+
+def stored_spreads(store: Store, rubric: Rubric, profile: Profile) -> dict[str, spread.Spread]:
+    """The spreads already in the store (rendering never runs anything)."""
+    from reference.experiments import EXPERIMENTS
+
+    found = {name: spread.stored(store, EXPERIMENTS[CLAIMED_RUNS[name]], profile=profile, seeds=rubric.claims.seeds)
+             for name in claims_to_compare(rubric, profile.name)}
+    return {name: value for name, value in found.items() if value is not None}
+
+
+def stored_grades(store: Store, rubric: Rubric, profile: Profile) -> list[tuple[Evaluation, Grade]]:
+    """Every submission graded under `profile`, graded again from the store alone."""
+    spreads = stored_spreads(store, rubric, profile)
+    return [(e, grade(e, rubric, spreads)) for e in stored_evaluations(store, profile=profile.name)]
 
 
 def grade_folders(folders: list[Path], *, settings: Settings, rubric: Rubric, store: Store, jobs: int,

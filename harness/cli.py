@@ -129,13 +129,26 @@ def cmd_reference_run(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from harness.report import write_reference_report
+    from harness import rubric
+    from harness.batch import stored_grades
+    from harness.grade_report import write_class_reports
+    from harness.report import latest_runs, write_reference_report
 
     if not Path(args.store).is_file():
-        print(f"error: no results store at {args.store}; run `harness reference run` first", file=sys.stderr)
+        print(f"error: no results store at {args.store}; run `harness reference run` or `harness grade` first",
+              file=sys.stderr)
         return 2
+    loaded = rubric.load(args.rubric)
     with Store(args.store) as store:
-        print(f"report: {write_reference_report(store, args.html, profile=args.profile)}")
+        if latest_runs(store, profile=args.profile):
+            print(f"reference report: {write_reference_report(store, args.html, profile=args.profile)}")
+        graded = stored_grades(store, loaded, PROFILES[args.profile])
+        if graded:
+            index = write_class_reports(graded, Path(args.reports), profile=args.profile, rubric=loaded.name)
+            print(f"grade reports ({len(graded)} submissions): {index}")
+        if not graded and not latest_runs(store, profile=args.profile):
+            print(f"error: nothing stored under the {args.profile} profile in {args.store}", file=sys.stderr)
+            return 2
     return 0
 
 
@@ -194,10 +207,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         results = grade_folders(folders, settings=settings, rubric=rubric, store=store, jobs=args.jobs,
                                 progress=_progress(started))
     grades = [g for _, g in results]
-    reports = Path(args.reports)
-    for evaluation, grade in results:
-        grade_report.write_submission_page(evaluation, grade, reports, index="index.html")
-    index = grade_report.write_class_page(grades, reports, profile=settings.profile.name, rubric=rubric.name)
+    index = grade_report.write_class_reports(results, Path(args.reports), profile=settings.profile.name, rubric=rubric.name)
     print(f"gradebook: {gradebook.write_csv(grades, args.gradebook)}\nreports: {index}")
     for g in grades:
         print(f"  {g.student:<30} {g.percent:5.1f}%  {g.status}" + (f": {g.failure[:80]}" if g.failure else ""))
@@ -268,10 +278,12 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--gradebook", default="results/gradebook.csv", help="CSV to write (default results/gradebook.csv)")
     grade.add_argument("--reports", default="results/reports", help="folder for the HTML reports (default results/reports)")
 
-    report = commands.add_parser("report", help="render the reference HTML page from the store")
+    report = commands.add_parser("report", help="render the HTML pages from the store, running nothing")
     report.add_argument("--store", default=DEFAULT_STORE)
-    report.add_argument("--html", default=DEFAULT_HTML)
     report.add_argument("--profile", choices=sorted(PROFILES), default="quick")
+    report.add_argument("--html", default=DEFAULT_HTML, help=f"the reference page (default {DEFAULT_HTML})")
+    report.add_argument("--reports", default="results/reports", help="folder for the grade pages (default results/reports)")
+    report.add_argument("--rubric", default=None, help="rubric TOML (default reference/rubric.toml)")
 
     synth = commands.add_parser("data", help="dataset utilities")
     synth_commands = synth.add_subparsers(dest="action", required=True)

@@ -110,6 +110,13 @@ def write_class_page(grades: list[Grade], folder: Path, *, profile: str, rubric:
     return _write(folder / "index.html", "class.html.j2", view)
 
 
+def write_class_reports(results: list[tuple[Evaluation, Grade]], folder: Path, *, profile: str, rubric: str) -> Path:
+    """One page per submission and the class overview linking them; returns the overview."""
+    for evaluation, grade in results:
+        write_submission_page(evaluation, grade, folder, index="index.html")
+    return write_class_page([g for _, g in results], folder, profile=profile, rubric=rubric)
+
+
 def _write(path: Path, template: str, view: dict[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(_environment().get_template(template).render(**view), encoding="utf-8")

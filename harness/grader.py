@@ -275,6 +275,9 @@ class Evaluator:
             limits = self.settings.smoke_limits
             outcome = self._sandboxed(sub, spec, limits, slot)
             record.wall_s = outcome.wall_s
+            # who and what was claimed, so that pages can be rendered from the store alone
+            record.arrays = {"submission": {"student": sub.student, "folder": sub.path.name,
+                                            "claims": dict(sub.manifest.claims)}}
             if not outcome.ok or (outcome.result or {}).get("ok") is not True:
                 record.status, record.error = "failed", failure_message(outcome, limits)
 
@@ -340,3 +343,17 @@ def _clean_check(raw: Any) -> dict[str, Any]:
     return {"id": str(raw.get("id", "?"))[:100], "title": str(raw.get("title", ""))[:300],
             "passed": raw.get("passed") is True, "message": str(raw.get("message", ""))[:2000],
             "measured": plain(raw.get("measured")), "bound": plain(raw.get("bound"))}
+
+
+def stored_evaluations(store: Store, *, profile: str) -> list[Evaluation]:
+    """Every submission graded under `profile`, rebuilt from the store alone (newest record of each job)."""
+    by_subject: dict[str, Evaluation] = {}
+    for record in store.runs(profile=profile):
+        if record.experiment == SMOKE and "submission" in record.arrays:
+            who = record.arrays["submission"]
+            by_subject[record.subject] = Evaluation(Path(who["folder"]), who["student"], record.subject, profile,
+                                                    record.environment.get("isolation", "?"), claims=who["claims"])
+    for record in store.runs(profile=profile):
+        if record.subject in by_subject:
+            by_subject[record.subject].add(record)
+    return sorted(by_subject.values(), key=lambda e: e.folder.name)

@@ -52,19 +52,21 @@ def seeded(spec: TrainSpec, k: int) -> TrainSpec:
     return dataclasses.replace(spec, seed=spec.seed + k)
 
 
+def stored(store: Store, spec: TrainSpec, *, profile: Profile, seeds: int) -> Spread | None:
+    """The spread from the store only; None when a seed is missing (nothing is run)."""
+    ids = [store.find(planned_record(seeded(spec, k), profile=profile)) for k in range(seeds)]
+    if None in ids:
+        return None
+    records = [store.load(i) for i in ids]
+    return Spread(spec.id, tuple(r.metrics[METRIC] for r in records), int(records[0].environment["data"]["test_samples"]))
+
+
 def measure(store: Store, spec: TrainSpec, *, profile: Profile, seeds: int, data_root: Path | None,
             device: torch.device, progress: Callable[[str], None] = lambda line: None) -> Spread:
     """The spread of `spec` over `seeds` seeds, running (and storing) the seeds not yet in the store."""
-    records = []
     for k in range(seeds):
         variant = seeded(spec, k)
-        existing = store.find(planned_record(variant, profile=profile))
-        if existing is None:
+        if store.find(planned_record(variant, profile=profile)) is None:
             progress(f"reference spread: {spec.id} seed {variant.seed} ({k + 1}/{seeds})")
-            record = run_spec(variant, profile=profile, data_root=data_root, download=False, device=device)
-            store.save(record)
-        else:
-            record = store.load(existing)
-        records.append(record)
-    return Spread(spec.id, tuple(r.metrics[METRIC] for r in records),
-                  int(records[0].environment["data"]["test_samples"]))
+            store.save(run_spec(variant, profile=profile, data_root=data_root, download=False, device=device))
+    return stored(store, spec, profile=profile, seeds=seeds)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from harness import synthetic
@@ -18,3 +20,34 @@ def synth_root(tmp_path_factory):
 @pytest.fixture(scope="session")
 def quick():
     return PROFILES["quick"]
+
+
+BROWSER = next((shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome") if shutil.which(name)), None)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """open(path) -> what a real headless browser saw: console errors, broken images, the tables' text."""
+    if BROWSER is None:
+        pytest.skip("no chromium on this machine (Debian: apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
+    with sync_api.sync_playwright() as driver:
+        chromium = driver.chromium.launch(executable_path=BROWSER, args=["--no-sandbox"])
+
+        def open_page(path):
+            page = chromium.new_page()
+            errors = []
+            page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(path.resolve().as_uri())
+            seen = {
+                "errors": errors, "title": page.title(), "text": page.inner_text("body"),
+                "broken_images": page.evaluate("[...document.images].filter(i => !i.complete || i.naturalWidth === 0).length"),
+                "images": page.evaluate("document.images.length + document.querySelectorAll('svg').length"),
+                "tables": page.evaluate("[...document.querySelectorAll('table')].map(t => [...t.rows].map(r => [...r.cells].map(c => c.innerText.trim())))"),
+            }
+            page.close()
+            return seen
+
+        yield open_page
+        chromium.close()

@@ -36,3 +36,32 @@ def test_example_fails_exactly_its_intended_checks(name):
     assert set(failed) == set(INTENDED[name])
     for check, phrase in INTENDED[name].items():
         assert phrase in failed[check]
+
+
+DISGUISED = (  # appended to the correct model: the layers are built (and show in repr) but do nothing
+    "_init = CNNModel.__init__\n"
+    "def _disguised(self, *args, **kwargs):\n"
+    "    _init(self, *args, **kwargs)\n"
+    "    for module in self.modules():\n"
+    "        if isinstance(module, {kinds}):\n"
+    "            module.forward = lambda x: x\n"
+    "CNNModel.__init__ = _disguised\n"
+)
+
+
+@pytest.mark.parametrize("kinds, check, phrase", [
+    ("(nn.Dropout, nn.Dropout2d)", "dropout_rate_and_scaling", "dropped"),
+    ("nn.BatchNorm2d", "batchnorm_train_statistics", "BatchNorm"),
+])
+def test_layers_that_only_look_right_in_the_repr_are_caught(tmp_path, kinds, check, phrase):
+    import shutil
+
+    folder = tmp_path / "disguised"
+    shutil.copytree(EXAMPLES / "correct", folder)
+    (folder / "model.py").write_text((folder / "model.py").read_text() + DISGUISED.format(kinds=kinds))
+    sub = load(folder)
+    mean, std = CIFAR_TRAIN_STATS
+    context = {"mean": list(mean), "std": list(std), "dropout_rate": sub.manifest.dropout_rate,
+               "batchnorm_placement": sub.manifest.batchnorm_placement}
+    results = {r["id"]: r for r in run_checks(sub.path, context)}
+    assert not results[check]["passed"] and phrase in results[check]["message"], results[check]

@@ -104,3 +104,29 @@ def test_grade_leaves_no_sandboxed_process_behind(workspace):
         except OSError:
             continue
     assert not [uid for uid in owners if uid >= sandbox.SANDBOX_UID_BASE]
+
+
+def test_report_renders_the_grade_pages_from_the_store_with_the_stored_numbers(workspace, browser):
+    root, _ = workspace
+    result = subprocess.run([sys.executable, "-m", "harness", "report", "--profile", "check", "--store", root / "store.sqlite",
+                             "--reports", root / "again", "--html", root / "ref.html"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "grade reports (3 submissions)" in result.stdout
+    gradebook = {r["folder"]: r for r in csv.DictReader((root / "gradebook.csv").open())}
+    with sqlite3.connect(root / "store.sqlite") as db:
+        reproduced = dict(db.execute(
+            "SELECT runs.subject || ':' || runs.experiment, metrics.value FROM runs JOIN metrics ON metrics.run_id = runs.id"
+            " WHERE metrics.name = 'best_val_accuracy' AND runs.profile = 'check'"))
+    overview = browser(root / "again" / "index.html")
+    assert overview["errors"] == [] and overview["broken_images"] == 0
+    students = {row[5]: row for row in overview["tables"][0][1:]}
+    for folder, row in gradebook.items():
+        assert students[folder][1] == f"{float(row['percent']):.0f}"  # the page's grade is the gradebook's
+    page = browser(root / "again" / "correct.html")
+    assert page["errors"] == [] and page["broken_images"] == 0 and page["images"] >= 4
+    subject = next(r["submission_hash"] for r in gradebook.values() if r["folder"] == "correct")
+    coursework = next(t for t in page["tables"] if t[0][:2] == ["run", "reproduced best val accuracy"])
+    for run, value, *_ in coursework[1:]:
+        [stored] = [v for k, v in reproduced.items() if k.startswith(subject) and k.endswith(f":cw_{run}")]
+        assert value == f"{stored:.4f}"
+    assert (root / "ref.html").is_file()  # the reference spread runs have their page too

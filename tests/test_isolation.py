@@ -145,3 +145,18 @@ def test_a_second_evaluation_reuses_the_store(batch, synth_root):
     again = Evaluator(settings, store, jobs=2).evaluate(evaluations["correct"].folder)
     assert time.perf_counter() - started < 5 and len(list(store.runs())) == before
     assert again.runs["cw_baseline"].metrics == evaluations["correct"].runs["cw_baseline"].metrics
+
+
+@pytest.mark.parametrize("name", ["allocates_10gb", "nan_in_training", "empty"])
+def test_the_page_of_a_broken_submission_renders_what_failed_and_why(batch, browser, tmp_path, name):
+    from harness.grade_report import write_submission_page
+
+    evaluations, _, _ = batch
+    e = evaluations[name]
+    page = browser(write_submission_page(e, grade(e, load_rubric(), {}), tmp_path))
+    assert page["errors"] == [] and page["broken_images"] == 0
+    words = " ".join(page["text"].split())
+    if name == "nan_in_training":
+        assert "non-finite" in words and "cw_baseline" in words
+    else:
+        assert "Your submission could not be run." in words and " ".join(e.failure.split()) in words
