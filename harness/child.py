@@ -24,6 +24,15 @@ class StudentCodeError(Exception):
     """The student's code could not be used; the message is for the student."""
 
 
+def _detail(error: BaseException) -> str:
+    """': message', or what an exception without a message means."""
+    if isinstance(error, MemoryError):
+        return ": it asked for more memory than the sandbox allows"
+    if isinstance(error, SystemExit):
+        return f": the code called exit({error.code!r}); a submission must not end the process"
+    return f": {error}" if str(error) else ""
+
+
 def load_module(folder: Path, filename: str) -> ModuleType:
     """Import one of the student's files, telling 'it raised' apart from 'a name is missing'."""
     name = f"student_{Path(filename).stem}"
@@ -36,7 +45,7 @@ def load_module(folder: Path, filename: str) -> ModuleType:
         where = traceback.extract_tb(error.__traceback__)[-1]
         raise StudentCodeError(
             f"{filename} raised {type(error).__name__} while being imported "
-            f"({Path(where.filename).name}, line {where.lineno}): {error}"
+            f"({Path(where.filename).name}, line {where.lineno}){_detail(error)}"
         ) from None
     for required in REQUIRED_NAMES[filename]:
         if not callable(getattr(module, required, None)):
@@ -54,7 +63,7 @@ def _guarded(what: str, call):
         return call()
     except Exception as error:  # noqa: BLE001 - the student's exception, said plainly
         frame = traceback.extract_tb(error.__traceback__)[-1]
-        raise StudentCodeError(f"{what} raised {type(error).__name__}: {error} "
+        raise StudentCodeError(f"{what} raised {type(error).__name__}{_detail(error)} "
                                f"({Path(frame.filename).name}, line {frame.lineno})") from None
 
 
@@ -125,7 +134,7 @@ def job_train(job: dict[str, Any]) -> dict[str, Any]:
         raise
     except Exception as error:  # noqa: BLE001 - whatever the student's model raised, said plainly
         frame = traceback.extract_tb(error.__traceback__)[-1]
-        raise StudentCodeError(f"training {job['experiment']} failed: {type(error).__name__}: {error} "
+        raise StudentCodeError(f"training {job['experiment']} failed: {type(error).__name__}{_detail(error)} "
                                f"({Path(frame.filename).name}, line {frame.lineno})") from None
     _finite(history)
     return {"history": history, "metrics": metrics, "arrays": arrays}

@@ -33,8 +33,9 @@ def curves(panels: dict[str, dict[str, list[float]]], *, logy: frozenset[str] = 
             ax.plot(range(1, len(values) + 1), values, marker="o", markersize=3, label=label)
         ax.set_title(title)
         ax.set_xlabel("epoch")
-        ax.set_xlim(0.5, max((len(v) for v in series.values()), default=1) + 0.5)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        epochs = max((len(v) for v in series.values()), default=1)
+        ax.set_xlim(0.5, epochs + 0.5)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         if title in logy:
             ax.set_yscale("log")
         ax.legend(fontsize=7)
