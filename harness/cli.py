@@ -99,7 +99,7 @@ def cmd_reference_run(args: argparse.Namespace) -> int:
         for number, spec in enumerate(specs, 1):
             label = f"[{number}/{len(specs)}] {spec.id}" + (f" seed {spec.seed}" if args.seeds > 1 else "")
             dataset = getattr(spec, "dataset", None)
-            if not args.force and store.find(planned_record(spec, profile=profile)) is not None:
+            if not args.force and store.find(planned_record(spec, profile=profile, precision=args.precision)) is not None:
                 print(f"{label}: already in the store (--force to run again)")
                 counts["stored earlier"] += 1
                 continue
@@ -109,7 +109,7 @@ def cmd_reference_run(args: argparse.Namespace) -> int:
                 continue
             try:
                 record = run_spec(spec, profile=profile, data_root=root, download=args.download,
-                                  device=device, progress=not args.quiet)
+                                  device=device, progress=not args.quiet, precision=args.precision)
             except data.DataMissingError as error:
                 if not args.skip_missing_data:
                     print(f"{label}: failed.\n{error}", file=sys.stderr)
@@ -215,6 +215,37 @@ def cmd_grade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    import tempfile
+
+    import pandas as pd
+
+    from harness import bench, synthetic
+
+    cases = args.cases or list(bench.CASES)
+    unknown = [c for c in cases if c not in bench.CASES]
+    if unknown:
+        print(f"error: unknown case {', '.join(unknown)}; the cases are {', '.join(bench.CASES)}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="harness-bench-") as folder:
+        root = Path(args.data_root) if args.data_root else Path(folder)
+        if not args.data_root:
+            synthetic.write_mnist(root, args.images, 500)
+            synthetic.write_cifar10(root, args.images, 500)
+        print(f"{args.images} training images per epoch, {torch_threads()} CPU threads, device {args.device}; "
+              f"best of {args.repeats} epochs after one warm-up", file=sys.stderr)
+        rows = [row for case in cases for row in bench.measure(bench.CASES[case], root, args.images,
+                                                               repeats=args.repeats, device=env.resolve_device(args.device))]
+    print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
+    return 0
+
+
+def torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
 def cmd_data_synth(args: argparse.Namespace) -> int:
     from harness import synthetic
 
@@ -264,6 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--html", default=DEFAULT_HTML, help=f"HTML page to write at the end (default {DEFAULT_HTML})")
     run.add_argument("--force", action="store_true", help="run again experiments already in the store")
     run.add_argument("--quiet", action="store_true", help="no per-epoch progress lines")
+    run.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                     help="bf16 autocasts forward passes: faster, numerically different, stored as a separate run")
     run.add_argument("--seeds", type=int, default=1,
                      help="run each training experiment under this many seeds (its seed, +1, ...): the spread")
 
@@ -277,6 +310,13 @@ def build_parser() -> argparse.ArgumentParser:
     _grading_options(grade, profile="quick")
     grade.add_argument("--gradebook", default="results/gradebook.csv", help="CSV to write (default results/gradebook.csv)")
     grade.add_argument("--reports", default="results/reports", help="folder for the HTML reports (default results/reports)")
+
+    bench_parser = commands.add_parser("bench", help="epoch throughput of the trainer beside the notebook's loop")
+    bench_parser.add_argument("cases", nargs="*", help="mnist_mlp, cifar_cnn, cifar_cnn_aug (default: all)")
+    bench_parser.add_argument("--images", type=int, default=5000, help="training images per epoch (default 5000)")
+    bench_parser.add_argument("--repeats", type=int, default=2, help="timed epochs per loop; the best counts")
+    bench_parser.add_argument("--data-root", default=None, help="real datasets to time on (default: generated)")
+    bench_parser.add_argument("--device", default="cpu", help="cpu (default), auto, cuda")
 
     report = commands.add_parser("report", help="render the HTML pages from the store, running nothing")
     report.add_argument("--store", default=DEFAULT_STORE)
@@ -309,6 +349,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_check(args)
         if args.command == "grade":
             return cmd_grade(args)
+        if args.command == "bench":
+            return cmd_bench(args)
         if args.command == "data":
             return cmd_data_synth(args)
     except (UnknownName, RubricError, IsolationUnavailable, data.DataMissingError, SubmissionError) as error:

@@ -62,7 +62,7 @@ def provenance(evaluation: Evaluation) -> list[tuple[str, str]]:
     records = [r for r in (evaluation.smoke, evaluation.checks, *evaluation.runs.values()) if r and r.environment]
     fields: dict[str, set[str]] = collections.defaultdict(set)
     for record in records:
-        for key in ("harness_version", "git_commit", "torch", "torchvision", "device", "isolation"):
+        for key in ("harness_version", "git_commit", "torch", "torchvision", "device", "isolation", "precision"):
             fields[key].add(str(record.environment.get(key)))
         fields["seeds"].add(str(record.seed))
     started = sorted(r.started_at for r in records)

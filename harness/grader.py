@@ -320,6 +320,9 @@ class Evaluator:
             if not outcome.ok or "error" in (outcome.result or {}):
                 record.status, record.error = "failed", failure_message(outcome, limits)
                 return
+            path = (outcome.result.get("arrays") or {}).get("augmentation_path")
+            if path in ("batched", "per-sample torchvision"):  # anything else the child says is ignored
+                record.environment["augmentation_path"] = path
             try:
                 record.history = _valid_history(outcome.result.get("history"), spec.epochs)
                 record.metrics = _valid_metrics(outcome.result.get("metrics"))

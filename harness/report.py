@@ -90,7 +90,7 @@ def provenance(runs: dict[str, RunRecord]) -> list[tuple[str, str]]:
     fields: dict[str, set[str]] = {}
     for record in runs.values():
         env = record.environment
-        for key in ("harness_version", "git_commit", "torch", "torchvision", "python", "device", "device_name"):
+        for key in ("harness_version", "git_commit", "torch", "torchvision", "python", "device", "device_name", "precision"):
             fields.setdefault(key, set()).add(str(env.get(key)))
         if "data" in env:
             d = env["data"]

@@ -8,6 +8,8 @@ augmentations can be passed in the same way as the reference's.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import os
 import random
 import time
@@ -22,7 +24,7 @@ import harness
 from harness import data, env
 from harness.batches import Batches
 from harness.callbacks import EarlyStopping, History, LRSchedule, Progress
-from harness.inputs import Augment, Pipeline, make_prepare
+from harness.inputs import Augment, Pipeline, augmentation_path, make_prepare
 from harness.results import RunRecord
 from harness.spec import DemoContext, DemoSpec, Optimizer, Profile, Spec, TrainSpec, spec_hash, to_dict
 from harness.tasks import LOSSES, TASKS
@@ -54,11 +56,20 @@ def seed_everything(seed: int) -> None:
 
 
 def build_optimizer(spec: Optimizer, params) -> torch.optim.Optimizer:
+    """The declared optimizer, in torch's fused implementation where it has one (same update rule,
+    one kernel for all parameters: a quarter of an MLP step on CPU)."""
+    params = list(params)
     if spec.name == "adam":
-        return torch.optim.Adam(params, lr=spec.lr, weight_decay=spec.weight_decay)
-    if spec.name == "sgd":
-        return torch.optim.SGD(params, lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay)
-    raise ValueError(f"unknown optimizer {spec.name!r}; known: adam, sgd")
+        make = lambda **fused: torch.optim.Adam(params, lr=spec.lr, weight_decay=spec.weight_decay, **fused)  # noqa: E731
+    elif spec.name == "sgd":
+        make = lambda **fused: torch.optim.SGD(params, lr=spec.lr, momentum=spec.momentum,  # noqa: E731
+                                               weight_decay=spec.weight_decay, **fused)
+    else:
+        raise ValueError(f"unknown optimizer {spec.name!r}; known: adam, sgd")
+    try:
+        return make(fused=True)
+    except (RuntimeError, TypeError, ValueError):  # an older torch, or a device without the fused kernel
+        return make()
 
 
 def _split_for(spec: TrainSpec, split: data.Split, limit: int | None) -> data.Split:
@@ -88,8 +99,12 @@ def train_run(
     components: Components,
     device: torch.device,
     extra_callbacks: tuple[Callback, ...] = (),
+    precision: str = "fp32",
 ) -> tuple[list[dict[str, float]], dict[str, float], dict[str, Any]]:
-    """Train `spec` on `dataset`; returns (history, summary metrics, arrays)."""
+    """Train `spec` on `dataset`; returns (history, summary metrics, arrays).
+
+    Convolutional models run channels-last (faster convolutions on CPU and GPU, same numbers up to
+    float rounding); `precision="bf16"` autocasts forward passes, a named option that changes numerics."""
     train_split = _split_for(spec, dataset.train, profile.train_limit.get(spec.dataset))
     test_split = _split_for(spec, dataset.test, profile.test_limit.get(spec.dataset))
     mean = std = None
@@ -102,10 +117,15 @@ def train_run(
 
     seed_everything(spec.seed)
     model = components.models[spec.model](**spec.model_args).to(device)
-    plain = make_prepare(mean=mean, std=std, flatten=spec.inputs.flatten)
+    channels_last = any(isinstance(m, nn.Conv2d) for m in model.modules())
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    torch.backends.cudnn.benchmark = device.type == "cuda"  # fixed input shapes: let cuDNN pick its kernels
+    plain = make_prepare(mean=mean, std=std, flatten=spec.inputs.flatten, channels_last=channels_last)
     train = Batches(
         train_split, batch_size=spec.batch_size, device=device, shuffle_seed=spec.seed,
-        prepare=make_prepare(augment=augment, mean=mean, std=std, flatten=spec.inputs.flatten, pipeline=pipeline),
+        prepare=make_prepare(augment=augment, mean=mean, std=std, flatten=spec.inputs.flatten, pipeline=pipeline,
+                             channels_last=channels_last),
     )
     val = Batches(test_split, batch_size=EVAL_BATCH_SIZE, prepare=plain, device=device)
     task, criterion = TASKS[spec.task], LOSSES[spec.loss]()
@@ -119,16 +139,18 @@ def train_run(
         callbacks.append(EarlyStopping(spec.early_stopping))
     callbacks.extend(extra_callbacks)
     state = fit(model, task=task, criterion=criterion, optimizer=optimizer, train=train, val=val,
-                epochs=spec.epochs, callbacks=callbacks)
+                epochs=spec.epochs, callbacks=callbacks, precision=precision)
 
-    metrics = {f"final_val_{k}": v for k, v in evaluate(model, task, criterion, val).items()}
+    metrics = {f"final_val_{k}": v for k, v in evaluate(model, task, criterion, val, precision).items()}
     if spec.evaluate_train:
         train_eval = Batches(train_split, batch_size=EVAL_BATCH_SIZE, prepare=plain, device=device)
-        metrics |= {f"final_train_{k}": v for k, v in evaluate(model, task, criterion, train_eval).items()}
+        metrics |= {f"final_train_{k}": v for k, v in evaluate(model, task, criterion, train_eval, precision).items()}
     metrics |= _best(history.epochs) | dict(state.notes)
     metrics |= {"epochs_run": state.epoch, "train_s": sum(row["train_s"] for row in history.epochs)}
     metrics["train_samples_per_s"] = len(train) * state.epoch / max(metrics["train_s"], 1e-9)
     arrays = {"normalization": {"mean": list(mean), "std": list(std)}} if mean is not None else {}
+    if path := augmentation_path(augment, pipeline):
+        arrays["augmentation_path"] = path
     return history.epochs, metrics, arrays
 
 
@@ -142,14 +164,15 @@ def run_spec(
     components: Components | None = None,
     subject: str = "reference",
     progress: bool = False,
+    precision: str = "fp32",
 ) -> RunRecord:
     """Run one experiment under `profile` and return its record (not yet stored)."""
     device = device or env.resolve_device("auto")
     components = components or reference_components()
-    record = planned_record(spec, profile=profile, subject=subject)
+    record = planned_record(spec, profile=profile, subject=subject, precision=precision)
     record.started_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     started = time.perf_counter()
-    environment = env.environment(device)
+    environment = env.environment(device) | {"precision": precision}
     if isinstance(spec, TrainSpec):
         effective = profile.apply(spec)
         dataset = data.load(spec.dataset, data_root, download=download)
@@ -157,7 +180,7 @@ def run_spec(
         extra = (Progress(spec.id, effective.epochs),) if progress else ()
         record.history, record.metrics, record.arrays = train_run(
             effective, dataset, profile=profile, components=components, device=device,
-            extra_callbacks=extra,
+            extra_callbacks=extra, precision=precision,
         )
     else:
         if spec.dataset:
@@ -172,13 +195,18 @@ def run_spec(
     return record
 
 
-def planned_record(spec: Spec, *, profile: Profile, subject: str = "reference") -> RunRecord:
-    """A record with only its identity filled: enough for `Store.find` to say whether it is done."""
+def planned_record(spec: Spec, *, profile: Profile, subject: str = "reference", precision: str = "fp32") -> RunRecord:
+    """A record with only its identity filled: enough for `Store.find` to say whether it is done.
+    A bf16 run is a different run: its precision is part of the stored spec and of its hash."""
     effective = profile.apply(spec) if isinstance(spec, TrainSpec) else spec
-    return RunRecord(
+    record = RunRecord(
         experiment=spec.id, kind=spec.kind, subject=subject, profile=profile.name, seed=spec.seed,
         spec=to_dict(effective), spec_hash=spec_hash(effective), harness_version=harness.__version__,
     )
+    if precision != "fp32" and isinstance(spec, TrainSpec):
+        record.spec["precision"] = precision
+        record.spec_hash = hashlib.sha256(json.dumps(record.spec, sort_keys=True).encode()).hexdigest()[:16]
+    return record
 
 
 def _data_provenance(dataset: data.Dataset, profile: Profile, name: str) -> dict[str, Any]:

@@ -50,18 +50,31 @@ def _means(total: Sums | None, count: int) -> dict[str, float]:
     return dict(zip(names, values))
 
 
+PRECISIONS = ("fp32", "bf16")
+
+
+def autocast(precision: str, device_type: str):
+    """bf16 autocast for the forward pass and loss, or nothing (fp32)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
+    return torch.autocast(device_type=device_type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
 def train_one_epoch(
     model: nn.Module,
     task: Task,
     criterion: nn.Module,
     optimizer: torch.optim.Optimizer,
     batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    precision: str = "fp32",
 ) -> dict[str, float]:
     """One pass in train mode; returns per-sample mean loss and metrics of the batches seen."""
     model.train()
     total, count = None, 0
     for inputs, targets in batches:
-        outputs, targets = task.align(model(inputs), targets)
+        with autocast(precision, inputs.device.type):
+            outputs, targets = task.align(model(inputs), targets)
+        outputs = outputs.float()
         loss = criterion(outputs, targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -78,12 +91,15 @@ def evaluate(
     task: Task,
     criterion: nn.Module,
     batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    precision: str = "fp32",
 ) -> dict[str, float]:
     """Per-sample mean loss and metrics in eval mode."""
     model.eval()
     total, count = None, 0
     for inputs, targets in batches:
-        outputs, targets = task.align(model(inputs), targets)
+        with autocast(precision, inputs.device.type):
+            outputs, targets = task.align(model(inputs), targets)
+        outputs = outputs.float()
         n = targets.shape[0]
         total = _add(total, {"loss": criterion(outputs, targets) * n, **task.sums(outputs, targets)})
         count += n
@@ -100,6 +116,7 @@ def fit(
     val: Iterable[tuple[torch.Tensor, torch.Tensor]] | None,
     epochs: int,
     callbacks: Sequence[Callback] = (),
+    precision: str = "fp32",
 ) -> FitState:
     """Train for up to `epochs`. Each epoch's logs: epoch, lr (in effect during the epoch),
     train metrics, val_* metrics, train_s and val_s (seconds)."""
@@ -109,11 +126,11 @@ def fit(
     for epoch in range(1, epochs + 1):
         logs: dict[str, float] = {"epoch": epoch, "lr": optimizer.param_groups[0]["lr"]}
         started = time.perf_counter()
-        logs.update(train_one_epoch(model, task, criterion, optimizer, train))
+        logs.update(train_one_epoch(model, task, criterion, optimizer, train, precision))
         logs["train_s"] = time.perf_counter() - started
         if val is not None:
             started = time.perf_counter()
-            logs.update({f"val_{k}": v for k, v in evaluate(model, task, criterion, val).items()})
+            logs.update({f"val_{k}": v for k, v in evaluate(model, task, criterion, val, precision).items()})
             logs["val_s"] = time.perf_counter() - started
         state.epoch = epoch
         for callback in callbacks:

@@ -1,0 +1,39 @@
+"""Epoch throughput against the notebook's loop (run: `pytest benchmarks/ --benchmark-json out.json`).
+
+Not part of the test suite: these time things. Each case times the notebook's loop and the
+harness's trainer on the same generated images in the same process; `harness bench` prints the
+same comparison as a table.
+"""
+
+import pytest
+import torch
+
+from harness import bench, synthetic
+
+IMAGES = 3000
+
+
+@pytest.fixture(scope="session")
+def root(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bench")
+    synthetic.write_mnist(folder, IMAGES, 500)
+    synthetic.write_cifar10(folder, IMAGES, 500)
+    return folder
+
+
+@pytest.mark.parametrize("name", list(bench.CASES))
+def test_notebook_loop(benchmark, root, name):
+    case = bench.CASES[name]
+    loader, model = bench.notebook_loader(case, root, IMAGES), case.model()
+    benchmark.extra_info.update(case=name, loop="notebook", images=IMAGES)
+    benchmark.pedantic(bench.notebook_epoch, args=(model, loader, case.lr), rounds=2, warmup_rounds=1)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+@pytest.mark.parametrize("name", list(bench.CASES))
+def test_harness_trainer(benchmark, root, name, precision):
+    case = bench.CASES[name]
+    batches = bench.harness_batches(case, root, IMAGES, torch.device("cpu"))
+    model = bench.prepared_model(case, torch.device("cpu"))
+    benchmark.extra_info.update(case=name, loop="harness", precision=precision, images=IMAGES)
+    benchmark.pedantic(bench.harness_epoch, args=(model, batches, case.lr, precision), rounds=2, warmup_rounds=1)

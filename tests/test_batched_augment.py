@@ -1,0 +1,150 @@
+"""Batched augmentation against torchvision: same parameters give the same pixels, and the
+parameters are drawn from the same distributions."""
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+from torchvision import transforms as T
+from torchvision.transforms import functional as F
+from torchvision.transforms.functional import to_pil_image
+
+from harness.batched_augment import Unsupported, compile_pipeline, twin
+from harness.inputs import augmentation_path, make_prepare
+
+N = 48
+
+
+@pytest.fixture
+def images():
+    torch.manual_seed(0)
+    return torch.randint(0, 256, (N, 3, 32, 32), dtype=torch.uint8)
+
+
+def _affine_reference(image, p, i, rotation):
+    if rotation:
+        return F.rotate(image, float(p["angle"][i]))
+    return F.affine(image, float(p["angle"][i]), [int(p["tx"][i]), int(p["ty"][i])], float(p["scale"][i]),
+                    [float(p["sx"][i]), float(p["sy"][i])])
+
+
+def _jitter_reference(image, p, i):
+    adjust = {0: ("brightness", F.adjust_brightness), 1: ("contrast", F.adjust_contrast),
+              2: ("saturation", F.adjust_saturation), 3: ("hue", F.adjust_hue)}
+    for fn in p["order"][i].tolist():
+        name, function = adjust[fn]
+        if name in p:
+            image = function(image, float(p[name][i]))
+    return image
+
+
+def _crop_reference(image, p, i, padding):
+    return F.crop(F.pad(image, [padding]), int(p["i"][i]), int(p["j"][i]), 32, 32)
+
+
+@pytest.mark.parametrize("transform, reference", [
+    (T.RandomAffine(15, translate=(0.1, 0.2), scale=(0.8, 1.2), shear=(-10, 10, -5, 5)),
+     lambda x, p, i: _affine_reference(x, p, i, False)),
+    (T.RandomAffine(0, translate=(0.2, 0.2)), lambda x, p, i: _affine_reference(x, p, i, False)),
+    (T.RandomRotation(45), lambda x, p, i: _affine_reference(x, p, i, True)),
+    (T.RandomCrop(32, padding=4), lambda x, p, i: _crop_reference(x, p, i, 4)),
+    (T.ColorJitter(0.4, 0.4, 0.4, 0.1), _jitter_reference),
+    (T.RandomHorizontalFlip(), lambda x, p, i: F.hflip(x) if p["flip"][i] else x),
+    (T.RandomVerticalFlip(0.3), lambda x, p, i: F.vflip(x) if p["flip"][i] else x),
+], ids=["affine", "translate", "rotation", "crop", "jitter", "hflip", "vflip"])
+def test_same_parameters_give_torchvisions_pixels_exactly(images, transform, reference):
+    batched = twin(transform)
+    params = batched.sample(N, 32, 32)
+    out = batched.apply(images, params)
+    expected = torch.stack([reference(images[i], params, i) for i in range(N)])
+    assert out.dtype == torch.uint8 and torch.equal(out, expected)
+
+
+def _draws(get_params, n=3000):
+    torch.manual_seed(1)
+    return [get_params() for _ in range(n)]
+
+
+def _same_distribution(ours, theirs):
+    assert stats.ks_2samp(np.asarray(ours, dtype=float), np.asarray(theirs, dtype=float)).pvalue > 1e-3
+
+
+def test_affine_parameters_follow_torchvisions_distributions():
+    t = T.RandomAffine(20, translate=(0.1, 0.2), scale=(0.8, 1.2), shear=(-10, 10, -5, 5))
+    torch.manual_seed(2)
+    ours = twin(t).sample(3000, 32, 32)
+    theirs = _draws(lambda: T.RandomAffine.get_params(t.degrees, t.translate, t.scale, t.shear, [32, 32]))
+    _same_distribution(ours["angle"], [a for a, _, _, _ in theirs])
+    _same_distribution(ours["tx"], [tx for _, (tx, _), _, _ in theirs])
+    _same_distribution(ours["ty"], [ty for _, (_, ty), _, _ in theirs])
+    _same_distribution(ours["scale"], [s for _, _, s, _ in theirs])
+    _same_distribution(ours["sy"], [sh[1] for _, _, _, sh in theirs])
+
+
+def test_crop_and_flip_parameters_follow_torchvisions_distributions():
+    torch.manual_seed(3)
+    ours = twin(T.RandomCrop(32, padding=4)).sample(3000, 32, 32)
+    theirs = _draws(lambda: T.RandomCrop.get_params(torch.zeros(3, 40, 40), (32, 32)))
+    _same_distribution(ours["i"], [i for i, _, _, _ in theirs])
+    _same_distribution(ours["j"], [j for _, j, _, _ in theirs])
+    flips = twin(T.RandomHorizontalFlip(0.3)).sample(20000, 32, 32)["flip"].float().mean()
+    assert abs(flips - 0.3) < 4 * (0.3 * 0.7 / 20000) ** 0.5
+
+
+def test_color_jitter_factors_and_order_follow_torchvisions_distributions():
+    t = T.ColorJitter(0.4, 0.3, 0.2, 0.1)
+    torch.manual_seed(4)
+    ours = twin(t).sample(4800, 32, 32)
+    theirs = _draws(lambda: T.ColorJitter.get_params(t.brightness, t.contrast, t.saturation, t.hue), 4800)
+    for k, name in enumerate(("brightness", "contrast", "saturation", "hue"), start=1):
+        _same_distribution(ours[name], [draw[k] for draw in theirs])
+    permutations = {p: n for n, p in enumerate(itertools.permutations(range(4)))}
+    counts = np.bincount([permutations[tuple(o)] for o in ours["order"].tolist()], minlength=24)
+    assert stats.chisquare(counts).pvalue > 1e-3  # every one of the 24 orders equally likely, as randperm(4)
+
+
+def test_a_student_pipeline_compiles_and_normalizes_like_torchvision(images):
+    mean, std = [0.49, 0.48, 0.45], [0.25, 0.24, 0.26]
+    validation = compile_pipeline(T.Compose([T.ToTensor(), T.Normalize(mean, std)]))
+    expected = torch.stack([T.Normalize(mean, std)(T.ToTensor()(to_pil_image(i))) for i in images])
+    assert torch.allclose(validation(images), expected, atol=1e-6)
+    strategy = compile_pipeline(T.Compose([T.RandomHorizontalFlip(), T.RandomCrop(32, padding=4),
+                                           T.ColorJitter(0.3, 0.3, 0.3), T.ToTensor(), T.Normalize(mean, std)]))
+    out = strategy(images)
+    assert out.shape == (N, 3, 32, 32) and out.dtype == torch.float32 and not torch.equal(out, expected)
+
+
+@pytest.mark.parametrize("transform", [
+    T.RandomResizedCrop(32), T.RandomErasing(), T.RandomRotation(10, interpolation=T.InterpolationMode.BILINEAR),
+    T.RandomCrop(32, padding=4, padding_mode="reflect"), T.Lambda(lambda x: x),
+])
+def test_steps_without_a_batched_twin_fall_back_to_torchvision(transform):
+    with pytest.raises(Unsupported):
+        twin(transform)
+    pipeline = T.Compose([T.RandomHorizontalFlip(), transform, T.ToTensor()]) if not isinstance(
+        transform, T.RandomErasing) else T.Compose([T.ToTensor(), transform])
+    assert compile_pipeline(pipeline) is None
+    assert augmentation_path(None, pipeline) == "per-sample torchvision"
+
+
+def test_the_fallback_path_runs_torchvision_per_sample(images):
+    pipeline = T.Compose([T.RandomResizedCrop(32, scale=(0.5, 1.0)), T.ToTensor()])
+    torch.manual_seed(5)
+    out = make_prepare(pipeline=pipeline)(images[:4])
+    torch.manual_seed(5)
+    expected = torch.stack([pipeline(to_pil_image(i)) for i in images[:4]])
+    assert torch.equal(out, expected)
+    assert augmentation_path(None, T.Compose([T.RandomHorizontalFlip(), T.ToTensor()])) == "batched"
+
+
+def test_a_run_records_which_augmentation_path_it_took(synth_root):
+    from harness.runner import run_spec
+    from harness.spec import PROFILES
+    from reference.experiments import EXPERIMENTS
+
+    record = run_spec(EXPERIMENTS["cw_aug2"], profile=PROFILES["check"], data_root=synth_root, download=False)
+    assert record.arrays["augmentation_path"] == "batched"
+    assert "augmentation_path" not in run_spec(EXPERIMENTS["cw_baseline"], profile=PROFILES["check"],
+                                               data_root=synth_root, download=False).arrays
