@@ -219,6 +219,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     import tempfile
 
     import pandas as pd
+    import torch
 
     from harness import bench, synthetic
 
@@ -232,18 +233,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if not args.data_root:
             synthetic.write_mnist(root, args.images, 500)
             synthetic.write_cifar10(root, args.images, 500)
-        print(f"{args.images} training images per epoch, {torch_threads()} CPU threads, device {args.device}; "
+        print(f"{args.images} training images per epoch, {torch.get_num_threads()} CPU threads, device {args.device}; "
               f"best of {args.repeats} epochs after one warm-up", file=sys.stderr)
         rows = [row for case in cases for row in bench.measure(bench.CASES[case], root, args.images,
                                                                repeats=args.repeats, device=env.resolve_device(args.device))]
     print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
     return 0
-
-
-def torch_threads() -> int:
-    import torch
-
-    return torch.get_num_threads()
 
 
 def cmd_data_synth(args: argparse.Namespace) -> int:

@@ -70,3 +70,17 @@ def test_synth_command_writes_loadable_data(tmp_path):
 def test_report_without_a_store_says_what_to_do(tmp_path, capsys):
     assert main(["report", "--store", str(tmp_path / "none.sqlite"), "--html", str(tmp_path / "x.html")]) == 2
     assert "harness reference run" in capsys.readouterr().err
+
+
+def test_bench_prints_the_notebook_loop_beside_the_trainer():
+    result = harness("bench", "mnist_mlp", "--images", "300", "--repeats", "1")
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines()[1:]]
+    assert [(r[0], r[1], r[2]) for r in rows] == [("mnist_mlp", "notebook", "fp32"), ("mnist_mlp", "harness", "fp32"),
+                                                  ("mnist_mlp", "harness", "bf16")]
+    assert float(rows[0][-1]) == 1.0 and all(float(r[-1]) > 0 for r in rows)  # speed-up over the notebook
+
+
+def test_bench_names_the_cases_when_one_is_unknown():
+    result = harness("bench", "resnet")
+    assert result.returncode == 2 and "the cases are mnist_mlp, cifar_cnn, cifar_cnn_aug" in result.stderr
