@@ -25,8 +25,9 @@ def root(tmp_path_factory):
 def test_notebook_loop(benchmark, root, name):
     case = bench.CASES[name]
     loader, model = bench.notebook_loader(case, root, IMAGES), case.model()
+    optimizer = torch.optim.Adam(model.parameters(), lr=case.lr)
     benchmark.extra_info.update(case=name, loop="notebook", images=IMAGES)
-    benchmark.pedantic(bench.notebook_epoch, args=(model, loader, case.lr), rounds=2, warmup_rounds=1)
+    benchmark.pedantic(bench.notebook_epoch, args=(model, loader, optimizer), rounds=2, warmup_rounds=1)
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
@@ -35,5 +36,6 @@ def test_harness_trainer(benchmark, root, name, precision):
     case = bench.CASES[name]
     batches = bench.harness_batches(case, root, IMAGES, torch.device("cpu"))
     model = bench.prepared_model(case, torch.device("cpu"))
+    optimizer = bench.build_optimizer(bench.Optimizer("adam", case.lr), model.parameters())
     benchmark.extra_info.update(case=name, loop="harness", precision=precision, images=IMAGES)
-    benchmark.pedantic(bench.harness_epoch, args=(model, batches, case.lr, precision), rounds=2, warmup_rounds=1)
+    benchmark.pedantic(bench.harness_epoch, args=(model, batches, optimizer, precision), rounds=2, warmup_rounds=1)

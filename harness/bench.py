@@ -24,7 +24,7 @@ from harness.inputs import make_prepare
 from harness.runner import build_optimizer
 from harness.spec import Optimizer
 from harness.tasks import TASKS
-from harness.trainer import train_one_epoch
+from harness.trainer import evaluate, train_one_epoch
 
 
 @dataclass(frozen=True)
@@ -63,32 +63,22 @@ CASES = {
 }
 
 
-class _Subset(torch.utils.data.Dataset):
-    def __init__(self, dataset, n: int) -> None:
-        self.dataset, self.n = dataset, min(n, len(dataset))
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, index: int):
-        return self.dataset[index]
-
-
-def notebook_loader(case: Case, root: Path, n: int) -> torch.utils.data.DataLoader:
+def notebook_loader(case: Case, root: Path, n: int, *, train: bool = True) -> torch.utils.data.DataLoader:
     """The notebook's input pipeline: torchvision's dataset class, PIL transforms, a DataLoader."""
     stats = data.train_statistics(data.load(case.dataset, root, download=False).train)
-    steps = ([case.augment()] if case.augment else []) + [T.ToTensor(), T.Normalize(*stats)]
+    steps = ([case.augment()] if case.augment and train else []) + [T.ToTensor(), T.Normalize(*stats)]
     if case.flatten:
         steps.append(T.Lambda(lambda x: x.view(-1)))
     kind = datasets.MNIST if case.dataset == "mnist" else data._GeneratedCIFAR10 if data.load(
         case.dataset, root, download=False).synthetic else datasets.CIFAR10
-    dataset = kind(str(root), train=True, download=False, transform=T.Compose(steps))
-    return torch.utils.data.DataLoader(_Subset(dataset, n), batch_size=case.batch_size, shuffle=True)
+    dataset = kind(str(root), train=train, download=False, transform=T.Compose(steps))
+    subset = torch.utils.data.Subset(dataset, range(min(n, len(dataset))))
+    return torch.utils.data.DataLoader(subset, batch_size=case.batch_size, shuffle=train)
 
 
-def notebook_epoch(model: nn.Module, loader, lr: float) -> None:
+def notebook_epoch(model: nn.Module, loader, optimizer: torch.optim.Optimizer) -> None:
     """The notebook's `train` loop body for one epoch, `.item()` per step included."""
-    criterion, optimizer = nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=lr)
+    criterion = nn.CrossEntropyLoss()
     model.train()
     running_loss, correct, total = 0.0, 0, 0
     for inputs, targets in loader:
@@ -102,12 +92,14 @@ def notebook_epoch(model: nn.Module, loader, lr: float) -> None:
         total += targets.size(0)
 
 
-def harness_batches(case: Case, root: Path, n: int, device: torch.device) -> Batches:
+def harness_batches(case: Case, root: Path, n: int, device: torch.device, *, train: bool = True,
+                    seed: int = 0) -> Batches:
     dataset = data.load(case.dataset, root, download=False)
     mean, std = dataset.normalization()
-    prepare = make_prepare(augment=case.augment() if case.augment else None, mean=mean, std=std, flatten=case.flatten,
-                           channels_last=not case.flatten)
-    return Batches(dataset.train.head(n), batch_size=case.batch_size, prepare=prepare, device=device, shuffle_seed=0)
+    augment = case.augment() if case.augment and train else None
+    prepare = make_prepare(augment=augment, mean=mean, std=std, flatten=case.flatten, channels_last=not case.flatten)
+    split = (dataset.train if train else dataset.test).head(n)
+    return Batches(split, batch_size=case.batch_size, prepare=prepare, device=device, shuffle_seed=seed if train else None)
 
 
 def prepared_model(case: Case, device: torch.device) -> nn.Module:
@@ -116,8 +108,7 @@ def prepared_model(case: Case, device: torch.device) -> nn.Module:
     return model if case.flatten else model.to(memory_format=torch.channels_last)
 
 
-def harness_epoch(model: nn.Module, batches: Batches, lr: float, precision: str = "fp32") -> None:
-    optimizer = build_optimizer(Optimizer("adam", lr), model.parameters())
+def harness_epoch(model: nn.Module, batches: Batches, optimizer: torch.optim.Optimizer, precision: str = "fp32") -> None:
     train_one_epoch(model, TASKS["multiclass"], nn.CrossEntropyLoss(), optimizer, batches, precision=precision)
 
 
@@ -138,16 +129,54 @@ def measure(case: Case, root: Path, n: int, *, repeats: int = 2, device: torch.d
     torch.manual_seed(0)
     loader = notebook_loader(case, root, n)
     model = case.model()
+    optimizer = torch.optim.Adam(model.parameters(), lr=case.lr)  # the notebook's, unfused
     rows = [{"case": case.name, "loop": "notebook", "precision": "fp32",
-             "epoch_s": timed(lambda: notebook_epoch(model, loader, case.lr), repeats)}]
+             "epoch_s": timed(lambda: notebook_epoch(model, loader, optimizer), repeats)}]
     batches = harness_batches(case, root, n, device)
     for precision in precisions:
         model = prepared_model(case, device)
+        optimizer = build_optimizer(Optimizer("adam", case.lr), model.parameters())
         rows.append({"case": case.name, "loop": "harness", "precision": precision,
-                     "epoch_s": timed(lambda: harness_epoch(model, batches, case.lr, precision), repeats)})
+                     "epoch_s": timed(lambda: harness_epoch(model, batches, optimizer, precision), repeats)})
     images = min(n, len(batches))
     for row in rows:
         row["images_per_s"] = images / row["epoch_s"]
         row["steps_per_s"] = -(-images // case.batch_size) / row["epoch_s"]
         row["speedup"] = rows[0]["epoch_s"] / row["epoch_s"]
+    return rows
+
+
+@torch.no_grad()
+def notebook_accuracy(model: nn.Module, loader) -> float:
+    model.eval()
+    correct = total = 0
+    for inputs, targets in loader:
+        correct += (model(inputs).argmax(dim=1) == targets).sum().item()
+        total += targets.size(0)
+    return correct / total
+
+
+def accuracy_parity(case: Case, root: Path, *, train_images: int, test_images: int, epochs: int, seeds: int,
+                    precision: str = "fp32") -> list[dict[str, float | str]]:
+    """Final validation accuracy of the notebook's loop and of the harness's trainer, seed by seed:
+    the fast path must land where the notebook's does, within seed-to-seed spread."""
+    rows = []
+    for seed in range(seeds):
+        torch.manual_seed(seed)
+        model = case.model()
+        optimizer = torch.optim.Adam(model.parameters(), lr=case.lr)
+        loader = notebook_loader(case, root, train_images)
+        for _ in range(epochs):
+            notebook_epoch(model, loader, optimizer)
+        accuracy = notebook_accuracy(model, notebook_loader(case, root, test_images, train=False))
+        rows.append({"case": case.name, "loop": "notebook", "precision": "fp32", "seed": seed, "val_accuracy": accuracy})
+        torch.manual_seed(seed)
+        model = prepared_model(case, torch.device("cpu"))
+        optimizer = build_optimizer(Optimizer("adam", case.lr), model.parameters())
+        batches = harness_batches(case, root, train_images, torch.device("cpu"), seed=seed)
+        for _ in range(epochs):
+            harness_epoch(model, batches, optimizer, precision)
+        val = harness_batches(case, root, test_images, torch.device("cpu"), train=False)
+        accuracy = evaluate(model, TASKS["multiclass"], nn.CrossEntropyLoss(), val, precision)["accuracy"]
+        rows.append({"case": case.name, "loop": "harness", "precision": precision, "seed": seed, "val_accuracy": accuracy})
     return rows

@@ -233,6 +233,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if not args.data_root:
             synthetic.write_mnist(root, args.images, 500)
             synthetic.write_cifar10(root, args.images, 500)
+        if args.parity:
+            print(f"final validation accuracy after {args.parity} epochs on {args.images} images, "
+                  f"{args.repeats} seeds", file=sys.stderr)
+            rows = [row for case in cases for row in bench.accuracy_parity(
+                bench.CASES[case], root, train_images=args.images, test_images=500, epochs=args.parity,
+                seeds=args.repeats)]
+            table = pd.DataFrame(rows).groupby(["case", "loop"], sort=False)["val_accuracy"].agg(["mean", "std", "count"])
+            print(table.reset_index().to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+            return 0
         print(f"{args.images} training images per epoch, {torch.get_num_threads()} CPU threads, device {args.device}; "
               f"best of {args.repeats} epochs after one warm-up", file=sys.stderr)
         rows = [row for case in cases for row in bench.measure(bench.CASES[case], root, args.images,
@@ -312,6 +321,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench_parser.add_argument("--repeats", type=int, default=2, help="timed epochs per loop; the best counts")
     bench_parser.add_argument("--data-root", default=None, help="real datasets to time on (default: generated)")
     bench_parser.add_argument("--device", default="cpu", help="cpu (default), auto, cuda")
+    bench_parser.add_argument("--parity", type=int, default=0, metavar="EPOCHS",
+                              help="instead of timing, train EPOCHS epochs per seed (--repeats seeds) with both loops "
+                                   "and compare final validation accuracy")
 
     report = commands.add_parser("report", help="render the HTML pages from the store, running nothing")
     report.add_argument("--store", default=DEFAULT_STORE)

@@ -84,3 +84,11 @@ def test_bench_prints_the_notebook_loop_beside_the_trainer():
 def test_bench_names_the_cases_when_one_is_unknown():
     result = harness("bench", "resnet")
     assert result.returncode == 2 and "the cases are mnist_mlp, cifar_cnn, cifar_cnn_aug" in result.stderr
+
+
+def test_bench_parity_compares_final_accuracy_of_both_loops():
+    result = harness("bench", "mnist_mlp", "--images", "400", "--repeats", "2", "--parity", "1")
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines()[1:]]
+    assert [(r[0], r[1], r[-1]) for r in rows] == [("mnist_mlp", "notebook", "2"), ("mnist_mlp", "harness", "2")]
+    assert all(0.5 < float(r[2]) <= 1.0 for r in rows)  # both learn the generated digits
