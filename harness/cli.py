@@ -160,8 +160,8 @@ def _grading_setup(args: argparse.Namespace):
     root = data.resolve_root(args.data_root)
     data.load("cifar10", root, download=args.download)  # fetch once here, not in every child
     layer = sandbox.choose_layer(allow_weak=args.allow_weak_isolation)
-    settings = Settings(profile=PROFILES[args.profile], data_root=root, layer=layer,
-                        device=str(env.resolve_device(args.device)))
+    # runs train on the CPU: the sandbox does not pass GPUs to student code (yet)
+    settings = Settings(profile=PROFILES[args.profile], data_root=root, layer=layer)
     return settings, rubric.load(args.rubric)
 
 
@@ -270,7 +270,6 @@ def _grading_options(parser: argparse.ArgumentParser, *, profile: str) -> None:
     parser.add_argument("--rubric", default=None, help="rubric TOML (default reference/rubric.toml)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="sandboxed jobs at a time, one CPU thread each (default: the number of CPUs)")
-    parser.add_argument("--device", default="cpu", help="where the runs train: cpu (default), auto, cuda or cuda:N")
     parser.add_argument("--allow-weak-isolation", action="store_true",
                         help="grade even where only resource limits are available (no bubblewrap, no namespaces)")
 
@@ -360,7 +359,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_bench(args)
         if args.command == "data":
             return cmd_data_synth(args)
-    except (UnknownName, RubricError, IsolationUnavailable, data.DataMissingError, SubmissionError) as error:
+    except (UnknownName, RubricError, IsolationUnavailable, data.DataMissingError, SubmissionError,
+            env.DeviceUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

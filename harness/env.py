@@ -16,14 +16,18 @@ import harness
 DEVICES = ("auto", "cpu", "cuda")
 
 
+class DeviceUnavailable(ValueError):
+    """The device asked for does not exist here; the message says what to use instead."""
+
+
 def resolve_device(name: str = "auto") -> torch.device:
     """'auto' takes the GPU when there is one; asking for 'cuda' without one is an error."""
     if name not in DEVICES and not name.startswith("cuda:"):
-        raise ValueError(f"unknown device {name!r}; use one of {', '.join(DEVICES)} or cuda:N")
+        raise DeviceUnavailable(f"unknown device {name!r}; use one of {', '.join(DEVICES)} or cuda:N")
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"--device {name} was asked for, but torch sees no CUDA GPU; use --device cpu")
+        raise DeviceUnavailable(f"--device {name} was asked for, but torch sees no CUDA GPU; use --device cpu")
     return torch.device(name)
 
 

@@ -92,3 +92,13 @@ def test_bench_parity_compares_final_accuracy_of_both_loops():
     rows = [line.split() for line in result.stdout.splitlines()[1:]]
     assert [(r[0], r[1], r[-1]) for r in rows] == [("mnist_mlp", "notebook", "2"), ("mnist_mlp", "harness", "2")]
     assert all(0.5 < float(r[2]) <= 1.0 for r in rows)  # both learn the generated digits
+
+
+def test_asking_for_a_gpu_that_is_not_there_is_a_clear_error():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    result = harness("reference", "run", "loss_binary", "--device", "cuda", "--html", "")
+    assert result.returncode == 2 and "torch sees no CUDA GPU; use --device cpu" in result.stderr
+    assert "Traceback" not in result.stderr
