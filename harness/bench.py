@@ -76,8 +76,9 @@ def notebook_loader(case: Case, root: Path, n: int, *, train: bool = True) -> to
     return torch.utils.data.DataLoader(subset, batch_size=case.batch_size, shuffle=train)
 
 
-def notebook_epoch(model: nn.Module, loader, optimizer: torch.optim.Optimizer) -> None:
-    """The notebook's `train` loop body for one epoch, `.item()` per step included."""
+def notebook_epoch(model: nn.Module, loader, optimizer: torch.optim.Optimizer) -> tuple[float, float]:
+    """The notebook's `train` loop body for one epoch, `.item()` per step included; returns its
+    epoch loss and accuracy."""
     criterion = nn.CrossEntropyLoss()
     model.train()
     running_loss, correct, total = 0.0, 0, 0
@@ -90,6 +91,7 @@ def notebook_epoch(model: nn.Module, loader, optimizer: torch.optim.Optimizer) -
         running_loss += loss.item() * inputs.size(0)
         correct += (torch.argmax(outputs, dim=1) == targets).sum().item()
         total += targets.size(0)
+    return running_loss / total, correct / total
 
 
 def harness_batches(case: Case, root: Path, n: int, device: torch.device, *, train: bool = True,

@@ -140,13 +140,14 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 2
     loaded = rubric.load(args.rubric)
     with Store(args.store) as store:
-        if latest_runs(store, profile=args.profile):
+        reference = latest_runs(store, profile=args.profile)
+        if reference:
             print(f"reference report: {write_reference_report(store, args.html, profile=args.profile)}")
         graded = stored_grades(store, loaded, PROFILES[args.profile])
         if graded:
             index = write_class_reports(graded, Path(args.reports), profile=args.profile, rubric=loaded.name)
             print(f"grade reports ({len(graded)} submissions): {index}")
-        if not graded and not latest_runs(store, profile=args.profile):
+        if not graded and not reference:
             print(f"error: nothing stored under the {args.profile} profile in {args.store}", file=sys.stderr)
             return 2
     return 0

@@ -11,7 +11,6 @@ import atexit
 import datetime as dt
 import functools
 import hashlib
-import json
 import math
 import queue
 import shutil
@@ -25,7 +24,7 @@ from typing import Any, Callable
 import harness
 from harness import coursework, data, env, sandbox, submission
 from harness.results import RunRecord
-from harness.spec import Profile, to_dict
+from harness.spec import Profile, dict_hash, to_dict
 from harness.store import Store
 
 SMOKE = "smoke"  # import, build, one forward pass, the transforms: the gate before everything else
@@ -94,6 +93,7 @@ class Evaluation:
         return "errors" if any(r.status != "ok" for r in records) else "complete"
 
 
+@functools.cache  # asked for by every submission's jobs; the training set's statistics do not change
 def _normalization(root: Path) -> tuple[list[float], list[float], str]:
     try:
         mean, std = data.train_statistics(data.load("cifar10", root, download=False).train)
@@ -256,9 +256,8 @@ class Evaluator:
         return evaluation
 
     def _planned(self, sub: submission.Submission, experiment: str, kind: str, spec: dict, seed: int) -> RunRecord:
-        digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
         return RunRecord(experiment=experiment, kind=kind, subject=sub.content_hash,
-                         profile=self.settings.profile.name, seed=seed, spec=spec, spec_hash=digest,
+                         profile=self.settings.profile.name, seed=seed, spec=spec, spec_hash=dict_hash(spec),
                          harness_version=harness.__version__)
 
     def _sandboxed(self, sub: submission.Submission, job: dict[str, Any], limits: sandbox.Limits, slot: int,

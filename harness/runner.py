@@ -8,8 +8,6 @@ augmentations can be passed in the same way as the reference's.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import os
 import random
 import time
@@ -26,7 +24,7 @@ from harness.batches import Batches
 from harness.callbacks import EarlyStopping, History, LRSchedule, Progress
 from harness.inputs import Augment, Pipeline, augmentation_path, make_prepare
 from harness.results import RunRecord
-from harness.spec import DemoContext, DemoSpec, Optimizer, Profile, Spec, TrainSpec, spec_hash, to_dict
+from harness.spec import DemoContext, Optimizer, Profile, Spec, TrainSpec, dict_hash, spec_hash, to_dict
 from harness.tasks import LOSSES, TASKS
 from harness.trainer import Callback, evaluate, fit
 
@@ -205,7 +203,7 @@ def planned_record(spec: Spec, *, profile: Profile, subject: str = "reference", 
     )
     if precision != "fp32" and isinstance(spec, TrainSpec):
         record.spec["precision"] = precision
-        record.spec_hash = hashlib.sha256(json.dumps(record.spec, sort_keys=True).encode()).hexdigest()[:16]
+        record.spec_hash = dict_hash(record.spec)
     return record
 
 

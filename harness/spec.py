@@ -115,8 +115,12 @@ def to_dict(spec: Spec) -> dict[str, Any]:
 
 
 def spec_hash(spec: Spec) -> str:
-    text = json.dumps(to_dict(spec), sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return dict_hash(to_dict(spec))
+
+
+def dict_hash(values: dict) -> str:
+    """A short, stable hash of a JSON-able declaration: the store's key for 'the same run'."""
+    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import pytest
 from harness import gradebook, rubric
 from harness.coursework import RUNS
 from harness.grader import CHECKS, SMOKE, Evaluation
-from harness.grading import FAIL, NOT_ASSESSED, PASS, grade
+from harness.grading import FAIL, NOT_ASSESSED, grade
 from harness.results import RunRecord
 from harness.spread import Spread
 from harness.submission import CLAIMED_RUNS

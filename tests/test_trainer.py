@@ -6,6 +6,7 @@ from torch import nn
 
 from harness import data
 from harness.batches import Batches
+from harness.bench import notebook_epoch
 from harness.callbacks import EarlyStopping, History
 from harness.inputs import make_prepare
 from harness.runner import run_spec
@@ -35,17 +36,8 @@ def test_trainer_matches_the_notebooks_loop(synth_root):
     torch.manual_seed(0)
     model = SimpleMLP()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    criterion = nn.CrossEntropyLoss()
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(inputs, split.y), batch_size=100)
-    running, correct = 0.0, 0
-    for x, y in loader:  # the notebook's loop, .item() per step
-        optimizer.zero_grad()
-        out = model(x)
-        loss = criterion(out, y)
-        loss.backward()
-        optimizer.step()
-        running += loss.item() * x.size(0)
-        correct += (out.argmax(1) == y).sum().item()
+    notebook_loss, notebook_accuracy = notebook_epoch(model, loader, optimizer)  # .item() per step
 
     torch.manual_seed(0)
     ours = SimpleMLP()
@@ -54,8 +46,8 @@ def test_trainer_matches_the_notebooks_loop(synth_root):
                 optimizer=torch.optim.Adam(ours.parameters(), lr=1e-3), train=batches, val=None,
                 epochs=1, callbacks=[history := History()])
     logs = history.epochs[0]
-    assert logs["loss"] == pytest.approx(running / 500, rel=1e-6)
-    assert logs["accuracy"] == pytest.approx(correct / 500)
+    assert logs["loss"] == pytest.approx(notebook_loss, rel=1e-6)
+    assert logs["accuracy"] == pytest.approx(notebook_accuracy)
     assert state.epoch == 1
     for a, b in zip(model.parameters(), ours.parameters()):
         assert torch.allclose(a, b, atol=1e-6)
