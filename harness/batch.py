@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Callable
 
 from harness import env, spread
+from harness.executors import Executor
 from harness.grader import Evaluation, Evaluator, Settings, stored_evaluations
 from harness.grading import Grade, claims_to_compare, grade
+from harness.progress import Progress
 from harness.rubric import Rubric
 from harness.spec import Profile
 from harness.store import Store
@@ -56,8 +58,10 @@ def stored_grades(store: Store, rubric: Rubric, profile: Profile) -> list[tuple[
     return [(e, grade(e, rubric, spreads)) for e in stored_evaluations(store, profile=profile.name)]
 
 
-def grade_folders(folders: list[Path], *, settings: Settings, rubric: Rubric, store: Store, jobs: int,
-                  progress: Callable[[str], None]) -> list[tuple[Evaluation, Grade]]:
-    evaluations = Evaluator(settings, store, jobs=jobs, progress=progress).evaluate_all(folders)
-    spreads = reference_spreads(store, settings, rubric, evaluations, progress)
-    return [(e, grade(e, rubric, spreads)) for e in evaluations]
+def grade_folders(folders: list[Path], *, settings: Settings, rubric: Rubric, store: Store, executor: Executor,
+                  progress: Progress) -> tuple[list[tuple[Evaluation, Grade]], dict[str, str]]:
+    """The grades, and the jobs the executor gave up on (label -> why; not stored, so a re-run retries them)."""
+    evaluator = Evaluator(settings, store, executor, progress=progress)
+    evaluations = evaluator.evaluate_all(folders)
+    spreads = reference_spreads(store, settings, rubric, evaluations, progress.note)
+    return [(e, grade(e, rubric, spreads)) for e in evaluations], evaluator.not_run

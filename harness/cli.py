@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Sequence
 
 from harness import data, env
+from harness.executors import ExecutorUnavailable
 from harness.registry import UnknownName
 from harness.rubric import RubricError
 from harness.sandbox import IsolationUnavailable
@@ -20,6 +21,13 @@ from harness.store import Store
 
 DEFAULT_STORE = "results/harness.sqlite"
 DEFAULT_HTML = "results/reference.html"
+
+
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
 
 
 def _hyperparameters(spec: Spec) -> dict[str, str]:
@@ -166,54 +174,67 @@ def _grading_setup(args: argparse.Namespace):
     return settings, rubric.load(args.rubric)
 
 
-def _progress(started: float):
-    import time
+def _graded(args: argparse.Namespace, folders: list[Path], settings, rubric) -> tuple[list, dict[str, str]]:
+    """Evaluate and grade `folders` on the backend the options name; says what did not run."""
+    from harness.batch import grade_folders
+    from harness.executors import make_executor
+    from harness.progress import Progress
 
-    return lambda line: print(f"[{time.perf_counter() - started:5.0f}s] {line}", file=sys.stderr, flush=True)
+    progress = Progress(sys.stderr)
+    try:
+        with make_executor(in_process=args.in_process, dask=args.dask, scheduler=args.scheduler,
+                           jobs=args.jobs) as executor, Store(args.store) as store:
+            progress.note(f"profile {settings.profile.name}, isolation {settings.layer}, {executor.description}, "
+                          f"store {args.store}")
+            if executor.dashboard:
+                progress.note(f"Dask dashboard: {executor.dashboard}")
+            results, not_run = grade_folders(folders, settings=settings, rubric=rubric, store=store,
+                                             executor=executor, progress=progress)
+    finally:
+        progress.close()
+    if not_run:
+        print(f"{len(not_run)} job(s) could not be run and were not stored (run the same command again to retry them):",
+              file=sys.stderr)
+        for label, why in not_run.items():
+            print(f"  {label}: {why[:300]}", file=sys.stderr)
+    return results, not_run
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     import time
 
     from harness import gradebook, grade_report
-    from harness.batch import grade_folders
 
     started = time.perf_counter()
     settings, rubric = _grading_setup(args)
-    print(f"checking {args.submission}: profile {settings.profile.name}, isolation {settings.layer}, "
-          f"{args.jobs} job(s) at a time", file=sys.stderr)
-    with Store(args.store) as store:
-        [(evaluation, grade)] = grade_folders([Path(args.submission)], settings=settings, rubric=rubric,
-                                              store=store, jobs=args.jobs, progress=_progress(started))
+    print(f"checking {args.submission}", file=sys.stderr)
+    [(evaluation, grade)], not_run = _graded(args, [Path(args.submission)], settings, rubric)
     print(gradebook.summary(grade))
     if evaluation.content_hash:
         page = grade_report.write_submission_page(evaluation, grade, Path(args.html_dir))
         print(f"report: {page}")
     print(f"took {time.perf_counter() - started:.0f} s")
-    return 0 if grade.status == "complete" and not grade.failed else 1
+    return 0 if grade.status == "complete" and not grade.failed and not not_run else 1
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
     import time
 
     from harness import gradebook, grade_report
-    from harness.batch import grade_folders, submission_folders
+    from harness.batch import submission_folders
 
     started = time.perf_counter()
     folders = submission_folders(Path(args.submissions))
     settings, rubric = _grading_setup(args)
-    print(f"grading {len(folders)} submissions in {args.submissions}: profile {settings.profile.name}, "
-          f"isolation {settings.layer}, {args.jobs} job(s) at a time, store {args.store}", file=sys.stderr)
-    with Store(args.store) as store:
-        results = grade_folders(folders, settings=settings, rubric=rubric, store=store, jobs=args.jobs,
-                                progress=_progress(started))
+    print(f"grading {len(folders)} submissions in {args.submissions}", file=sys.stderr)
+    results, not_run = _graded(args, folders, settings, rubric)
     grades = [g for _, g in results]
     index = grade_report.write_class_reports(results, Path(args.reports), profile=settings.profile.name, rubric=rubric.name)
     print(f"gradebook: {gradebook.write_csv(grades, args.gradebook)}\nreports: {index}")
     for g in grades:
         print(f"  {g.student:<30} {g.percent:5.1f}%  {g.status}" + (f": {g.failure[:80]}" if g.failure else ""))
     print(f"took {time.perf_counter() - started:.0f} s")
-    return 0
+    return 1 if not_run else 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -269,8 +290,16 @@ def _grading_options(parser: argparse.ArgumentParser, *, profile: str) -> None:
     parser.add_argument("--no-download", dest="download", action="store_false", help="never try to download CIFAR-10")
     parser.add_argument("--store", default=DEFAULT_STORE, help=f"SQLite results file (default {DEFAULT_STORE})")
     parser.add_argument("--rubric", default=None, help="rubric TOML (default reference/rubric.toml)")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                        help="sandboxed jobs at a time, one CPU thread each (default: the number of CPUs)")
+    parser.add_argument("--jobs", type=_at_least_one, default=os.cpu_count() or 1,
+                        help="sandboxed jobs at a time, one CPU thread each; with --dask local, the number of "
+                             "worker processes (default: the number of CPUs)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--in-process", action="store_true",
+                       help="run the jobs one at a time from this process, for debugging (still sandboxed)")
+    where.add_argument("--dask", choices=["local"], default=None,
+                       help="run the jobs on a Dask LocalCluster of --jobs worker processes")
+    where.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                       help="run the jobs on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (see the README)")
     parser.add_argument("--allow-weak-isolation", action="store_true",
                         help="grade even where only resource limits are available (no bubblewrap, no namespaces)")
 
@@ -301,7 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no per-epoch progress lines")
     run.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
                      help="bf16 autocasts forward passes: faster, numerically different, stored as a separate run")
-    run.add_argument("--seeds", type=int, default=1,
+    run.add_argument("--seeds", type=_at_least_one, default=1,
                      help="run each training experiment under this many seeds (its seed, +1, ...): the spread")
 
     check = commands.add_parser("check", help="check one submission: contract, behaviour checks, quick runs")
@@ -361,7 +390,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "data":
             return cmd_data_synth(args)
     except (UnknownName, RubricError, IsolationUnavailable, data.DataMissingError, SubmissionError,
-            env.DeviceUnavailable) as error:
+            env.DeviceUnavailable, ExecutorUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

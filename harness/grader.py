@@ -7,22 +7,18 @@ stored, failed item with a sentence saying what happened; it never stops the bat
 
 from __future__ import annotations
 
-import atexit
-import datetime as dt
 import functools
 import hashlib
 import math
-import queue
-import shutil
-import tempfile
-import threading
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import harness
-from harness import coursework, data, env, sandbox, submission
+from harness import coursework, data, sandbox, submission
+from harness.executors import Executor
+from harness.jobs import DataSlice, Ran, Task
+from harness.progress import Progress
 from harness.results import RunRecord
 from harness.spec import Profile, dict_hash, to_dict
 from harness.store import Store
@@ -114,22 +110,6 @@ def _source_hash(name: str) -> str:
     return hashlib.sha256((Path(harness.__file__).parent / name).read_bytes()).hexdigest()[:16]
 
 
-_arrays_lock = threading.Lock()
-
-
-@functools.cache
-def _cached_arrays(root: Path, train_limit: int | None, test_limit: int | None) -> Path:
-    dataset = data.load("cifar10", root, download=False)
-    folder = Path(tempfile.mkdtemp(prefix="harness-data-"))
-    atexit.register(shutil.rmtree, folder, True)
-    return data.save_arrays(dataset, folder / "cifar10.npz", train_limit=train_limit, test_limit=test_limit)
-
-
-def _profile_arrays(root: Path, train_limit: int | None, test_limit: int | None) -> Path:
-    with _arrays_lock:  # parallel jobs ask at once; write the file once
-        return _cached_arrays(root, train_limit, test_limit)
-
-
 def failure_message(outcome: sandbox.Outcome, limits: sandbox.Limits) -> str:
     """Why a sandboxed job produced no usable result, for the student."""
     last = outcome.log_tail.strip().splitlines()[-1][:300] if outcome.log_tail.strip() else "nothing"
@@ -165,21 +145,25 @@ def _valid_metrics(value: Any) -> dict[str, float]:
 
 @dataclass
 class Job:
-    """One sandboxed unit of work of one submission; `run` fills the planned record in a slot."""
+    """One sandboxed unit of work of one submission: the task a worker runs, and how the coordinator
+    turns the worker's outcome into the planned record."""
 
     submission: submission.Submission
     planned: RunRecord
-    run: Callable[[RunRecord, int], None]
+    task: Task
+    interpret: Callable[[RunRecord, sandbox.Outcome], None]
 
 
 class Evaluator:
-    """Runs the sandboxed jobs of many submissions, `jobs` at a time, storing each result as soon
-    as it exists. Per submission the smoke job goes first; checks and runs only follow when it passed."""
+    """Runs the sandboxed jobs of many submissions on an executor and stores each result as soon as
+    it comes back; this process alone writes the store. Per submission the smoke job goes first;
+    checks and runs only follow when it passed. Jobs already stored are not run again."""
 
-    def __init__(self, settings: Settings, store: Store, *, jobs: int = 1,
-                 progress: Callable[[str], None] = lambda line: None) -> None:
-        self.settings, self.store, self.jobs, self.progress = settings, store, max(1, jobs), progress
-        self.cancel = threading.Event()
+    def __init__(self, settings: Settings, store: Store, executor: Executor, *,
+                 progress: Progress | None = None) -> None:
+        self.settings, self.store, self.executor = settings, store, executor
+        self.progress = progress or Progress()
+        self.not_run: dict[str, str] = {}  # label -> why the executor gave the job up (not stored)
 
     def evaluate(self, folder: Path) -> Evaluation:
         return self.evaluate_all([folder])[0]
@@ -193,48 +177,46 @@ class Evaluator:
         try:
             return submission.load(folder)
         except submission.SubmissionError as error:
-            self.progress(f"{folder.name}: not graded: {error}")
+            self.progress.note(f"{folder.name}: not graded: {error}")
             return Evaluation(folder, folder.name, None, self.settings.profile.name, self.settings.layer,
                               problems=[str(error)])
 
     def _execute(self, subs: list[submission.Submission]) -> None:
-        slots: queue.Queue[int] = queue.Queue()
-        for slot in range(self.jobs):
-            slots.put(slot)
-        with ThreadPoolExecutor(self.jobs) as pool:
-            pending = {pool.submit(self._do, self._smoke_job(sub), slots): sub for sub in subs}
-            try:
-                while pending:
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        sub, record = pending.pop(future), future.result()
-                        if record.experiment == SMOKE and record.status == "ok":
-                            for job in self._later_jobs(sub):
-                                pending[pool.submit(self._do, job, slots)] = sub
-            except BaseException:  # Ctrl-C or a bug: kill running children; nothing half-done is stored
-                self.cancel.set()
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
+        submitted: dict[str, Job] = {}
+        for sub in subs:
+            self._start(self._smoke_job(sub), submitted)
+        for task, result in self.executor.completed():
+            job = submitted.pop(task.key)
+            if isinstance(result, BaseException):
+                self.not_run[task.label] = f"{type(result).__name__}: {result}"
+                self.progress.finish(f"{task.label}: NOT RUN, not stored ({self.not_run[task.label][:200]})")
+                continue
+            record = self._store(job, result)
+            if record.experiment == SMOKE and record.status == "ok":
+                for later in self._later_jobs(job.submission):
+                    self._start(later, submitted)
 
-    def _do(self, job: Job, slots: "queue.Queue[int]") -> RunRecord:
-        label = f"{job.submission.student}: {job.planned.experiment}"
+    def _start(self, job: Job, submitted: dict[str, Job]) -> None:
+        """Submit `job`, unless the store has it (then its follow-up jobs are started in its place)."""
+        self.progress.plan(1)
         existing = self.store.find(job.planned)
-        if existing is not None:
-            self.progress(f"{label}: already in the store")
-            return self.store.load(existing)
-        slot = slots.get()
-        try:
-            record = job.planned
-            record.started_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-            record.environment = {**env.environment(env.resolve_device(self.settings.device)),
-                                  "isolation": self.settings.layer}
-            job.run(record, slot)
-        finally:
-            slots.put(slot)
+        if existing is None:
+            submitted[job.task.key] = job
+            self.executor.submit(job.task)
+            return
+        self.progress.finish(f"{job.task.label}: already in the store")
+        if job.planned.experiment == SMOKE and self.store.load(existing).status == "ok":
+            for later in self._later_jobs(job.submission):
+                self._start(later, submitted)
+
+    def _store(self, job: Job, ran: Ran) -> RunRecord:
+        record = job.planned
+        record.started_at, record.environment, record.wall_s = ran.started_at, ran.environment, ran.outcome.wall_s
+        job.interpret(record, ran.outcome)
         with self.store.lock:  # a record stored meanwhile by another process wins; ours is dropped
             if self.store.find(record) is None:
                 self.store.save(record)
-        self.progress(f"{label}: {'ok' if record.status == 'ok' else 'FAILED'} ({record.wall_s:.0f}s)")
+        self.progress.finish(f"{job.task.label}: {'ok' if record.status == 'ok' else 'FAILED'} ({record.wall_s:.0f}s)")
         return record
 
     def _jobs(self, sub: submission.Submission) -> list[Job]:
@@ -251,47 +233,44 @@ class Evaluator:
             existing = self.store.find(job.planned)
             record = self.store.load(existing) if existing is not None else job.planned
             if existing is None:
-                record.status, record.error = "skipped", "not run"
+                record.status, record.error = "skipped", self.not_run.get(job.task.label, "not run")
             evaluation.add(record)
         return evaluation
 
-    def _planned(self, sub: submission.Submission, experiment: str, kind: str, spec: dict, seed: int) -> RunRecord:
-        return RunRecord(experiment=experiment, kind=kind, subject=sub.content_hash,
-                         profile=self.settings.profile.name, seed=seed, spec=spec, spec_hash=dict_hash(spec),
-                         harness_version=harness.__version__)
-
-    def _sandboxed(self, sub: submission.Submission, job: dict[str, Any], limits: sandbox.Limits, slot: int,
-                   inputs: dict[str, Path] | None = None) -> sandbox.Outcome:
-        return sandbox.run_child(job, submission=sub.path, layer=self.settings.layer, limits=limits,
-                                 inputs=inputs, slot=slot, cancel=self.cancel)
+    def _job(self, sub: submission.Submission, experiment: str, kind: str, spec: dict, seed: int,
+             child_job: dict[str, Any], limits: sandbox.Limits, interpret: Callable[[RunRecord, sandbox.Outcome], None],
+             data: DataSlice | None = None) -> Job:
+        planned = RunRecord(experiment=experiment, kind=kind, subject=sub.content_hash,
+                            profile=self.settings.profile.name, seed=seed, spec=spec, spec_hash=dict_hash(spec),
+                            harness_version=harness.__version__)
+        task = Task(key=f"{sub.content_hash[:16]}-{experiment}-{planned.spec_hash[:16]}",
+                    label=f"{sub.student}: {experiment}", job=child_job, files=sub.files, layer=self.settings.layer,
+                    limits=limits, data=data, device=self.settings.device)
+        return Job(sub, planned, task, interpret)
 
     def _smoke_job(self, sub: submission.Submission) -> Job:
         mean, std, _ = _normalization(self.settings.data_root)
         spec = {"job": "smoke", "child": _source_hash("child.py"), "mean": mean, "std": std,
                 "dropout_rate": sub.manifest.dropout_rate}
+        limits = self.settings.smoke_limits
 
-        def run(record: RunRecord, slot: int) -> None:
-            limits = self.settings.smoke_limits
-            outcome = self._sandboxed(sub, spec, limits, slot)
-            record.wall_s = outcome.wall_s
+        def interpret(record: RunRecord, outcome: sandbox.Outcome) -> None:
             # who and what was claimed, so that pages can be rendered from the store alone
             record.arrays = {"submission": {"student": sub.student, "folder": sub.path.name,
                                             "claims": dict(sub.manifest.claims)}}
             if not outcome.ok or (outcome.result or {}).get("ok") is not True:
                 record.status, record.error = "failed", failure_message(outcome, limits)
 
-        return Job(sub, self._planned(sub, SMOKE, "smoke", spec, seed=0), run)
+        return self._job(sub, SMOKE, "smoke", spec, 0, spec, limits, interpret)
 
     def _checks_job(self, sub: submission.Submission) -> Job:
         mean, std, source = _normalization(self.settings.data_root)
         context = {"mean": mean, "std": std, "dropout_rate": sub.manifest.dropout_rate,
                    "batchnorm_placement": sub.manifest.batchnorm_placement}
         spec = {"checks": _checks_hash(), "context": context}
+        limits = self.settings.checks_limits
 
-        def run(record: RunRecord, slot: int) -> None:
-            limits = self.settings.checks_limits
-            outcome = self._sandboxed(sub, {"job": "checks", "context": context}, limits, slot)
-            record.wall_s = outcome.wall_s
+        def interpret(record: RunRecord, outcome: sandbox.Outcome) -> None:
             record.environment["normalization"] = source
             results = (outcome.result or {}).get("checks") if outcome.ok else None
             if not isinstance(results, list) or not results:
@@ -304,18 +283,15 @@ class Evaluator:
                 return
             record.metrics = {c["id"]: float(c["passed"]) for c in record.arrays["checks"]}
 
-        return Job(sub, self._planned(sub, CHECKS, "checks", spec, seed=0), run)
+        return self._job(sub, CHECKS, "checks", spec, 0, {"job": "checks", "context": context}, limits, interpret)
 
     def _train_job(self, sub: submission.Submission, experiment: str) -> Job:
         spec = self.settings.profile.apply(coursework.submission_spec(experiment, dropout_rate=sub.manifest.dropout_rate))
-        planned = self._planned(sub, experiment, "train", to_dict(spec), seed=spec.seed)
+        limits = self.settings.train_limits
+        child_job = {"job": "train", "experiment": experiment, "profile": self.settings.profile.name,
+                     "dropout_rate": sub.manifest.dropout_rate, "device": self.settings.device}
 
-        def run(record: RunRecord, slot: int) -> None:
-            limits = self.settings.train_limits
-            job = {"job": "train", "experiment": experiment, "profile": self.settings.profile.name,
-                   "dropout_rate": sub.manifest.dropout_rate, "device": self.settings.device}
-            outcome = self._sandboxed(sub, job, limits, slot, inputs={"data": self._data()})
-            record.wall_s = outcome.wall_s
+        def interpret(record: RunRecord, outcome: sandbox.Outcome) -> None:
             if not outcome.ok or "error" in (outcome.result or {}):
                 record.status, record.error = "failed", failure_message(outcome, limits)
                 return
@@ -328,13 +304,9 @@ class Evaluator:
             except ValueError as error:
                 record.status, record.error = "failed", f"the run returned malformed results: {error}"
 
-        return Job(sub, planned, run)
-
-    def _data(self) -> Path:
-        """The CIFAR-10 arrays this profile's runs use, written once per process for every job to copy."""
         profile = self.settings.profile
-        return _profile_arrays(self.settings.data_root, profile.train_limit.get("cifar10"),
-                               profile.test_limit.get("cifar10"))
+        data = DataSlice(self.settings.data_root, profile.train_limit.get("cifar10"), profile.test_limit.get("cifar10"))
+        return self._job(sub, experiment, "train", to_dict(spec), spec.seed, child_job, limits, interpret, data)
 
 
 def _clean_check(raw: Any) -> dict[str, Any]:

@@ -17,12 +17,16 @@ nothing the child writes elsewhere is read.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
+import itertools
 import json
 import os
 import resource
 import shutil
 import signal
+import site
 import subprocess
 import sys
 import tempfile
@@ -30,7 +34,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import harness
 
@@ -114,11 +118,16 @@ def _ancestors(path: Path) -> list[Path]:
 
 
 def _readonly_paths() -> list[Path]:
-    """What the child needs to read: the interpreter, the installed packages, the harness source."""
+    """What the child needs to read: the interpreter, the installed packages, the harness source.
+    Other entries of sys.path are left out on purpose: a Dask worker puts the grader's working folder
+    (the class's submissions, the results store) and its scratch space there."""
     repo = Path(harness.__file__).resolve().parent.parent
-    paths = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), repo / "harness", repo / "reference"}
-    paths |= {Path(p).resolve() for p in sys.path if p and Path(p).is_dir() and not str(p).startswith("/usr")}
-    return sorted(p for p in paths if p.exists())
+    prefixes = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
+    packages = {Path(p).resolve() for p in [*site.getsitepackages(), *sys.path]
+                if p and Path(p).name in ("site-packages", "dist-packages")}
+    paths = prefixes | packages | {repo / "harness", repo / "reference"}
+    usr = Path("/usr")  # bound whole already
+    return sorted(p for p in paths if p.is_dir() and p != usr and usr not in p.parents)
 
 
 def _bwrap(command: list[str], workdir: Path, readonly: list[Path], slot: int) -> list[str]:
@@ -212,64 +221,87 @@ def _tail(path: Path, size: int = 4000) -> str:
         return ""
 
 
-def prepare_workdir(submission: Path, inputs: dict[str, Path]) -> Path:
-    """A private folder with a copy of the submission's regular files (links and specials dropped)
-    and of the job's input files."""
+def prepare_workdir(files: dict[str, bytes], inputs: dict[str, Path]) -> Path:
+    """A private folder with the submission's files (relative path -> bytes) under submission/, and
+    a copy of the job's input files."""
     workdir = Path(tempfile.mkdtemp(prefix="harness-job-"))
     for name, source in inputs.items():
         shutil.copyfile(source, workdir / name)
-    target = workdir / "submission"
+    target = (workdir / "submission").resolve()
     target.mkdir()
-    for path in sorted(submission.rglob("*")):
-        relative = path.relative_to(submission)
-        if path.is_symlink() or "__pycache__" in relative.parts:
-            continue
-        if path.is_dir():
-            (target / relative).mkdir(exist_ok=True)
-        elif path.is_file():
-            shutil.copyfile(path, target / relative)
+    for name, content in files.items():
+        path = (target / name).resolve()
+        if target not in path.parents:
+            raise ValueError(f"submission file name {name!r} points outside the submission folder")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
     return workdir
+
+
+@contextlib.contextmanager
+def claimed_slot(folder: Path = Path(tempfile.gettempdir()) / "harness-slots") -> Iterator[int]:
+    """The lowest slot number no other job on this machine holds, whichever process runs it (threads
+    of one grader, or several Dask workers): each slot is its own child uid, and the clean-up after a
+    job kills everything under that uid."""
+    folder.mkdir(exist_ok=True)
+    for slot in itertools.count():
+        handle = open(folder / f"{slot}.lock", "w")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue
+        try:
+            yield slot
+        finally:
+            handle.close()  # releases the lock, also when this process dies
+        return
 
 
 def run_child(
     job: dict[str, Any],
     *,
-    submission: Path,
+    files: dict[str, bytes],
     layer: str,
     limits: Limits = Limits(),
     inputs: dict[str, Path] | None = None,
-    slot: int = 0,
     cancel: threading.Event | None = None,
 ) -> Outcome:
-    """Run `python -I -m harness.child` on `job` with the submission and `inputs` (name -> file; the
-    job refers to them by name) copied into a private work folder. Setting `cancel` kills the child
+    """Run `python -I -m harness.child` on `job` with the submission's `files` and `inputs` (name ->
+    file; the job refers to them by name) in a private work folder. Setting `cancel` kills the child
     and raises Cancelled."""
     inputs = inputs or {}
-    workdir = prepare_workdir(submission, inputs)
+    workdir = prepare_workdir(files, inputs)
     try:
-        job = {**job, "submission": str(workdir / "submission"), "result": str(workdir / RESULT_FILE),
-               **{name: str(workdir / name) for name in inputs}}
-        (workdir / "job.json").write_text(json.dumps(job))
-        uid = SANDBOX_UID_BASE + slot if os.geteuid() == 0 and layer == "bwrap" else None
-        if uid is not None:
-            for path in [workdir, *workdir.rglob("*")]:
-                os.chown(path, uid, uid)
-        command = [sys.executable, "-I", "-m", "harness.child", str(workdir / "job.json")]
-        argv = _wrap(layer, command, workdir, _readonly_paths() if layer == "bwrap" else [], slot=slot)
-        env = _child_env(workdir, limits.threads)
-        log = workdir / "child.log"
-        started = time.perf_counter()
-        with open(log, "wb") as out:
-            process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                       env=env, cwd=workdir, preexec_fn=lambda: _limit_child(limits, uid))
-            try:
-                code, timed_out = _wait(process, started + limits.wall_s, cancel or threading.Event())
-            finally:  # also on Ctrl-C or cancel: the child never outlives its job
-                _kill_tree(process, uid)
-        elapsed = time.perf_counter() - started
-        return _outcome(workdir / RESULT_FILE, _tail(log), elapsed, layer, code, timed_out, limits)
+        with claimed_slot() as slot:
+            return _run_in(workdir, job, inputs, layer, limits, slot, cancel)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _run_in(workdir: Path, job: dict[str, Any], inputs: dict[str, Path], layer: str, limits: Limits, slot: int,
+            cancel: threading.Event | None) -> Outcome:
+    job = {**job, "submission": str(workdir / "submission"), "result": str(workdir / RESULT_FILE),
+           **{name: str(workdir / name) for name in inputs}}
+    (workdir / "job.json").write_text(json.dumps(job))
+    uid = SANDBOX_UID_BASE + slot if os.geteuid() == 0 and layer == "bwrap" else None
+    if uid is not None:
+        for path in [workdir, *workdir.rglob("*")]:
+            os.chown(path, uid, uid)
+    command = [sys.executable, "-I", "-m", "harness.child", str(workdir / "job.json")]
+    argv = _wrap(layer, command, workdir, _readonly_paths() if layer == "bwrap" else [], slot=slot)
+    env = _child_env(workdir, limits.threads)
+    log = workdir / "child.log"
+    started = time.perf_counter()
+    with open(log, "wb") as out:
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                   env=env, cwd=workdir, preexec_fn=lambda: _limit_child(limits, uid))
+        try:
+            code, timed_out = _wait(process, started + limits.wall_s, cancel or threading.Event())
+        finally:  # also on Ctrl-C or cancel: the child never outlives its job
+            _kill_tree(process, uid)
+    elapsed = time.perf_counter() - started
+    return _outcome(workdir / RESULT_FILE, _tail(log), elapsed, layer, code, timed_out, limits)
 
 
 def _wait(process: subprocess.Popen, deadline: float, cancel: threading.Event) -> tuple[int | None, bool]:

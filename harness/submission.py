@@ -14,6 +14,7 @@ The parent process only parses these (TOML, and Python source with `ast`): it ne
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import sys
 from dataclasses import dataclass, field
@@ -53,18 +54,39 @@ class Manifest:
 class Submission:
     path: Path
     manifest: Manifest
-    content_hash: str  # sha256 over every file's relative path and bytes
+    # relative path -> bytes, read once: what every job runs is exactly what was hashed, and a worker
+    # on another machine needs no access to the submissions folder
+    files: dict[str, bytes] = field(repr=False)
 
     @property
     def student(self) -> str:
         return self.manifest.student
 
+    @functools.cached_property
+    def content_hash(self) -> str:
+        return content_hash(self.files)
 
-def content_hash(folder: Path) -> str:
+
+def read_files(folder: Path) -> dict[str, bytes]:
+    """Every regular file under `folder` by relative path; links are skipped (they could point at
+    the grader's own files), and so are caches and version-control folders."""
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if IGNORED & set(relative.parts) or path.is_symlink() or not path.is_file():
+            continue
+        if any(parent.is_symlink() for parent in path.parents if folder in parent.parents):
+            continue
+        found[relative.as_posix()] = path.read_bytes()
+    return found
+
+
+def content_hash(files: dict[str, bytes]) -> str:
+    """sha256 over every file's relative path and bytes."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not IGNORED & set(p.parts)):
-        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0")
+        digest.update(files[name] + b"\0")
     return digest.hexdigest()
 
 
@@ -135,4 +157,4 @@ def load(folder: str | Path) -> Submission:
     manifest = parse_manifest((folder / MANIFEST_FILE).read_text(encoding="utf-8", errors="replace"))
     for name in REQUIRED_NAMES:
         _check_source(folder, name)
-    return Submission(folder.resolve(), manifest, content_hash(folder))
+    return Submission(folder.resolve(), manifest, read_files(folder))

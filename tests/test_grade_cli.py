@@ -27,18 +27,78 @@ def workspace(tmp_path_factory, synth_root):
     return root, synth_root
 
 
-def harness(workspace, *args, **popen):
+def harness(workspace, *args, store="store.sqlite", **popen):
     root, data = workspace
     command = [sys.executable, "-m", "harness", *map(str, args), "--data-root", str(data),
-               "--store", str(root / "store.sqlite"), "--jobs", "2"]
+               "--store", str(root / store), "--jobs", "2"]
     if popen:
         return subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen)
     return subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=600)
 
 
-def stored(root: Path) -> list[tuple]:
-    with sqlite3.connect(root / "store.sqlite") as db:
+def stored(root: Path, store: str = "store.sqlite") -> list[tuple]:
+    if not (root / store).exists():
+        return []
+    with sqlite3.connect(root / store) as db:
         return db.execute("SELECT id, subject, experiment, status FROM runs WHERE subject != 'reference'").fetchall()
+
+
+def descendants(pid: int) -> set[int]:
+    children = {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            parent = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError):
+            continue
+        children.setdefault(parent, set()).add(int(entry))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def alive(pids: set[int]) -> set[int]:
+    return {pid for pid in pids if Path(f"/proc/{pid}").exists()
+            and Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"}
+
+
+def kill_midway_and_resume(workspace, name: str, store: str, *backend: str) -> dict:
+    """`harness grade` SIGKILLed once it stored at least 4 jobs, then the same command again."""
+    root, _ = workspace
+    gradebook = root / f"{name}.csv"
+    before = stored(root, store)
+    grade = ("grade", root / "class", "--profile", "check", "--gradebook", gradebook, "--reports", root / f"{name}-reports",
+             *backend)
+    process = harness(workspace, *grade, store=store, stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while len(stored(root, store)) < len(before) + 4 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    helpers = descendants(process.pid)  # worker processes and sandboxed children
+    process.send_signal(signal.SIGKILL)  # a crash: no clean-up code runs in the grader
+    process.wait()
+    interrupted = stored(root, store)
+    deadline = time.monotonic() + 60
+    while alive(helpers) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    orphans = alive(helpers)
+    result = harness(workspace, *grade, store=store)
+    return {"before": before, "interrupted": interrupted, "final": stored(root, store), "result": result, "orphans": orphans,
+            "gradebook": gradebook, "rows": {r["folder"]: r for r in csv.DictReader(gradebook.open())}
+            if gradebook.exists() else {}}
+
+
+@pytest.fixture(scope="module")
+def graded_locally(workspace):
+    root, _ = workspace
+    shutil.copytree(EXAMPLES / "validation_augmented", root / "class" / "validation_augmented")
+    return kill_midway_and_resume(workspace, "local", "store.sqlite")  # shares the check tests' stored jobs
+
+
+@pytest.fixture(scope="module")
+def graded_on_dask(workspace, graded_locally):
+    return kill_midway_and_resume(workspace, "dask", "dask.sqlite", "--dask", "local")
 
 
 def test_check_passes_the_correct_example_and_writes_a_preview(workspace):
@@ -59,39 +119,41 @@ def test_check_fails_a_wrong_example_with_the_reason(workspace):
     assert "a functional F.dropout cannot be checked or switched off by model.eval()" in words
 
 
+def test_an_unreachable_dask_scheduler_is_a_clear_error(workspace):
+    root, _ = workspace
+    result = harness(workspace, "check", root / "class" / "correct", "--scheduler", "tcp://127.0.0.1:9", store="none.sqlite")
+    assert result.returncode == 2
+    assert "error: cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.stderr
+    assert not (root / "none.sqlite").exists()
+
+
 def test_check_refuses_a_folder_that_is_not_a_submission(workspace, tmp_path):
     result = harness(workspace, "check", tmp_path)
     assert result.returncode == 1 and "manifest.toml is missing" in result.stdout
 
 
-def test_grade_killed_midway_resumes_without_redoing_or_duplicating(workspace):
-    root, _ = workspace
-    shutil.copytree(EXAMPLES / "validation_augmented", root / "class" / "validation_augmented")
-    before = stored(root)
-    grade = ("grade", root / "class", "--profile", "check", "--gradebook", root / "gradebook.csv", "--reports", root / "reports")
-    process = harness(workspace, *grade, stdin=subprocess.DEVNULL)
-    deadline = time.monotonic() + 300
-    while len(stored(root)) < len(before) + 4 and time.monotonic() < deadline:
-        time.sleep(0.5)
-    process.send_signal(signal.SIGKILL)  # a crash: no clean-up code runs in the grader
-    process.wait()
-    interrupted = stored(root)
-    assert len(before) + 4 <= len(interrupted) < len(before) + 12
-    assert not (root / "gradebook.csv").exists()
-
-    result = harness(workspace, *grade)
+@pytest.mark.parametrize("backend", ["graded_locally", "graded_on_dask"])
+def test_grade_killed_midway_resumes_without_redoing_or_duplicating(backend, request):
+    graded = request.getfixturevalue(backend)
+    interrupted, final, result = graded["interrupted"], graded["final"], graded["result"]
+    assert len(graded["before"]) + 4 <= len(interrupted) < 3 * 12
+    assert not graded["orphans"], "the killed grader left worker or sandbox processes running"
     assert result.returncode == 0, result.stdout + result.stderr
-    final = stored(root)
     assert set(interrupted) <= set(final)  # finished work kept as it was, never redone
     assert result.stderr.count("already in the store") == len(interrupted)
     keys = [(subject, experiment) for _, subject, experiment, _ in final]
     assert len(keys) == len(set(keys)) == 3 * 12  # smoke + checks + 10 runs per submission, once each
-    rows = {r["folder"]: r for r in csv.DictReader((root / "gradebook.csv").open())}
+    rows = graded["rows"]
     assert set(rows) == {"correct", "dropout_active_in_eval", "validation_augmented"}
     assert float(rows["correct"]["percent"]) > float(rows["validation_augmented"]["percent"])
     assert rows["validation_augmented"]["check:validation_transform_has_no_random_augmentation"] == "0.0"
-    overview = (root / "reports" / "index.html").read_text()
-    assert 'href="validation_augmented.html"' in overview and (root / "reports" / "validation_augmented.html").is_file()
+    overview = (graded["gradebook"].parent / f"{graded['gradebook'].stem}-reports" / "index.html").read_text()
+    assert 'href="validation_augmented.html"' in overview
+
+
+def test_dask_grades_the_class_exactly_as_the_local_pool(graded_locally, graded_on_dask):
+    assert "Dask LocalCluster, 2 worker process(es)" in graded_on_dask["result"].stderr
+    assert graded_on_dask["gradebook"].read_text() == graded_locally["gradebook"].read_text()
 
 
 def test_grade_leaves_no_sandboxed_process_behind(workspace):
@@ -106,13 +168,13 @@ def test_grade_leaves_no_sandboxed_process_behind(workspace):
     assert not [uid for uid in owners if uid >= sandbox.SANDBOX_UID_BASE]
 
 
-def test_report_renders_the_grade_pages_from_the_store_with_the_stored_numbers(workspace, browser):
+def test_report_renders_the_grade_pages_from_the_store_with_the_stored_numbers(workspace, graded_locally, browser):
     root, _ = workspace
     result = subprocess.run([sys.executable, "-m", "harness", "report", "--profile", "check", "--store", root / "store.sqlite",
                              "--reports", root / "again", "--html", root / "ref.html"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "grade reports (3 submissions)" in result.stdout
-    gradebook = {r["folder"]: r for r in csv.DictReader((root / "gradebook.csv").open())}
+    gradebook = graded_locally["rows"]
     with sqlite3.connect(root / "store.sqlite") as db:
         reproduced = dict(db.execute(
             "SELECT runs.subject || ':' || runs.experiment, metrics.value FROM runs JOIN metrics ON metrics.run_id = runs.id"

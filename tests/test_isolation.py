@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness import sandbox
+from harness.executors import LocalPool
 from harness.grader import Evaluator, Settings
 from harness.grading import grade
 from harness.rubric import load as load_rubric
@@ -72,7 +73,8 @@ def batch(tmp_path_factory, synth_root):
     store = Store(root / "store.sqlite")
     folders = sorted(p for p in root.iterdir() if p.is_dir())
     started = time.perf_counter()
-    evaluations = Evaluator(settings, store, jobs=2).evaluate_all(folders)
+    with LocalPool(2) as pool:
+        evaluations = Evaluator(settings, store, pool).evaluate_all(folders)
     elapsed = time.perf_counter() - started
     yield {e.folder.name: e for e in evaluations}, elapsed, store
     store.close()
@@ -142,7 +144,8 @@ def test_a_second_evaluation_reuses_the_store(batch, synth_root):
     settings = Settings(profile=PROFILES["check"], data_root=synth_root, layer=LAYER, runs=("cw_baseline",))
     before = len(list(store.runs()))
     started = time.perf_counter()
-    again = Evaluator(settings, store, jobs=2).evaluate(evaluations["correct"].folder)
+    with LocalPool(2) as pool:
+        again = Evaluator(settings, store, pool).evaluate(evaluations["correct"].folder)
     assert time.perf_counter() - started < 5 and len(list(store.runs())) == before
     assert again.runs["cw_baseline"].metrics == evaluations["correct"].runs["cw_baseline"].metrics
 
@@ -160,3 +163,14 @@ def test_the_page_of_a_broken_submission_renders_what_failed_and_why(batch, brow
         assert "non-finite" in words and "cw_baseline" in words
     else:
         assert "Your submission could not be run." in words and " ".join(e.failure.split()) in words
+
+
+def test_the_sandbox_sees_no_folder_from_the_graders_path_but_its_packages(monkeypatch, tmp_path):
+    """A Dask worker puts the grader's working folder (submissions, the store) on sys.path."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    visible = sandbox._readonly_paths()
+    assert tmp_path not in visible and Path.cwd() not in visible
+    import torch
+
+    torch_home = Path(torch.__file__).resolve().parent
+    assert any(folder in torch_home.parents for folder in visible)  # the packages still are

@@ -1,0 +1,161 @@
+"""The three backends run the same sandboxed tasks: in-process, a local pool, a Dask LocalCluster.
+
+What the Dask backend must survive: a worker process killed in the middle of a training run, and a
+task that fails on every worker. Grading a whole class on Dask, and killing its coordinator, are in
+test_grade_cli.py.
+"""
+
+import json
+import os
+import shutil
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from harness import sandbox, submission
+from harness.executors import DaskCluster, InProcess, LocalPool
+from harness.grader import CIFAR_TRAIN_STATS, Evaluator, Settings
+from harness.jobs import Task, WorkerUnfit
+from harness.sandbox import Limits
+from harness.spec import PROFILES
+from harness.store import Store
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "submissions"
+LAYER = sandbox.available_layers()[0]
+pytestmark = pytest.mark.skipif(
+    LAYER == "limits", reason="no sandbox on this machine: install bubblewrap (apt-get install bubblewrap)")
+
+
+def smoke_task(key: str, layer: str = LAYER) -> Task:
+    mean, std = CIFAR_TRAIN_STATS
+    job = {"job": "smoke", "mean": list(mean), "std": list(std), "dropout_rate": 0.5}
+    files = submission.read_files(EXAMPLES / "correct")
+    return Task(key=key, label=f"correct: {key}", job=job, files=files, layer=layer, limits=Limits(wall_s=60))
+
+
+@pytest.fixture(scope="module")
+def dask_cluster():
+    with DaskCluster(None, workers=2) as cluster:
+        yield cluster
+
+
+def run_all(executor, tasks):
+    for task in tasks:
+        executor.submit(task)
+    return {task.key: result for task, result in executor.completed()}
+
+
+@pytest.mark.parametrize("backend", ["in-process", "local", "dask"])
+def test_every_backend_runs_the_sandboxed_task_and_hands_back_its_outcome(backend, request):
+    tasks = [smoke_task("a"), smoke_task("b")]
+    if backend == "dask":
+        results = run_all(request.getfixturevalue("dask_cluster"), tasks)
+    else:
+        with InProcess() if backend == "in-process" else LocalPool(2) as executor:
+            results = run_all(executor, tasks)
+    assert set(results) == {"a", "b"}
+    for ran in results.values():
+        assert ran.outcome.ok and ran.outcome.result == {"ok": True}, ran.outcome.log_tail
+        assert ran.environment["isolation"] == LAYER and ran.environment["torch_threads"] == 1
+        assert ran.started_at.endswith("+00:00")
+
+
+def test_an_existing_cluster_is_used_through_its_scheduler_address(dask_cluster):
+    address = dask_cluster.client.scheduler.address
+    with DaskCluster(address, workers=1) as remote:
+        assert remote.description == f"Dask cluster at {address}, 2 worker thread(s) now"
+        [ran] = run_all(remote, [smoke_task("remote")]).values()
+    assert ran.outcome.ok, ran.outcome.log_tail
+    assert dask_cluster.client.status == "running"  # leaving does not shut the cluster down
+
+
+def test_a_task_that_fails_on_every_worker_is_given_up_after_the_retries(dask_cluster):
+    started = time.perf_counter()
+    [result] = run_all(dask_cluster, [smoke_task("unfit", layer="no-such-layer")]).values()
+    assert isinstance(result, WorkerUnfit) and "cannot isolate with no-such-layer" in str(result)
+    assert time.perf_counter() - started < 30
+
+
+def test_the_local_pool_reports_a_harness_error_instead_of_raising():
+    with LocalPool(2) as pool:
+        [result] = run_all(pool, [smoke_task("unfit", layer="no-such-layer")]).values()
+    assert isinstance(result, WorkerUnfit)
+
+
+def test_in_process_raises_a_harness_error_with_its_traceback():
+    with InProcess() as executor, pytest.raises(WorkerUnfit):
+        run_all(executor, [smoke_task("unfit", layer="no-such-layer")])
+
+
+def _kill_a_worker_mid_training(cluster: DaskCluster, killed: list, deadline: float) -> None:
+    """SIGKILL the first worker process seen running a sandboxed training job, 1 s into it."""
+    while time.monotonic() < deadline and not killed:
+        for address, pid in cluster.client.run(os.getpid).items():
+            for child in _children(pid):
+                job = _job_of(child)
+                if job and job.get("job") == "train":
+                    time.sleep(1)
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append((address, pid, job["experiment"]))
+                    return
+        time.sleep(0.2)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    try:
+        threads = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
+    for thread in threads:  # the sandbox is started from one of the worker's threads
+        try:
+            found += [int(c) for c in Path(f"/proc/{pid}/task/{thread}/children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def _sandbox_uids() -> list[int]:
+    uids = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            uids.append(os.stat(f"/proc/{pid}").st_uid)
+        except OSError:
+            continue
+    return [uid for uid in uids if uid >= sandbox.SANDBOX_UID_BASE]
+
+
+def _job_of(pid: int) -> dict | None:
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        job_file = next(a.decode() for a in argv if a.endswith(b"job.json"))
+        return json.loads(Path(job_file).read_text())
+    except (OSError, StopIteration, ValueError):
+        return None
+
+
+def test_a_worker_killed_mid_run_has_its_run_redone_elsewhere_and_stored_once(dask_cluster, tmp_path, synth_root):
+    runs = ("cw_baseline", "cw_aug1", "cw_dropout", "cw_zeros_init")
+    settings = Settings(profile=PROFILES["check"], data_root=synth_root, layer=LAYER, runs=runs)
+    folder = shutil.copytree(EXAMPLES / "correct", tmp_path / "correct")
+    killed: list = []
+    killer = threading.Thread(target=_kill_a_worker_mid_training, args=(dask_cluster, killed, time.monotonic() + 120))
+    killer.start()
+    with Store(tmp_path / "store.sqlite") as store:
+        evaluator = Evaluator(settings, store, dask_cluster)
+        evaluation = evaluator.evaluate(folder)
+        killer.join()
+        records = list(store.runs())
+    assert killed, "no worker was seen running a training job"
+    [(_, pid, experiment)] = killed
+    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split(")")[-1][:3]
+    assert evaluator.not_run == {}
+    assert evaluation.status == "complete" and evaluation.runs[experiment].status == "ok"
+    assert all(r.status == "ok" for r in evaluation.runs.values())
+    keys = [(r.subject, r.experiment) for r in records]
+    assert len(keys) == len(set(keys)) == 2 + len(runs)  # smoke, checks, each run: once
+    if os.geteuid() == 0:  # the killed worker's sandboxed child died with it
+        assert _sandbox_uids() == []
