@@ -178,6 +178,125 @@ class ColorJitter:
         return x
 
 
+def _boxes(n: int, area: int, scale: tuple[float, float], ratio: tuple[float, float]) -> tuple[torch.Tensor, ...]:
+    """The 10 tries of RandomResizedCrop/RandomErasing `get_params` for n samples at once: (N, 10)
+    rounded sqrt(area * aspect) and sqrt(area / aspect), drawn as they draw them (float32 draws,
+    float64 arithmetic, round half to even)."""
+    target = area * torch.empty(n, 10).uniform_(scale[0], scale[1]).double()
+    log_ratio = torch.log(torch.tensor(ratio))
+    aspect = torch.exp(torch.empty(n, 10).uniform_(float(log_ratio[0]), float(log_ratio[1]))).double()
+    return (target * aspect).sqrt().round().long(), (target / aspect).sqrt().round().long()
+
+
+def _first(valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per row, whether any try was valid and the index of the first that was."""
+    return valid.any(dim=1), valid.long().argmax(dim=1)
+
+
+def _randint(high: torch.Tensor) -> torch.Tensor:
+    """One uniform integer in [0, high) per element, as `torch.randint(0, high, (1,))` draws."""
+    return (torch.rand(high.shape, dtype=torch.float64) * high).long().clamp_(max=high - 1)
+
+
+def _resize_weights(offset: torch.Tensor, size: torch.Tensor, out: int, full: int, antialias: bool) -> torch.Tensor:
+    """(N, out, full): bilinear resampling of rows [offset, offset + size) of each sample onto `out`
+    rows, with the weights ATen computes (`_upsample_bilinear2d_aa` when antialiased, else
+    `upsample_bilinear2d`, align_corners=False), placed at the rows' absolute positions."""
+    n = len(size)
+    scale = size.float() / out  # float, as area_pixel_compute_scale
+    o = torch.arange(out, dtype=torch.float64).view(1, out, 1)
+    if antialias:
+        support = torch.where(scale >= 1, scale.double(), torch.ones(n, dtype=torch.float64)).view(n, 1, 1)
+        invscale = torch.where(scale >= 1, 1.0 / scale.double(), torch.ones(n, dtype=torch.float64)).view(n, 1, 1)
+        center = scale.double().view(n, 1, 1) * (o + 0.5)
+        start = (center - support + 0.5).long().clamp_(min=0)  # C++ casts truncate toward zero
+        stop = torch.minimum((center + support + 0.5).long(), size.view(n, 1, 1))
+        taps = int(support.max().ceil()) * 2 + 2
+        j = torch.arange(taps).view(1, 1, taps)
+        weight = (1 - ((j + start - center + 0.5) * invscale).float().abs()).clamp_(min=0)  # aa_filter<float>
+        weight = torch.where(j < stop - start, weight, torch.zeros(()))
+        weight = weight / weight.sum(dim=2, keepdim=True)
+        index = (start + j).clamp(max=full - 1)
+    else:
+        src = (scale.view(n, 1, 1) * (o.float() + 0.5) - 0.5).clamp_(min=0)
+        low = src.long()
+        high = low + (low < size.view(n, 1, 1) - 1).long()
+        frac = src - low.float()
+        weight, index = torch.cat([1 - frac, frac], dim=2), torch.cat([low, high], dim=2)
+    index = (index + offset.view(n, 1, 1)).clamp_(max=full - 1)
+    return torch.zeros(n, out, full).scatter_add_(2, index, weight)
+
+
+@dataclass(frozen=True)
+class ResizedCrop:
+    """RandomResizedCrop with bilinear interpolation, as a pair of per-sample resampling matrices."""
+
+    size: tuple[int, int]
+    scale: tuple[float, float]
+    ratio: tuple[float, float]
+    antialias: bool
+
+    def sample(self, n: int, h: int, w: int) -> Params:
+        widths, heights = _boxes(n, h * w, self.scale, self.ratio)
+        found, first = _first((widths > 0) & (widths <= w) & (heights > 0) & (heights <= h))
+        pick = lambda t: t.gather(1, first.view(-1, 1)).view(-1)  # noqa: E731
+        fw, fh = self._central(h, w)
+        cw = torch.where(found, pick(widths), torch.full((n,), fw))
+        ch = torch.where(found, pick(heights), torch.full((n,), fh))
+        i = torch.where(found, _randint(h - ch + 1), (h - ch) // 2)
+        j = torch.where(found, _randint(w - cw + 1), (w - cw) // 2)
+        return {"i": i, "j": j, "h": ch, "w": cw}
+
+    def _central(self, h: int, w: int) -> tuple[int, int]:
+        """The fallback crop's (width, height) when no try fits."""
+        in_ratio = float(w) / float(h)
+        if in_ratio < min(self.ratio):
+            return w, int(round(w / min(self.ratio)))
+        if in_ratio > max(self.ratio):
+            return int(round(h * max(self.ratio))), h
+        return w, h
+
+    def apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+        rows = _resize_weights(params["i"], params["h"], self.size[0], x.shape[-2], self.antialias).to(x.device)
+        cols = _resize_weights(params["j"], params["w"], self.size[1], x.shape[-1], self.antialias).to(x.device)
+        out = rows.unsqueeze(1) @ (x.float() @ cols.transpose(1, 2).unsqueeze(1))  # width first, as ATen
+        return out if x.is_floating_point() else out.round_().to(x.dtype)
+
+
+@dataclass(frozen=True)
+class Erasing:
+    """RandomErasing: with probability p, one box per sample set to a value, or to N(0, 1) noise."""
+
+    p: float
+    scale: tuple[float, float]
+    ratio: tuple[float, float]
+    value: tuple[float, ...] | None  # None: random
+
+    def sample(self, n: int, h: int, w: int) -> Params:
+        heights, widths = _boxes(n, h * w, self.scale, self.ratio)
+        found, first = _first((heights < h) & (widths < w))
+        pick = lambda t: t.gather(1, first.view(-1, 1)).view(-1)  # noqa: E731
+        eh, ew = pick(heights), pick(widths)
+        erase = (torch.rand(n) < self.p) & found
+        return {"erase": erase, "i": _randint(h - eh + 1), "j": _randint(w - ew + 1), "h": eh, "w": ew}
+
+    def apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+        n, c, height, width = x.shape
+        if self.value is not None and len(self.value) not in (1, c):
+            raise ValueError(f"RandomErasing value should have 1 or {c} (number of channels) entries")
+        device = x.device
+        rows = torch.arange(height, device=device).view(1, height, 1)
+        cols = torch.arange(width, device=device).view(1, 1, width)
+        i, j, h, w = (params[k].to(device).view(n, 1, 1) for k in ("i", "j", "h", "w"))
+        box = (rows >= i) & (rows < i + h) & (cols >= j) & (cols < j + w)
+        box &= params["erase"].to(device).view(n, 1, 1)
+        if self.value is None:
+            fill = torch.empty_like(x, dtype=torch.float32).normal_().to(x.dtype)
+        else:
+            fill = torch.tensor(self.value, device=device).view(1, -1, 1, 1).to(x.dtype).expand_as(x)
+        return torch.where(box.unsqueeze(1), fill, x)
+
+
 def _crop_padding(t: T.RandomCrop) -> tuple[int, int, int, int]:
     pad = t.padding or 0
     if isinstance(pad, int):
@@ -208,6 +327,16 @@ def twin(t: Any):
         return Crop(tuple(t.size), _crop_padding(t))
     if kind is T.ColorJitter:
         return ColorJitter((t.brightness, t.contrast, t.saturation, t.hue))
+    if kind is T.RandomResizedCrop:
+        if t.interpolation != InterpolationMode.BILINEAR:
+            raise Unsupported("RandomResizedCrop with an interpolation other than bilinear")
+        return ResizedCrop(tuple(t.size), tuple(t.scale), tuple(t.ratio), bool(t.antialias))  # None: off, as F.resize
+    if kind is T.RandomErasing:
+        if t.inplace:
+            raise Unsupported("RandomErasing(inplace=True)")
+        value = None if isinstance(t.value, str) else tuple(float(v) for v in (
+            t.value if isinstance(t.value, (list, tuple)) else [t.value]))
+        return Erasing(t.p, tuple(t.scale), tuple(t.ratio), value)
     raise Unsupported(f"{kind.__name__} has no batched version")
 
 

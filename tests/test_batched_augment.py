@@ -62,6 +62,54 @@ def test_same_parameters_give_torchvisions_pixels_exactly(images, transform, ref
     assert out.dtype == torch.uint8 and torch.equal(out, expected)
 
 
+def _resized_crop_reference(image, p, i, size, antialias):
+    box = [int(p[k][i]) for k in ("i", "j", "h", "w")]
+    return F.resized_crop(image, *box, [size, size], antialias=antialias)
+
+
+@pytest.mark.parametrize("antialias", [True, False])
+@pytest.mark.parametrize("size", [32, 24, 40])
+def test_resized_crop_gives_torchvisions_pixels_within_one_level(images, size, antialias):
+    """Exact at the image's own size (CIFAR's RandomResizedCrop(32)). Resizing to another size sums
+    the same weights in another order (a matrix product, not ATen's loop): at most one level of 255
+    on a few pixels, and float images agree to 2e-6."""
+    batched = twin(T.RandomResizedCrop(size, antialias=antialias))
+    params = batched.sample(N, 32, 32)
+    out = batched.apply(images, params)
+    expected = torch.stack([_resized_crop_reference(images[i], params, i, size, antialias) for i in range(N)])
+    differ = (out.int() - expected.int()).abs()
+    assert out.dtype == torch.uint8 and out.shape == (N, 3, size, size)
+    assert differ.max() <= (0 if size == 32 else 1) and differ.gt(0).float().mean() < 0.005
+    floats = images.float() / 255
+    expected = torch.stack([_resized_crop_reference(floats[i], params, i, size, antialias) for i in range(N)])
+    assert torch.allclose(batched.apply(floats, params), expected, rtol=0, atol=2e-6)
+
+
+def test_erasing_sets_the_same_boxes_as_torchvision(images):
+    floats = images.float() / 255
+    batched = twin(T.RandomErasing(p=0.5, value=(0.1, 0.2, 0.3)))
+    params = batched.sample(N, 32, 32)
+    fill = torch.tensor([0.1, 0.2, 0.3]).view(3, 1, 1)
+    expected = torch.stack([F.erase(floats[i], *(int(params[k][i]) for k in ("i", "j", "h", "w")), fill)
+                            if params["erase"][i] else floats[i] for i in range(N)])
+    assert torch.equal(batched.apply(floats, params), expected)
+    assert 0 < int(params["erase"].sum()) < N
+
+
+def test_random_erasing_fills_only_the_box_with_standard_normal_noise():
+    torch.manual_seed(6)
+    x = torch.full((400, 3, 32, 32), 7.0)
+    batched = twin(T.RandomErasing(p=1.0, value="random"))
+    params = batched.sample(len(x), 32, 32)
+    out = batched.apply(x, params)
+    rows, cols = torch.arange(32).view(1, 32, 1), torch.arange(32).view(1, 1, 32)
+    i, j, h, w = (params[k].view(-1, 1, 1) for k in ("i", "j", "h", "w"))
+    box = ((rows >= i) & (rows < i + h) & (cols >= j) & (cols < j + w)).unsqueeze(1).expand_as(x)
+    assert torch.equal(out[~box], x[~box])
+    noise = out[box]
+    assert abs(float(noise.mean())) < 0.02 and abs(float(noise.std()) - 1) < 0.02
+
+
 def _draws(get_params, n=3000):
     torch.manual_seed(1)
     return [get_params() for _ in range(n)]
@@ -105,6 +153,31 @@ def test_color_jitter_factors_and_order_follow_torchvisions_distributions():
     assert stats.chisquare(counts).pvalue > 1e-3  # every one of the 24 orders equally likely, as randperm(4)
 
 
+def test_resized_crop_boxes_follow_torchvisions_distributions():
+    t = T.RandomResizedCrop(32, scale=(0.08, 1.0))
+    torch.manual_seed(7)
+    ours = twin(t).sample(4000, 32, 32)
+    theirs = _draws(lambda: T.RandomResizedCrop.get_params(torch.zeros(3, 32, 32), t.scale, t.ratio), 4000)
+    for k, name in enumerate(("i", "j", "h", "w")):
+        _same_distribution(ours[name], [draw[k] for draw in theirs])
+    # a setting where no try fits: both fall back to the same central crop
+    wide = T.RandomResizedCrop(32, scale=(2.0, 3.0), ratio=(4.0, 5.0))
+    fallback = twin(wide).sample(5, 32, 32)
+    expected = T.RandomResizedCrop.get_params(torch.zeros(3, 32, 32), wide.scale, wide.ratio)
+    assert all(tuple(int(fallback[k][s]) for k in ("i", "j", "h", "w")) == expected for s in range(5))
+
+
+def test_erasing_boxes_and_rate_follow_torchvisions_distributions():
+    t = T.RandomErasing(p=0.4)
+    torch.manual_seed(8)
+    ours = twin(t).sample(20000, 32, 32)
+    erased = ours["erase"]
+    assert abs(float(erased.float().mean()) - 0.4) < 4 * (0.4 * 0.6 / 20000) ** 0.5
+    theirs = _draws(lambda: T.RandomErasing.get_params(torch.zeros(3, 32, 32), t.scale, t.ratio, [0.0]), 4000)
+    for k, name in enumerate(("i", "j", "h", "w")):
+        _same_distribution(ours[name][erased][:4000], [draw[k] for draw in theirs])
+
+
 def test_a_student_pipeline_compiles_and_normalizes_like_torchvision(images):
     mean, std = [0.49, 0.48, 0.45], [0.25, 0.24, 0.26]
     validation = compile_pipeline(T.Compose([T.ToTensor(), T.Normalize(mean, std)]))
@@ -117,7 +190,8 @@ def test_a_student_pipeline_compiles_and_normalizes_like_torchvision(images):
 
 
 @pytest.mark.parametrize("transform", [
-    T.RandomResizedCrop(32), T.RandomErasing(), T.RandomRotation(10, interpolation=T.InterpolationMode.BILINEAR),
+    T.RandomResizedCrop(32, interpolation=T.InterpolationMode.NEAREST), T.RandomErasing(inplace=True),
+    T.RandomPerspective(), T.RandomRotation(10, interpolation=T.InterpolationMode.BILINEAR),
     T.RandomCrop(32, padding=4, padding_mode="reflect"), T.Lambda(lambda x: x),
 ])
 def test_steps_without_a_batched_twin_fall_back_to_torchvision(transform):
@@ -130,7 +204,7 @@ def test_steps_without_a_batched_twin_fall_back_to_torchvision(transform):
 
 
 def test_the_fallback_path_runs_torchvision_per_sample(images):
-    pipeline = T.Compose([T.RandomResizedCrop(32, scale=(0.5, 1.0)), T.ToTensor()])
+    pipeline = T.Compose([T.RandomPerspective(0.3, p=1.0), T.ToTensor()])
     torch.manual_seed(5)
     out = make_prepare(pipeline=pipeline)(images[:4])
     torch.manual_seed(5)
