@@ -89,6 +89,15 @@ def _best(history: list[dict[str, float]]) -> dict[str, float]:
     return best
 
 
+def loader_workers(device: torch.device, path: str | None) -> int:
+    """DataLoader workers for per-sample torchvision augmentation. On a GPU: the CPUs the training
+    process leaves idle, up to 8. On the CPU: none, as they take cores from the model (2-core CPU,
+    CNN with a per-sample pipeline: 3.9 s an epoch with 1 thread + 1 worker, 2.5 s with 2 threads)."""
+    if path != "per-sample torchvision" or device.type != "cuda":
+        return 0
+    return max(0, min(8, (os.cpu_count() or 1) - 1))
+
+
 def train_run(
     spec: TrainSpec,
     dataset: data.Dataset,
@@ -120,10 +129,12 @@ def train_run(
         model = model.to(memory_format=torch.channels_last)
     torch.backends.cudnn.benchmark = device.type == "cuda"  # fixed input shapes: let cuDNN pick its kernels
     plain = make_prepare(mean=mean, std=std, flatten=spec.inputs.flatten, channels_last=channels_last)
+    path = augmentation_path(augment, pipeline)
     train = Batches(
         train_split, batch_size=spec.batch_size, device=device, shuffle_seed=spec.seed,
         prepare=make_prepare(augment=augment, mean=mean, std=std, flatten=spec.inputs.flatten, pipeline=pipeline,
                              channels_last=channels_last),
+        workers=loader_workers(device, path),
     )
     val = Batches(test_split, batch_size=EVAL_BATCH_SIZE, prepare=plain, device=device)
     task, criterion = TASKS[spec.task], LOSSES[spec.loss]()
@@ -147,8 +158,10 @@ def train_run(
     metrics |= {"epochs_run": state.epoch, "train_s": sum(row["train_s"] for row in history.epochs)}
     metrics["train_samples_per_s"] = len(train) * state.epoch / max(metrics["train_s"], 1e-9)
     arrays = {"normalization": {"mean": list(mean), "std": list(std)}} if mean is not None else {}
-    if path := augmentation_path(augment, pipeline):
+    if path:
         arrays["augmentation_path"] = path
+    if train.workers:
+        arrays["loader_workers"] = train.workers
     return history.epochs, metrics, arrays
 
 

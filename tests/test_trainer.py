@@ -1,4 +1,5 @@
 import dataclasses
+import os
 
 import pytest
 import torch
@@ -94,6 +95,43 @@ def test_batches_cover_every_sample_once_per_epoch_in_a_new_order():
     assert first != second
     with pytest.raises(ValueError, match="batch_size"):
         Batches(split, batch_size=0, prepare=lambda x: x, device=torch.device("cpu"))
+
+
+def test_worker_processes_prepare_the_same_batches_in_the_same_order():
+    split = data.Split(torch.arange(50).view(50, 1), torch.arange(50))
+    make = lambda workers: Batches(split, batch_size=7, prepare=lambda x: x * 2 + 1,  # noqa: E731
+                                   device=torch.device("cpu"), shuffle_seed=3, workers=workers)
+    alone, pooled = make(0), make(2)
+    for _ in range(2):  # two epochs, each a new permutation
+        for (xa, ya), (xp, yp) in zip(alone, pooled, strict=True):
+            assert torch.equal(xa, xp) and torch.equal(ya, yp) and torch.equal(xp.view(-1), ya * 2 + 1)
+
+
+def test_per_sample_augmentation_in_workers_is_reproducible_and_random():
+    from torchvision import transforms as T
+
+    images = torch.randint(0, 256, (40, 3, 16, 16), dtype=torch.uint8)
+    pipeline = T.Compose([T.RandomPerspective(p=1.0), T.ToTensor()])  # no batched twin: per sample
+    split = data.Split(images, torch.arange(40))
+
+    def epochs():
+        torch.manual_seed(0)  # the DataLoader draws its workers' seeds from here
+        batches = Batches(split, batch_size=8, prepare=make_prepare(pipeline=pipeline), device=torch.device("cpu"),
+                          shuffle_seed=0, workers=2)
+        return [torch.cat([x for x, _ in batches]) for _ in range(2)]
+
+    first, again = epochs(), epochs()
+    assert all(torch.equal(a, b) for a, b in zip(first, again))
+    assert not torch.equal(first[0], first[1])
+
+
+def test_workers_only_serve_per_sample_augmentation_on_a_gpu():
+    from harness.runner import loader_workers
+
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    assert loader_workers(cpu, "per-sample torchvision") == 0
+    assert loader_workers(cuda, "batched") == loader_workers(cuda, None) == 0
+    assert loader_workers(cuda, "per-sample torchvision") == min(8, os.cpu_count() - 1)
 
 
 @pytest.mark.parametrize(
