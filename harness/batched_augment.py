@@ -110,33 +110,16 @@ class Crop:
         return {"i": torch.randint(0, h - self.size[0] + 1, (n,)), "j": torch.randint(0, w - self.size[1] + 1, (n,))}
 
     def apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
-        left, top, right, bottom = self.padding
-        padded = nnf.pad(x, (left, right, top, bottom)) if any(self.padding) else x
-        n, (th, tw) = len(x), self.size
-        rows = (params["i"].to(x.device).view(n, 1) + torch.arange(th, device=x.device)).view(n, 1, th, 1)
-        cols = (params["j"].to(x.device).view(n, 1) + torch.arange(tw, device=x.device)).view(n, 1, 1, tw)
-        return padded[torch.arange(n, device=x.device).view(n, 1, 1, 1),
-                      torch.arange(x.shape[1], device=x.device).view(1, -1, 1, 1), rows, cols]
-
-
-def _blend(a: torch.Tensor, b: torch.Tensor, ratio: torch.Tensor) -> torch.Tensor:
-    """torchvision's `_blend` with one ratio per sample."""
-    r = ratio.view(-1, 1, 1, 1)
-    out = r.float() * a + (1.0 - r).float() * b
-    return out.clamp(0, 1.0 if a.is_floating_point() else 255).to(a.dtype)
-
-
-def _brightness(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
-    return _blend(x, torch.zeros_like(x), f)
-
-
-def _contrast(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
-    grey = FT.rgb_to_grayscale(x).to(x.dtype if x.is_floating_point() else torch.float32)
-    return _blend(x, grey.mean(dim=(-3, -2, -1), keepdim=True), f)
-
-
-def _saturation(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
-    return _blend(x, FT.rgb_to_grayscale(x), f)
+        """The window in the padded image, read from the unpadded one: rows, then columns, then
+        zero where the window lies on the padding."""
+        (n, c, h, w), (th, tw) = x.shape, self.size
+        left, top = self.padding[0], self.padding[1]
+        rows = params["i"].to(x.device).view(n, 1) - top + torch.arange(th, device=x.device)
+        cols = params["j"].to(x.device).view(n, 1) - left + torch.arange(tw, device=x.device)
+        out = x.gather(2, rows.clamp(0, h - 1).view(n, 1, th, 1).expand(n, c, th, w))
+        out = out.gather(3, cols.clamp(0, w - 1).view(n, 1, 1, tw).expand(n, c, th, tw))
+        inside = ((rows >= 0) & (rows < h)).view(n, 1, th, 1) & ((cols >= 0) & (cols < w)).view(n, 1, 1, tw)
+        return out.masked_fill_(~inside, 0)
 
 
 def _hue(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
@@ -145,37 +128,67 @@ def _hue(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
     return F.convert_image_dtype(FT._hsv2rgb(torch.stack((h, s, v), dim=-3)), x.dtype)
 
 
+BLENDS = ("brightness", "contrast", "saturation")  # each blends the image with a target: black, mean grey, grey
+
+
 @dataclass(frozen=True)
 class ColorJitter:
     ranges: tuple[tuple[float, float] | None, ...]  # brightness, contrast, saturation, hue
 
-    ADJUST = (_brightness, _contrast, _saturation, _hue)
-
     def sample(self, n: int, h: int, w: int) -> Params:
         params = {"order": torch.rand(n, 4).argsort(dim=1)}  # a uniform permutation per sample, as randperm(4)
-        for name, r in zip(("brightness", "contrast", "saturation", "hue"), self.ranges):
+        for name, r in zip((*BLENDS, "hue"), self.ranges):
             if r is not None:
                 params[name] = _uniform(n, *r)
         return params
 
     def apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
+        """Position by position through each sample's order. At one position every sample does one
+        adjustment; the three blends become one blend with a per-sample target and factor (1 for
+        samples doing something else, which leaves them exactly as they were), so a batch costs four
+        blends whatever the orders. uint8 images are worked on as whole-valued floats, truncated
+        after each step as torchvision's casts back to uint8 do."""
         if x.shape[1] != 3:
             raise ValueError("ColorJitter needs RGB images")
-        order = params["order"]  # stays on the host: deciding what to run never waits for the GPU
+        integer = not x.is_floating_point()
+        work = x.float() if integer else x
         for position in range(4):
-            for fn, name in enumerate(("brightness", "contrast", "saturation", "hue")):
-                chosen = order[:, position] == fn
-                if name in params and bool(chosen.any()):
-                    x = self._adjust(x, fn, params[name], chosen)
-        return x
+            step = params["order"][:, position]  # stays on the host: deciding what to run never waits for the GPU
+            work = self._blend_step(work, step, params, integer)
+            if "hue" in params:
+                work = self._hue_step(work, step == 3, params["hue"], x.dtype)
+        return work.to(x.dtype) if integer else work
 
-    def _adjust(self, x: torch.Tensor, fn: int, factor: torch.Tensor, chosen: torch.Tensor) -> torch.Tensor:
-        if x.is_cuda:  # the whole batch, kept where chosen: no data-dependent shapes, so no GPU sync
-            adjusted = self.ADJUST[fn](x, factor.to(x.device, non_blocking=True))
-            return torch.where(chosen.to(x.device, non_blocking=True).view(-1, 1, 1, 1), adjusted, x)
-        x = x.clone()  # on the CPU, only the chosen samples: a quarter of the work
-        x[chosen] = self.ADJUST[fn](x[chosen], factor[chosen])
-        return x
+    def _blend_step(self, x: torch.Tensor, step: torch.Tensor, params: Params, integer: bool) -> torch.Tensor:
+        """torchvision's `_blend` (float32 arithmetic, clamp, cast) for the samples whose adjustment
+        at this position is a blend: brightness towards black, contrast towards the grey mean,
+        saturation towards grey (grey truncated for uint8, as `rgb_to_grayscale` does)."""
+        factor, chosen = torch.ones(len(x), dtype=torch.float64), torch.zeros(len(x), dtype=torch.bool)
+        for fn, name in enumerate(BLENDS):
+            if name in params:
+                factor = torch.where(step == fn, params[name], factor)
+                chosen |= step == fn
+        if not bool(chosen.any()):
+            return x
+        to = lambda t: t.to(x.device, non_blocking=True).view(-1, 1, 1, 1)  # noqa: E731
+        r, keep = to(factor), to((1.0 - factor).float())
+        grey = 0.2989 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]  # rgb_to_grayscale's arithmetic
+        grey = grey.floor_() if integer else grey
+        target = grey * to((step == 2).float()) + grey.mean(dim=(-3, -2, -1), keepdim=True) * to((step == 1).float())
+        blended = (r.float() * x + keep * target).clamp_(0, 255 if integer else 1.0)
+        if integer:
+            return blended.floor_()  # factor 1 gave the other samples back exactly
+        return torch.where(to(chosen), blended, x)  # a float image may lie outside [0, 1]: only clamp the chosen
+
+    def _hue_step(self, x: torch.Tensor, chosen: torch.Tensor, factor: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        image = x.to(dtype)  # hue runs on the image's own dtype
+        if image.is_cuda:  # the whole batch, kept where chosen: no data-dependent shapes, so no GPU sync
+            adjusted = _hue(image, factor.to(image.device, non_blocking=True))
+            image = torch.where(chosen.to(image.device, non_blocking=True).view(-1, 1, 1, 1), adjusted, image)
+        elif bool(chosen.any()):
+            image = image.clone()  # on the CPU, only the chosen samples
+            image[chosen] = _hue(image[chosen], factor[chosen])
+        return image.to(x.dtype)
 
 
 def _boxes(n: int, area: int, scale: tuple[float, float], ratio: tuple[float, float]) -> tuple[torch.Tensor, ...]:

@@ -40,8 +40,8 @@ def _jitter_reference(image, p, i):
     return image
 
 
-def _crop_reference(image, p, i, padding):
-    return F.crop(F.pad(image, [padding]), int(p["i"][i]), int(p["j"][i]), 32, 32)
+def _crop_reference(image, p, i, padding, size=32):
+    return F.crop(F.pad(image, padding), int(p["i"][i]), int(p["j"][i]), size, size)
 
 
 @pytest.mark.parametrize("transform, reference", [
@@ -49,17 +49,29 @@ def _crop_reference(image, p, i, padding):
      lambda x, p, i: _affine_reference(x, p, i, False)),
     (T.RandomAffine(0, translate=(0.2, 0.2)), lambda x, p, i: _affine_reference(x, p, i, False)),
     (T.RandomRotation(45), lambda x, p, i: _affine_reference(x, p, i, True)),
-    (T.RandomCrop(32, padding=4), lambda x, p, i: _crop_reference(x, p, i, 4)),
+    (T.RandomCrop(32, padding=4), lambda x, p, i: _crop_reference(x, p, i, [4])),
+    (T.RandomCrop(24, padding=(2, 6)), lambda x, p, i: _crop_reference(x, p, i, [2, 6], 24)),
     (T.ColorJitter(0.4, 0.4, 0.4, 0.1), _jitter_reference),
     (T.RandomHorizontalFlip(), lambda x, p, i: F.hflip(x) if p["flip"][i] else x),
     (T.RandomVerticalFlip(0.3), lambda x, p, i: F.vflip(x) if p["flip"][i] else x),
-], ids=["affine", "translate", "rotation", "crop", "jitter", "hflip", "vflip"])
+], ids=["affine", "translate", "rotation", "crop", "crop-smaller", "jitter", "hflip", "vflip"])
 def test_same_parameters_give_torchvisions_pixels_exactly(images, transform, reference):
     batched = twin(transform)
     params = batched.sample(N, 32, 32)
     out = batched.apply(images, params)
     expected = torch.stack([reference(images[i], params, i) for i in range(N)])
     assert out.dtype == torch.uint8 and torch.equal(out, expected)
+
+
+@pytest.mark.parametrize("transform", [T.ColorJitter(0.4, 0.4, 0.4, 0.1), T.ColorJitter(0.3, 0.3, 0.3)],
+                         ids=["with-hue", "strategy-2"])
+def test_color_jitter_on_float_images_gives_torchvisions_values_exactly(images, transform):
+    floats = images.float() / 255
+    floats[0] += 0.5  # outside [0, 1]: only the adjustments applied to it may clamp it
+    batched = twin(transform)
+    params = batched.sample(N, 32, 32)
+    expected = torch.stack([_jitter_reference(floats[i], params, i) for i in range(N)])
+    assert torch.equal(batched.apply(floats, params), expected)
 
 
 def _resized_crop_reference(image, p, i, size, antialias):
