@@ -51,3 +51,22 @@ def browser():
 
         yield open_page
         chromium.close()
+
+
+@pytest.fixture(scope="session")
+def sandbox_uids():
+    """() -> the uids of running processes that belong to a sandbox slot (grading as root)."""
+    import os
+
+    from harness.sandbox import SANDBOX_UID_BASE
+
+    def running():
+        uids = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                uids.append(os.stat(f"/proc/{pid}").st_uid)
+            except OSError:
+                continue
+        return [uid for uid in uids if uid >= SANDBOX_UID_BASE]
+
+    return running

@@ -118,16 +118,6 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _sandbox_uids() -> list[int]:
-    uids = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            uids.append(os.stat(f"/proc/{pid}").st_uid)
-        except OSError:
-            continue
-    return [uid for uid in uids if uid >= sandbox.SANDBOX_UID_BASE]
-
-
 def _job_of(pid: int) -> dict | None:
     try:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
@@ -137,7 +127,8 @@ def _job_of(pid: int) -> dict | None:
         return None
 
 
-def test_a_worker_killed_mid_run_has_its_run_redone_elsewhere_and_stored_once(dask_cluster, tmp_path, synth_root):
+def test_a_worker_killed_mid_run_has_its_run_redone_elsewhere_and_stored_once(dask_cluster, tmp_path, synth_root,
+                                                                              sandbox_uids):
     runs = ("cw_baseline", "cw_aug1", "cw_dropout", "cw_zeros_init")
     settings = Settings(profile=PROFILES["check"], data_root=synth_root, layer=LAYER, runs=runs)
     folder = shutil.copytree(EXAMPLES / "correct", tmp_path / "correct")
@@ -158,4 +149,4 @@ def test_a_worker_killed_mid_run_has_its_run_redone_elsewhere_and_stored_once(da
     keys = [(r.subject, r.experiment) for r in records]
     assert len(keys) == len(set(keys)) == 2 + len(runs)  # smoke, checks, each run: once
     if os.geteuid() == 0:  # the killed worker's sandboxed child died with it
-        assert _sandbox_uids() == []
+        assert sandbox_uids() == []
