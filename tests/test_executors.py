@@ -5,6 +5,7 @@ task that fails on every worker. Grading a whole class on Dask, and killing its 
 test_grade_cli.py.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -150,3 +151,25 @@ def test_a_worker_killed_mid_run_has_its_run_redone_elsewhere_and_stored_once(da
     assert len(keys) == len(set(keys)) == 2 + len(runs)  # smoke, checks, each run: once
     if os.geteuid() == 0:  # the killed worker's sandboxed child died with it
         assert sandbox_uids() == []
+
+
+def test_every_example_submission_gets_the_same_gradebook_on_dask_as_on_the_local_pool(dask_cluster, tmp_path,
+                                                                                       synth_root):
+    """All the example submissions, two coursework runs each (the CLI test grades three with all ten)."""
+    from harness import gradebook
+    from harness.batch import grade_folders, submission_folders
+    from harness.progress import Progress
+    from harness.rubric import load as load_rubric
+
+    settings = Settings(profile=PROFILES["check"], data_root=synth_root, layer=LAYER,
+                        runs=("cw_baseline", "cw_zeros_init"))
+    folders = submission_folders(EXAMPLES)
+    books = {}
+    for name, backend in [("local", LocalPool(2)), ("dask", contextlib.nullcontext(dask_cluster))]:
+        with backend as executor, Store(tmp_path / f"{name}.sqlite") as store:
+            graded, not_run = grade_folders(folders, settings=settings, rubric=load_rubric(None), store=store,
+                                            executor=executor, progress=Progress())
+        assert not_run == {}
+        books[name] = gradebook.write_csv([g for _, g in graded], tmp_path / f"{name}.csv").read_text()
+    assert len(folders) >= 7 and books["dask"] == books["local"]
+    assert {row.split(",")[1] for row in books["dask"].splitlines()[1:]} >= {"correct", "wrong_architecture"}
