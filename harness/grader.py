@@ -183,8 +183,7 @@ class Evaluator:
 
     def _execute(self, subs: list[submission.Submission]) -> None:
         submitted: dict[str, Job] = {}
-        for sub in subs:
-            self._start(self._smoke_job(sub), submitted)
+        self._start([self._smoke_job(sub) for sub in subs], submitted)
         for task, result in self.executor.completed():
             job = submitted.pop(task.key)
             if isinstance(result, BaseException):
@@ -193,21 +192,21 @@ class Evaluator:
                 continue
             record = self._store(job, result)
             if record.experiment == SMOKE and record.status == "ok":
-                for later in self._later_jobs(job.submission):
-                    self._start(later, submitted)
+                self._start(self._later_jobs(job.submission), submitted)
 
-    def _start(self, job: Job, submitted: dict[str, Job]) -> None:
-        """Submit `job`, unless the store has it (then its follow-up jobs are started in its place)."""
-        self.progress.plan(1)
-        existing = self.store.find(job.planned)
-        if existing is None:
-            submitted[job.task.key] = job
-            self.executor.submit(job.task)
-            return
-        self.progress.finish(f"{job.task.label}: already in the store")
-        if job.planned.experiment == SMOKE and self.store.load(existing).status == "ok":
-            for later in self._later_jobs(job.submission):
-                self._start(later, submitted)
+    def _start(self, jobs: list[Job], submitted: dict[str, Job]) -> None:
+        """Submit each job, unless the store has it (a stored smoke test that passed starts the
+        submission's other jobs in its place)."""
+        self.progress.plan(len(jobs))
+        for job in jobs:
+            existing = self.store.find(job.planned)
+            if existing is None:
+                submitted[job.task.key] = job
+                self.executor.submit(job.task)
+                continue
+            self.progress.finish(f"{job.task.label}: already in the store")
+            if job.planned.experiment == SMOKE and self.store.load(existing).status == "ok":
+                self._start(self._later_jobs(job.submission), submitted)
 
     def _store(self, job: Job, ran: Ran) -> RunRecord:
         record = job.planned

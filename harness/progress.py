@@ -15,12 +15,14 @@ class Progress:
     def __init__(self, stream: TextIO | None = None, *, bar: bool | None = None) -> None:
         self.stream, self.done, self.total = stream, 0, 0
         self._started = time.perf_counter()
-        show_bar = stream is not None and (stream.isatty() if bar is None else bar)
-        self._bar = tqdm(total=0, file=stream, unit="job", dynamic_ncols=True) if show_bar else None
+        self._show_bar = stream is not None and (stream.isatty() if bar is None else bar)
+        self._bar: tqdm | None = None  # drawn once there is something planned
 
     def plan(self, jobs: int) -> None:
         self.total += jobs
-        if self._bar is not None:
+        if self._show_bar and self._bar is None:
+            self._bar = tqdm(total=self.total, file=self.stream, unit="job", dynamic_ncols=True)
+        elif self._bar is not None:
             self._bar.total = self.total
             self._bar.refresh()
 
