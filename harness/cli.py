@@ -174,7 +174,7 @@ def _grading_setup(args: argparse.Namespace):
     return settings, rubric.load(args.rubric)
 
 
-def _graded(args: argparse.Namespace, folders: list[Path], settings, rubric) -> tuple[list, dict[str, str]]:
+def _graded(args: argparse.Namespace, folders: list[Path], settings, rubric) -> tuple[list, list[tuple[str, str]]]:
     """Evaluate and grade `folders` on the backend the options name; says what did not run."""
     from harness.batch import grade_folders
     from harness.executors import make_executor
@@ -195,7 +195,7 @@ def _graded(args: argparse.Namespace, folders: list[Path], settings, rubric) -> 
     if not_run:
         print(f"{len(not_run)} job(s) could not be run and were not stored (run the same command again to retry them):",
               file=sys.stderr)
-        for label, why in not_run.items():
+        for label, why in not_run:
             print(f"  {label}: {why[:300]}", file=sys.stderr)
     return results, not_run
 

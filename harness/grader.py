@@ -163,7 +163,7 @@ class Evaluator:
                  progress: Progress | None = None) -> None:
         self.settings, self.store, self.executor = settings, store, executor
         self.progress = progress or Progress()
-        self.not_run: dict[str, str] = {}  # label -> why the executor gave the job up (not stored)
+        self.not_run: dict[str, tuple[str, str]] = {}  # task key -> (label, why the executor gave it up); not stored
 
     def evaluate(self, folder: Path) -> Evaluation:
         return self.evaluate_all([folder])[0]
@@ -187,8 +187,9 @@ class Evaluator:
         for task, result in self.executor.completed():
             job = submitted.pop(task.key)
             if isinstance(result, BaseException):
-                self.not_run[task.label] = f"{type(result).__name__}: {result}"
-                self.progress.finish(f"{task.label}: NOT RUN, not stored ({self.not_run[task.label][:200]})")
+                why = f"{type(result).__name__}: {result}"
+                self.not_run[task.key] = (task.label, why)
+                self.progress.finish(f"{task.label}: NOT RUN, not stored ({why[:200]})")
                 continue
             record = self._store(job, result)
             if record.experiment == SMOKE and record.status == "ok":
@@ -232,7 +233,7 @@ class Evaluator:
             existing = self.store.find(job.planned)
             record = self.store.load(existing) if existing is not None else job.planned
             if existing is None:
-                record.status, record.error = "skipped", self.not_run.get(job.task.label, "not run")
+                record.status, record.error = "skipped", self.not_run.get(job.task.key, ("", "not run"))[1]
             evaluation.add(record)
         return evaluation
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from harness import sandbox, submission
-from harness.executors import DaskCluster, InProcess, LocalPool
+from harness.executors import DaskCluster, Executor, InProcess, LocalPool
 from harness.grader import CIFAR_TRAIN_STATS, Evaluator, Settings
-from harness.jobs import Task, WorkerUnfit
+from harness.jobs import Task, WorkerUnfit, run_task
 from harness.sandbox import Limits
 from harness.spec import PROFILES
 from harness.store import Store
@@ -169,7 +169,42 @@ def test_every_example_submission_gets_the_same_gradebook_on_dask_as_on_the_loca
         with backend as executor, Store(tmp_path / f"{name}.sqlite") as store:
             graded, not_run = grade_folders(folders, settings=settings, rubric=load_rubric(None), store=store,
                                             executor=executor, progress=Progress())
-        assert not_run == {}
+        assert not_run == []
         books[name] = gradebook.write_csv([g for _, g in graded], tmp_path / f"{name}.csv").read_text()
     assert len(folders) >= 7 and books["dask"] == books["local"]
     assert {row.split(",")[1] for row in books["dask"].splitlines()[1:]} >= {"correct", "wrong_architecture"}
+
+
+class GivesUpOnTraining(Executor):
+    """Runs smoke and checks jobs; reports every training job as lost, as Dask does after its retries."""
+
+    def __init__(self) -> None:
+        self.queue: list[Task] = []
+
+    def submit(self, task: Task) -> None:
+        self.queue.append(task)
+
+    def completed(self):
+        while self.queue:
+            task = self.queue.pop(0)
+            lost = RuntimeError("Attempted to run task on 3 different workers, but all those workers died")
+            yield task, lost if task.job["job"] == "train" else run_task(task)
+
+
+def test_a_job_given_up_is_not_stored_and_the_next_run_does_only_it(tmp_path, synth_root):
+    settings = Settings(profile=PROFILES["check"], data_root=synth_root, layer=LAYER, runs=("cw_baseline",))
+    folder = shutil.copytree(EXAMPLES / "correct", tmp_path / "correct")
+    with Store(tmp_path / "store.sqlite") as store:
+        evaluator = Evaluator(settings, store, GivesUpOnTraining())
+        first = evaluator.evaluate(folder)
+        assert first.status == "incomplete" and first.checks.status == "ok"
+        assert first.runs["cw_baseline"].status == "skipped"
+        assert "all those workers died" in first.runs["cw_baseline"].error
+        assert list(evaluator.not_run.values()) == [
+            ("correct-example: cw_baseline", "RuntimeError: Attempted to run task on 3 different workers, "
+                                             "but all those workers died")]
+        assert sorted(r.experiment for r in store.runs()) == ["behaviour_checks", "smoke"]
+        with LocalPool(1) as pool:
+            again = Evaluator(settings, store, pool).evaluate(folder)
+        assert again.status == "complete" and again.runs["cw_baseline"].status == "ok"
+        assert sorted(r.experiment for r in store.runs()) == ["behaviour_checks", "cw_baseline", "smoke"]
