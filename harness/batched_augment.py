@@ -201,9 +201,11 @@ def _boxes(n: int, area: int, scale: tuple[float, float], ratio: tuple[float, fl
     return (target * aspect).sqrt().round().long(), (target / aspect).sqrt().round().long()
 
 
-def _first(valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per row, whether any try was valid and the index of the first that was."""
-    return valid.any(dim=1), valid.long().argmax(dim=1)
+def _first_fit(valid: torch.Tensor, *tries: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Per sample, whether any try was valid, and each of `tries` at the first valid one (as the
+    `get_params` loops return on their first fit)."""
+    first = valid.long().argmax(dim=1, keepdim=True)
+    return (valid.any(dim=1), *(t.gather(1, first).view(-1) for t in tries))
 
 
 def _randint(high: torch.Tensor) -> torch.Tensor:
@@ -251,11 +253,9 @@ class ResizedCrop:
 
     def sample(self, n: int, h: int, w: int) -> Params:
         widths, heights = _boxes(n, h * w, self.scale, self.ratio)
-        found, first = _first((widths > 0) & (widths <= w) & (heights > 0) & (heights <= h))
-        pick = lambda t: t.gather(1, first.view(-1, 1)).view(-1)  # noqa: E731
+        found, cw, ch = _first_fit((widths > 0) & (widths <= w) & (heights > 0) & (heights <= h), widths, heights)
         fw, fh = self._central(h, w)
-        cw = torch.where(found, pick(widths), torch.full((n,), fw))
-        ch = torch.where(found, pick(heights), torch.full((n,), fh))
+        cw, ch = torch.where(found, cw, torch.full((n,), fw)), torch.where(found, ch, torch.full((n,), fh))
         i = torch.where(found, _randint(h - ch + 1), (h - ch) // 2)
         j = torch.where(found, _randint(w - cw + 1), (w - cw) // 2)
         return {"i": i, "j": j, "h": ch, "w": cw}
@@ -287,9 +287,7 @@ class Erasing:
 
     def sample(self, n: int, h: int, w: int) -> Params:
         heights, widths = _boxes(n, h * w, self.scale, self.ratio)
-        found, first = _first((heights < h) & (widths < w))
-        pick = lambda t: t.gather(1, first.view(-1, 1)).view(-1)  # noqa: E731
-        eh, ew = pick(heights), pick(widths)
+        found, eh, ew = _first_fit((heights < h) & (widths < w), heights, widths)
         erase = (torch.rand(n) < self.p) & found
         return {"erase": erase, "i": _randint(h - eh + 1), "j": _randint(w - ew + 1), "h": eh, "w": ew}
 

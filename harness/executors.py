@@ -99,7 +99,6 @@ class DaskCluster(Executor):
             import distributed
         except ImportError:
             raise ExecutorUnavailable("Dask is not installed: pip install 'nt-harness[dask]'") from None
-        self._distributed = distributed
         self._cluster = None
         if address is None:
             with dask.config.set({"distributed.scheduler.allowed-failures": RETRIES}):
