@@ -43,14 +43,16 @@ def inverse_matrices(angle, tx, ty, scale, sx, sy) -> torch.Tensor:
 
 
 def warp(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-    """torchvision's `_gen_affine_grid` + `_apply_grid_transform` (nearest, zero fill), one matrix per sample."""
+    """torchvision's `_gen_affine_grid` + `_apply_grid_transform` (nearest, zero fill), one matrix per sample.
+
+    Its grid is `base @ theta` per pixel, which sums (x * a + y * b) + c in that order; the sum is
+    formed here as an outer sum of a column term and a row term, bit for bit the same values."""
     n, _, h, w = x.shape
-    base = torch.empty(1, h, w, 3, device=x.device)
-    base[..., 0].copy_(torch.linspace(-w * 0.5 + 0.5, w * 0.5 + 0.5 - 1, steps=w, device=x.device))
-    base[..., 1].copy_(torch.linspace(-h * 0.5 + 0.5, h * 0.5 + 0.5 - 1, steps=h, device=x.device).unsqueeze_(-1))
-    base[..., 2].fill_(1)
-    scaled = theta.to(x.device).transpose(1, 2) / torch.tensor([0.5 * w, 0.5 * h], device=x.device)
-    grid = base.view(1, h * w, 3).expand(n, -1, -1).bmm(scaled).view(n, h, w, 2)
+    xs = torch.linspace(-w * 0.5 + 0.5, w * 0.5 + 0.5 - 1, steps=w, device=x.device).view(1, 1, w, 1)
+    ys = torch.linspace(-h * 0.5 + 0.5, h * 0.5 + 0.5 - 1, steps=h, device=x.device).view(1, h, 1, 1)
+    scaled = theta.to(x.device).transpose(1, 2) / torch.tensor([0.5 * w, 0.5 * h], device=x.device)  # (N, 3, 2)
+    a, b, c = (scaled[:, k].view(n, 1, 1, 2) for k in range(3))
+    grid = (xs * a + ys * b).add_(c)
     out = nnf.grid_sample(x.float(), grid, mode="nearest", padding_mode="zeros", align_corners=False)
     return out if x.is_floating_point() else out.round_().to(x.dtype)
 
@@ -110,16 +112,11 @@ class Crop:
         return {"i": torch.randint(0, h - self.size[0] + 1, (n,)), "j": torch.randint(0, w - self.size[1] + 1, (n,))}
 
     def apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
-        """The window in the padded image, read from the unpadded one: rows, then columns, then
-        zero where the window lies on the padding."""
-        (n, c, h, w), (th, tw) = x.shape, self.size
-        left, top = self.padding[0], self.padding[1]
-        rows = params["i"].to(x.device).view(n, 1) - top + torch.arange(th, device=x.device)
-        cols = params["j"].to(x.device).view(n, 1) - left + torch.arange(tw, device=x.device)
-        out = x.gather(2, rows.clamp(0, h - 1).view(n, 1, th, 1).expand(n, c, th, w))
-        out = out.gather(3, cols.clamp(0, w - 1).view(n, 1, 1, tw).expand(n, c, th, tw))
-        inside = ((rows >= 0) & (rows < h)).view(n, 1, th, 1) & ((cols >= 0) & (cols < w)).view(n, 1, 1, tw)
-        return out.masked_fill_(~inside, 0)
+        """Each sample's window, picked from all the windows of its zero-padded image."""
+        left, top, right, bottom = self.padding
+        windows = nnf.pad(x, (left, right, top, bottom)).unfold(2, self.size[0], 1).unfold(3, self.size[1], 1)
+        samples = torch.arange(len(x), device=x.device)
+        return windows[samples, :, params["i"].to(x.device), params["j"].to(x.device)]
 
 
 def _hue(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
@@ -152,33 +149,46 @@ class ColorJitter:
             raise ValueError("ColorJitter needs RGB images")
         integer = not x.is_floating_point()
         work = x.float() if integer else x
+        order = params["order"]  # stays on the host: deciding what to run never waits for the GPU
+        coefficients, blends_at = self._blend_coefficients(params)
+        coefficients = coefficients.to(x.device, non_blocking=True)
         for position in range(4):
-            step = params["order"][:, position]  # stays on the host: deciding what to run never waits for the GPU
-            work = self._blend_step(work, step, params, integer)
+            if blends_at[position]:
+                work = self._blend_step(work, coefficients[position], integer)
             if "hue" in params:
-                work = self._hue_step(work, step == 3, params["hue"], x.dtype)
+                work = self._hue_step(work, order[:, position] == 3, params["hue"], x.dtype)
         return work.to(x.dtype) if integer else work
 
-    def _blend_step(self, x: torch.Tensor, step: torch.Tensor, params: Params, integer: bool) -> torch.Tensor:
+    @staticmethod
+    def _blend_coefficients(params: Params) -> tuple[torch.Tensor, list[bool]]:
+        """(4 positions, 5, N): each sample's blend factor and 1 - factor at that position (rounded to
+        float32 as `_blend` rounds them; factor 1 where it does no blend), whether its target is the
+        grey image or the grey mean, whether it blends at all; and whether anyone blends there.
+        Worked out once on the host so that a position costs one blend and no small host steps."""
+        order = params["order"]
+        by_kind = torch.ones(len(order), 4, dtype=torch.float64)  # brightness, contrast, saturation, hue
+        present = torch.zeros(4, dtype=torch.bool)
+        for kind, name in enumerate(BLENDS):
+            if name in params:
+                by_kind[:, kind], present[kind] = params[name], True
+        factor, chosen = by_kind.gather(1, order), present[order]
+        coefficients = torch.stack([factor.float(), (1.0 - factor).float(), (order == 2).float(),
+                                    (order == 1).float(), chosen.float()])
+        return coefficients.permute(2, 0, 1).contiguous(), chosen.any(dim=0).tolist()
+
+    @staticmethod
+    def _blend_step(x: torch.Tensor, coefficients: torch.Tensor, integer: bool) -> torch.Tensor:
         """torchvision's `_blend` (float32 arithmetic, clamp, cast) for the samples whose adjustment
         at this position is a blend: brightness towards black, contrast towards the grey mean,
         saturation towards grey (grey truncated for uint8, as `rgb_to_grayscale` does)."""
-        factor, chosen = torch.ones(len(x), dtype=torch.float64), torch.zeros(len(x), dtype=torch.bool)
-        for fn, name in enumerate(BLENDS):
-            if name in params:
-                factor = torch.where(step == fn, params[name], factor)
-                chosen |= step == fn
-        if not bool(chosen.any()):
-            return x
-        to = lambda t: t.to(x.device, non_blocking=True).view(-1, 1, 1, 1)  # noqa: E731
-        r, keep = to(factor), to((1.0 - factor).float())
+        r, keep, to_grey, to_mean, chosen = coefficients.view(5, -1, 1, 1, 1).unbind()
         grey = 0.2989 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]  # rgb_to_grayscale's arithmetic
         grey = grey.floor_() if integer else grey
-        target = grey * to((step == 2).float()) + grey.mean(dim=(-3, -2, -1), keepdim=True) * to((step == 1).float())
-        blended = (r.float() * x + keep * target).clamp_(0, 255 if integer else 1.0)
+        target = grey * to_grey + grey.mean(dim=(-3, -2, -1), keepdim=True) * to_mean
+        blended = (r * x + keep * target).clamp_(0, 255 if integer else 1.0)
         if integer:
             return blended.floor_()  # factor 1 gave the other samples back exactly
-        return torch.where(to(chosen), blended, x)  # a float image may lie outside [0, 1]: only clamp the chosen
+        return torch.where(chosen.bool(), blended, x)  # a float image may lie outside [0, 1]: only clamp the chosen
 
     def _hue_step(self, x: torch.Tensor, chosen: torch.Tensor, factor: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         image = x.to(dtype)  # hue runs on the image's own dtype

@@ -263,7 +263,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             print(table.reset_index().to_string(index=False, float_format=lambda v: f"{v:.4f}"))
             return 0
         print(f"{args.images} training images per epoch, {torch.get_num_threads()} CPU threads, device {args.device}; "
-              f"best of {args.repeats} epochs after one warm-up", file=sys.stderr)
+              f"best of {args.repeats} epochs after one warm-up, the loops taking turns", file=sys.stderr)
         rows = [row for case in cases for row in bench.measure(bench.CASES[case], root, args.images,
                                                                repeats=args.repeats, device=env.resolve_device(args.device))]
     print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:,.2f}"))

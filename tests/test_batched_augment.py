@@ -40,8 +40,8 @@ def _jitter_reference(image, p, i):
     return image
 
 
-def _crop_reference(image, p, i, padding, size=32):
-    return F.crop(F.pad(image, padding), int(p["i"][i]), int(p["j"][i]), size, size)
+def _crop_reference(image, p, i, padding, size=(32, 32)):
+    return F.crop(F.pad(image, padding), int(p["i"][i]), int(p["j"][i]), *size)
 
 
 @pytest.mark.parametrize("transform, reference", [
@@ -50,11 +50,12 @@ def _crop_reference(image, p, i, padding, size=32):
     (T.RandomAffine(0, translate=(0.2, 0.2)), lambda x, p, i: _affine_reference(x, p, i, False)),
     (T.RandomRotation(45), lambda x, p, i: _affine_reference(x, p, i, True)),
     (T.RandomCrop(32, padding=4), lambda x, p, i: _crop_reference(x, p, i, [4])),
-    (T.RandomCrop(24, padding=(2, 6)), lambda x, p, i: _crop_reference(x, p, i, [2, 6], 24)),
+    (T.RandomCrop(24, padding=(2, 6)), lambda x, p, i: _crop_reference(x, p, i, [2, 6], (24, 24))),
+    (T.RandomCrop((28, 30), padding=(1, 2, 3, 4)), lambda x, p, i: _crop_reference(x, p, i, [1, 2, 3, 4], (28, 30))),
     (T.ColorJitter(0.4, 0.4, 0.4, 0.1), _jitter_reference),
     (T.RandomHorizontalFlip(), lambda x, p, i: F.hflip(x) if p["flip"][i] else x),
     (T.RandomVerticalFlip(0.3), lambda x, p, i: F.vflip(x) if p["flip"][i] else x),
-], ids=["affine", "translate", "rotation", "crop", "crop-smaller", "jitter", "hflip", "vflip"])
+], ids=["affine", "translate", "rotation", "crop", "crop-smaller", "crop-uneven", "jitter", "hflip", "vflip"])
 def test_same_parameters_give_torchvisions_pixels_exactly(images, transform, reference):
     batched = twin(transform)
     params = batched.sample(N, 32, 32)

@@ -75,10 +75,27 @@ def test_report_without_a_store_says_what_to_do(tmp_path, capsys):
 def test_bench_prints_the_notebook_loop_beside_the_trainer():
     result = harness("bench", "mnist_mlp", "--images", "300", "--repeats", "1")
     assert result.returncode == 0, result.stderr
-    rows = [line.split() for line in result.stdout.splitlines()[1:]]
-    assert [(r[0], r[1], r[2]) for r in rows] == [("mnist_mlp", "notebook", "fp32"), ("mnist_mlp", "harness", "fp32"),
-                                                  ("mnist_mlp", "harness", "bf16")]
-    assert float(rows[0][-1]) == 1.0 and all(float(r[-1]) > 0 for r in rows)  # speed-up over the notebook
+    header, *lines = result.stdout.splitlines()
+    rows = [dict(zip(header.split(), line.split())) for line in lines]
+    assert [(r["loop"], r["workers"], r["precision"]) for r in rows] == [
+        ("notebook", "0", "fp32"), ("harness", "0", "fp32"), ("harness", "0", "bf16")]  # MNIST: no loader workers
+    assert float(rows[0]["speedup"]) == 1.0 and all(float(r["speedup"]) > 0 for r in rows)
+    assert [r["speedup"] for r in rows] == [r["speedup_vs_fastest"] for r in rows]  # one notebook loop: one ratio
+
+
+def test_bench_times_the_cifar_notebook_loop_with_its_loader_workers_and_without():
+    """The coursework cell's DataLoader has num_workers=2; the same loop without workers is timed
+    too, and the ratio to the faster of the two is printed beside the ratio to the notebook's."""
+    result = harness("bench", "cifar_cnn", "--images", "256", "--repeats", "1")
+    assert result.returncode == 0, result.stderr
+    header, *lines = result.stdout.splitlines()
+    rows = [dict(zip(header.split(), line.split())) for line in lines]
+    assert [(r["loop"], r["workers"]) for r in rows] == [("notebook", "2"), ("notebook", "0"), ("harness", "0"),
+                                                         ("harness", "0")]
+    rates = [float(r["images_per_s"].replace(",", "")) for r in rows]
+    for row, rate in zip(rows, rates):
+        assert float(row["speedup"]) == pytest.approx(rate / rates[0], abs=0.01)
+        assert float(row["speedup_vs_fastest"]) == pytest.approx(rate / max(rates[:2]), abs=0.01)
 
 
 def test_bench_names_the_cases_when_one_is_unknown():
