@@ -21,12 +21,14 @@ def root(tmp_path_factory):
     return folder
 
 
-@pytest.mark.parametrize("name", list(bench.CASES))
-def test_notebook_loop(benchmark, root, name):
+@pytest.mark.parametrize("name, workers", [(name, workers) for name, case in bench.CASES.items()
+                                           for workers in sorted({case.notebook_workers, 0}, reverse=True)])
+def test_notebook_loop(benchmark, root, name, workers):
+    """The notebook's loop with its own DataLoader workers, and without where it has some."""
     case = bench.CASES[name]
-    loader, model = bench.notebook_loader(case, root, IMAGES), case.model()
+    loader, model = bench.notebook_loader(case, root, IMAGES, workers=workers), case.model()
     optimizer = torch.optim.Adam(model.parameters(), lr=case.lr)
-    benchmark.extra_info.update(case=name, loop="notebook", images=IMAGES)
+    benchmark.extra_info.update(case=name, loop="notebook", workers=workers, images=IMAGES)
     benchmark.pedantic(bench.notebook_epoch, args=(model, loader, optimizer), rounds=2, warmup_rounds=1)
 
 
