@@ -238,9 +238,6 @@ def cmd_grade(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     import tempfile
 
-    import pandas as pd
-    import torch
-
     from harness import bench, synthetic
 
     cases = args.cases or list(bench.CASES)
@@ -248,26 +245,62 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if unknown:
         print(f"error: unknown case {', '.join(unknown)}; the cases are {', '.join(bench.CASES)}", file=sys.stderr)
         return 2
+    if args.runs_at_once and (_cpus() < 2 or args.device != "cpu"):
+        print("error: --runs-at-once compares ways to share 2 or more CPUs; it needs them, and --device cpu",
+              file=sys.stderr)
+        return 2
     with tempfile.TemporaryDirectory(prefix="harness-bench-") as folder:
         root = Path(args.data_root) if args.data_root else Path(folder)
         if not args.data_root:
             synthetic.write_mnist(root, args.images, 500)
             synthetic.write_cifar10(root, args.images, 500)
-        if args.parity:
-            print(f"final validation accuracy after {args.parity} epochs on {args.images} images, "
-                  f"{args.repeats} seeds", file=sys.stderr)
-            rows = [row for case in cases for row in bench.accuracy_parity(
-                bench.CASES[case], root, train_images=args.images, test_images=500, epochs=args.parity,
-                seeds=args.repeats)]
-            table = pd.DataFrame(rows).groupby(["case", "loop"], sort=False)["val_accuracy"].agg(["mean", "std", "count"])
-            print(table.reset_index().to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-            return 0
-        print(f"{args.images} training images per epoch, {torch.get_num_threads()} CPU threads, device {args.device}; "
-              f"best of {args.repeats} epochs after one warm-up, the loops taking turns", file=sys.stderr)
-        rows = [row for case in cases for row in bench.measure(bench.CASES[case], root, args.images,
-                                                               repeats=args.repeats, device=env.resolve_device(args.device))]
-    print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
+        mode = _bench_parity if args.parity else _bench_runs_at_once if args.runs_at_once else _bench_epochs
+        table = mode(args, [bench.CASES[case] for case in cases], root)
+    decimals = 4 if args.parity else 2  # accuracies, or seconds and ratios
+    print(table.to_string(index=False, float_format=lambda v: f"{v:,.{decimals}f}"))
     return 0
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0))
+
+
+def _bench_epochs(args: argparse.Namespace, cases: list, root: Path) -> pd.DataFrame:
+    import pandas as pd
+    import torch
+
+    from harness import bench
+
+    print(f"{args.images} training images per epoch, {torch.get_num_threads()} CPU threads, device {args.device}; "
+          f"best of {args.repeats} epochs after one warm-up, the loops taking turns", file=sys.stderr)
+    return pd.DataFrame([row for case in cases for row in bench.measure(
+        case, root, args.images, repeats=args.repeats, device=env.resolve_device(args.device))])
+
+
+def _bench_parity(args: argparse.Namespace, cases: list, root: Path) -> pd.DataFrame:
+    import pandas as pd
+
+    from harness import bench
+
+    print(f"final validation accuracy after {args.parity} epochs on {args.images} images, {args.repeats} seeds",
+          file=sys.stderr)
+    rows = [row for case in cases for row in bench.accuracy_parity(
+        case, root, train_images=args.images, test_images=500, epochs=args.parity, seeds=args.repeats)]
+    table = pd.DataFrame(rows).groupby(["case", "loop"], sort=False)["val_accuracy"].agg(["mean", "std", "count"])
+    return table.reset_index()
+
+
+def _bench_runs_at_once(args: argparse.Namespace, cases: list, root: Path) -> pd.DataFrame:
+    import pandas as pd
+
+    from harness import bench_parallel
+
+    print(f"{args.images} training images per epoch, {_cpus()} CPUs shared two ways, fp32; each layout trains "
+          f"the same epochs, best of {args.repeats} turns", file=sys.stderr)
+    return pd.DataFrame([row for case in cases for row in bench_parallel.runs_at_once(
+        case, root, args.images, cpus=_cpus(), repeats=args.repeats)])
 
 
 def cmd_data_synth(args: argparse.Namespace) -> int:
@@ -351,6 +384,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench_parser.add_argument("--parity", type=int, default=0, metavar="EPOCHS",
                               help="instead of timing, train EPOCHS epochs per seed (--repeats seeds) with both loops "
                                    "and compare final validation accuracy")
+    bench_parser.add_argument("--runs-at-once", action="store_true",
+                              help="instead, time one run per CPU with one thread each (how grading trains) against "
+                                   "one run at a time with every thread, on the same epochs")
 
     report = commands.add_parser("report", help="render the HTML pages from the store, running nothing")
     report.add_argument("--store", default=DEFAULT_STORE)

@@ -1,5 +1,7 @@
 """The CLI as a user types it: `python -m harness ...` in a child process, output read back."""
 
+import dataclasses
+import os
 import sqlite3
 import subprocess
 import sys
@@ -96,6 +98,26 @@ def test_bench_times_the_cifar_notebook_loop_with_its_loader_workers_and_without
     for row, rate in zip(rows, rates):
         assert float(row["speedup"]) == pytest.approx(rate / rates[0], abs=0.01)
         assert float(row["speedup_vs_fastest"]) == pytest.approx(rate / max(rates[:2]), abs=0.01)
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="comparing layouts needs 2 CPUs")
+def test_bench_runs_at_once_compares_one_thread_per_run_with_one_run_at_a_time():
+    result = harness("bench", "cifar_cnn", "--images", "128", "--repeats", "1", "--runs-at-once")
+    assert result.returncode == 0, result.stderr
+    header, *lines = result.stdout.splitlines()
+    rows = [dict(zip(header.split(), line.split())) for line in lines]
+    cpus = len(os.sched_getaffinity(0))
+    assert [(int(r["runs_at_once"]), int(r["threads_each"])) for r in rows] == [(1, cpus), (cpus, 1)]
+    assert rows[0]["epochs"] == rows[1]["epochs"] == str(2 * cpus)  # the same work both ways
+    assert float(rows[0]["speedup"]) == 1.0 and float(rows[1]["speedup"]) > 0
+
+
+def test_a_training_process_that_dies_before_the_start_fails_the_layout_timing(tmp_path):
+    from harness import bench, bench_parallel
+
+    unknown = dataclasses.replace(bench.CASES["cifar_cnn"], name="not-a-case")  # the process cannot look it up
+    with pytest.raises(RuntimeError, match="died before the timed epochs"):
+        bench_parallel.layout_seconds(unknown, tmp_path, 64, runs=1, threads=1, epochs=1, precision="fp32")
 
 
 def test_bench_names_the_cases_when_one_is_unknown():
