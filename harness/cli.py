@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from harness import data, env
 from harness.executors import ExecutorUnavailable
@@ -18,6 +18,9 @@ from harness.sandbox import IsolationUnavailable
 from harness.submission import SubmissionError
 from harness.spec import PROFILES, Spec, TrainSpec
 from harness.store import Store
+
+if TYPE_CHECKING:
+    import pandas as pd  # imported where used: the commands that need no table start faster
 
 DEFAULT_STORE = "results/harness.sqlite"
 DEFAULT_HTML = "results/reference.html"
