@@ -94,8 +94,9 @@ def _headline(metrics: dict[str, float]) -> str:
 
 
 def cmd_reference_run(args: argparse.Namespace) -> int:
+    from harness import reference_pool
     from harness.report import write_reference_report
-    from harness.runner import planned_record, run_spec
+    from harness.runner import planned_record
 
     specs = _select(args)
     profile = PROFILES[args.profile]
@@ -103,38 +104,57 @@ def cmd_reference_run(args: argparse.Namespace) -> int:
     root = data.resolve_root(args.data_root)
     print(f"profile {profile.name}, device {device}, data root {root}, store {args.store}", file=sys.stderr)
     counts = {"ran": 0, "stored earlier": 0, "skipped": 0}
-    missing: dict[str, str] = {}
+    labels = iter(f"[{number}/{len(specs)}]" for number in range(1, len(specs) + 1))
     with Store(args.store) as store:
-        for number, spec in enumerate(specs, 1):
-            label = f"[{number}/{len(specs)}] {spec.id}" + (f" seed {spec.seed}" if args.seeds > 1 else "")
-            dataset = getattr(spec, "dataset", None)
+        todo = []
+        for spec in specs:
             if not args.force and store.find(planned_record(spec, profile=profile, precision=args.precision)) is not None:
-                print(f"{label}: already in the store (--force to run again)")
+                print(f"{next(labels)} {_spec_label(spec, args)}: already in the store (--force to run again)")
                 counts["stored earlier"] += 1
-                continue
-            if dataset in missing:
-                print(f"{label}: skipped, {dataset} data missing")
-                counts["skipped"] += 1
-                continue
-            try:
-                record = run_spec(spec, profile=profile, data_root=root, download=args.download,
-                                  device=device, progress=not args.quiet, precision=args.precision)
-            except data.DataMissingError as error:
-                if not args.skip_missing_data:
-                    print(f"{label}: failed.\n{error}", file=sys.stderr)
-                    return 2
-                missing[dataset] = str(error)
-                print(f"{label}: skipped, {dataset} data missing:\n{error}")
-                counts["skipped"] += 1
-                continue
+            else:
+                todo.append(spec)
+        missing = _missing_data(todo, root, args)
+        if missing is None:
+            return 2
+        for spec in [s for s in todo if getattr(s, "dataset", None) in missing]:
+            print(f"{next(labels)} {_spec_label(spec, args)}: skipped, {spec.dataset} data missing")
+            counts["skipped"] += 1
+        ready = [s for s in todo if getattr(s, "dataset", None) not in missing]
+        jobs = min(args.jobs or reference_pool.default_jobs(device), max(1, len(ready)))
+        if jobs > 1:
+            print(f"{jobs} runs at a time, {reference_pool.threads_each(jobs)} thread(s) each", file=sys.stderr)
+        for spec, record in reference_pool.run(ready, jobs=jobs, device=device, profile=profile, data_root=root,
+                                               download=args.download, precision=args.precision,
+                                               progress=not args.quiet and jobs == 1):
             store.save(record, replace=args.force)
             counts["ran"] += 1
-            print(f"{label}: {_headline(record.metrics)} ({record.wall_s:.1f}s)")
+            print(f"{next(labels)} {_spec_label(spec, args)}: {_headline(record.metrics)} ({record.wall_s:.1f}s)")
         if args.html:
             page = write_reference_report(store, args.html, profile=profile.name, missing=missing)
             print(f"report: {page}")
     print(", ".join(f"{n} {what}" for what, n in counts.items()))
     return 0
+
+
+def _spec_label(spec: Spec, args: argparse.Namespace) -> str:
+    return spec.id + (f" seed {spec.seed}" if args.seeds > 1 else "")
+
+
+def _missing_data(specs: list[Spec], root: Path, args: argparse.Namespace) -> dict[str, str] | None:
+    """Each dataset the runs need, loaded (downloaded) once here before any run starts, so that
+    parallel runs never download at once. Returns the missing ones with why; None (after saying
+    so) when one is missing and --skip-missing-data was not given."""
+    missing = {}
+    for name in dict.fromkeys(s.dataset for s in specs if getattr(s, "dataset", None)):
+        try:
+            data.load(name, root, download=args.download)
+        except data.DataMissingError as error:
+            if not args.skip_missing_data:
+                print(f"{name}: data missing.\n{error}", file=sys.stderr)
+                return None
+            print(f"{name} data missing, its runs are skipped:\n{error}")
+            missing[name] = str(error)
+    return missing
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -364,6 +384,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no per-epoch progress lines")
     run.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
                      help="bf16 autocasts forward passes: faster, numerically different, stored as a separate run")
+    run.add_argument("--jobs", type=_at_least_one, default=None,
+                     help="runs at a time, each in its own process (default: one per CPU, one thread each; on a GPU, "
+                          "as many as its free memory holds, at most 8); 1 runs them in this process with per-epoch lines")
     run.add_argument("--seeds", type=_at_least_one, default=1,
                      help="run each training experiment under this many seeds (its seed, +1, ...): the spread")
 

@@ -41,6 +41,21 @@ def test_run_stores_results_writes_the_page_and_skips_finished_runs(tmp_path, sy
     assert rows == [("dropout_layer",), ("loss_binary",)]
 
 
+def test_runs_go_several_at_a_time_one_thread_each_and_resume(tmp_path, synth_root):
+    store = tmp_path / "r.sqlite"
+    args = ("reference", "run", "loss_binary", "regression_l1", "norm_batch", "--data-root", synth_root,
+            "--store", store, "--html", "", "--jobs", "2")
+    first = harness(*args)
+    assert first.returncode == 0, first.stderr
+    assert "2 runs at a time" in first.stderr and "3 ran" in first.stdout
+    threads = sqlite3.connect(store).execute("SELECT json_extract(environment, '$.torch_threads') FROM runs").fetchall()
+    assert threads == [(max(1, len(os.sched_getaffinity(0)) // 2),)] * 3
+    again = harness(*args[:3], "early_stopping", *args[3:])  # one new run: in this process, epoch by epoch
+    assert again.returncode == 0, again.stderr
+    assert "1 ran, 3 stored earlier" in again.stdout and "runs at a time" not in again.stderr
+    assert "early_stopping epoch 1/" in again.stdout + again.stderr
+
+
 def test_missing_data_stops_with_the_fix_or_is_skipped_when_asked(tmp_path):
     empty = tmp_path / "empty"
     stop = harness("reference", "run", "optim_adam_1e-3", "--data-root", empty, "--no-download",

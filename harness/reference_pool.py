@@ -1,0 +1,63 @@
+"""Reference runs several at a time, each in its own process: one thread each on the CPU, or
+sharing one GPU.
+
+On the CPU, one run per core with one thread each trains more epochs an hour than one run at a time
+with every thread (`harness bench --runs-at-once`: 1.20x on the CIFAR-10 CNN, 2-core CPU). On a GPU,
+runs this small leave most of the device idle, so several share it, as many as its free memory and
+the CPUs feeding it allow. The caller stores what comes back; workers never touch the store.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Any, Iterator, Sequence
+
+import torch
+
+from harness.results import RunRecord
+from harness.runner import run_spec
+from harness.spec import Spec
+
+GPU_BYTES_PER_RUN = 2 << 30  # a CUDA context, a resident dataset and a coursework CNN's activations, with room
+GPU_RUNS_MAX = 8  # runs sharing one GPU by default (not measured on a GPU yet; --jobs overrides)
+
+
+def cpus() -> int:
+    return len(os.sched_getaffinity(0))
+
+
+def default_jobs(device: torch.device) -> int:
+    """Runs at a time: one per CPU on the CPU; on a GPU, what its free memory holds, at most one
+    per CPU and at most GPU_RUNS_MAX."""
+    if device.type != "cuda":
+        return cpus()
+    free, _ = torch.cuda.mem_get_info(device)
+    return max(1, min(cpus(), GPU_RUNS_MAX, free // GPU_BYTES_PER_RUN))
+
+
+def threads_each(jobs: int) -> int:
+    return max(1, cpus() // jobs)
+
+
+def _start_worker(threads: int) -> None:
+    torch.set_num_threads(threads)
+
+
+def run(specs: Sequence[Spec], *, jobs: int, device: torch.device, **options: Any) -> Iterator[tuple[Spec, RunRecord]]:
+    """Each spec with its record (`run_spec` with `options`). With one job: in this process, in
+    order. Otherwise `jobs` worker processes with the CPUs split between them, records in the
+    order they finish; closing the iterator early cancels the runs not started."""
+    if jobs == 1:
+        for spec in specs:
+            yield spec, run_spec(spec, device=device, **options)
+        return
+    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),  # CUDA cannot be forked
+                               initializer=_start_worker, initargs=(threads_each(jobs),))
+    try:
+        futures = {pool.submit(run_spec, spec, device=device, **options): spec for spec in specs}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+    finally:
+        pool.shutdown(cancel_futures=True)
