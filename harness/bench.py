@@ -86,11 +86,13 @@ def notebook_loader(case: Case, root: Path, n: int, *, train: bool = True,
 
 def notebook_epoch(model: nn.Module, loader, optimizer: torch.optim.Optimizer) -> tuple[float, float]:
     """The notebook's `train` loop body for one epoch, `.item()` per step included; returns its
-    epoch loss and accuracy."""
+    epoch loss and accuracy. Batches go to the model's device, as the notebook sends them to its GPU."""
     criterion = nn.CrossEntropyLoss()
     model.train()
+    device = next(model.parameters()).device
     running_loss, correct, total = 0.0, 0, 0
     for inputs, targets in loader:
+        inputs, targets = inputs.to(device), targets.to(device)
         optimizer.zero_grad()
         outputs = model(inputs)
         loss = criterion(outputs, targets)
@@ -144,7 +146,7 @@ def measure(case: Case, root: Path, n: int, *, repeats: int = 2, device: torch.d
     torch.manual_seed(0)
     runs, rows = {}, []
     for workers in sorted({case.notebook_workers, 0}, reverse=True):  # as written first
-        loader, model = notebook_loader(case, root, n, workers=workers), case.model()
+        loader, model = notebook_loader(case, root, n, workers=workers), case.model().to(device)
         optimizer = torch.optim.Adam(model.parameters(), lr=case.lr)  # the notebook's, unfused
         runs[f"notebook {workers}"] = partial(notebook_epoch, model, loader, optimizer)
         rows.append({"case": case.name, "loop": "notebook", "workers": workers, "precision": "fp32"})
