@@ -37,7 +37,6 @@ def test_notebook_loop(benchmark, root, name, workers):
 def test_harness_trainer(benchmark, root, name, precision):
     case = bench.CASES[name]
     batches = bench.harness_batches(case, root, IMAGES, torch.device("cpu"))
-    model = bench.prepared_model(case, torch.device("cpu"))
-    optimizer = bench.build_optimizer(bench.Optimizer("adam", case.lr), model.parameters())
+    model, optimizer = bench.harness_trainee(case, torch.device("cpu"))
     benchmark.extra_info.update(case=name, loop="harness", precision=precision, images=IMAGES)
     benchmark.pedantic(bench.harness_epoch, args=(model, batches, optimizer, precision), rounds=2, warmup_rounds=1)

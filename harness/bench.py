@@ -114,10 +114,11 @@ def harness_batches(case: Case, root: Path, n: int, device: torch.device, *, tra
     return Batches(split, batch_size=case.batch_size, prepare=prepare, device=device, shuffle_seed=seed if train else None)
 
 
-def prepared_model(case: Case, device: torch.device) -> nn.Module:
-    """The model as the runner trains it: channels-last when it is convolutional."""
+def harness_trainee(case: Case, device: torch.device) -> tuple[nn.Module, torch.optim.Optimizer]:
+    """The model as the runner trains it (channels-last when it is convolutional) and its optimizer."""
     model = case.model().to(device)
-    return model if case.flatten else model.to(memory_format=torch.channels_last)
+    model = model if case.flatten else model.to(memory_format=torch.channels_last)
+    return model, build_optimizer(Optimizer("adam", case.lr), model.parameters())
 
 
 def harness_epoch(model: nn.Module, batches: Batches, optimizer: torch.optim.Optimizer, precision: str = "fp32") -> None:
@@ -152,8 +153,7 @@ def measure(case: Case, root: Path, n: int, *, repeats: int = 2, device: torch.d
         rows.append({"case": case.name, "loop": "notebook", "workers": workers, "precision": "fp32"})
     batches = harness_batches(case, root, n, device)
     for precision in precisions:
-        model = prepared_model(case, device)
-        optimizer = build_optimizer(Optimizer("adam", case.lr), model.parameters())
+        model, optimizer = harness_trainee(case, device)
         runs[f"harness {precision}"] = partial(harness_epoch, model, batches, optimizer, precision)
         rows.append({"case": case.name, "loop": "harness", "workers": 0, "precision": precision})
     for row, seconds in zip(rows, interleaved(runs, repeats).values()):
@@ -193,8 +193,7 @@ def accuracy_parity(case: Case, root: Path, *, train_images: int, test_images: i
         accuracy = notebook_accuracy(model, notebook_loader(case, root, test_images, train=False))
         rows.append({"case": case.name, "loop": "notebook", "precision": "fp32", "seed": seed, "val_accuracy": accuracy})
         torch.manual_seed(seed)
-        model = prepared_model(case, torch.device("cpu"))
-        optimizer = build_optimizer(Optimizer("adam", case.lr), model.parameters())
+        model, optimizer = harness_trainee(case, torch.device("cpu"))
         batches = harness_batches(case, root, train_images, torch.device("cpu"), seed=seed)
         for _ in range(epochs):
             harness_epoch(model, batches, optimizer, precision)

@@ -16,17 +16,14 @@ from pathlib import Path
 
 import torch
 
-from harness.bench import CASES, Case, harness_batches, harness_epoch, prepared_model
-from harness.runner import build_optimizer
-from harness.spec import Optimizer
+from harness.bench import CASES, Case, harness_batches, harness_epoch, harness_trainee
 
 
 def _train(case_name: str, root: str, n: int, threads: int, epochs: int, precision: str, ready, start) -> None:
     torch.set_num_threads(threads)
     case, cpu = CASES[case_name], torch.device("cpu")
     batches = harness_batches(case, Path(root), n, cpu)
-    model = prepared_model(case, cpu)
-    optimizer = build_optimizer(Optimizer("adam", case.lr), model.parameters())
+    model, optimizer = harness_trainee(case, cpu)
     harness_epoch(model, batches, optimizer, precision)
     ready.put(True)
     start.wait()

@@ -268,7 +268,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if unknown:
         print(f"error: unknown case {', '.join(unknown)}; the cases are {', '.join(bench.CASES)}", file=sys.stderr)
         return 2
-    if args.runs_at_once and (_cpus() < 2 or args.device != "cpu"):
+    if args.runs_at_once and (env.cpus() < 2 or args.device != "cpu"):
         print("error: --runs-at-once compares ways to share 2 or more CPUs; it needs them, and --device cpu",
               file=sys.stderr)
         return 2
@@ -282,12 +282,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
     decimals = 4 if args.parity else 2  # accuracies, or seconds and ratios
     print(table.to_string(index=False, float_format=lambda v: f"{v:,.{decimals}f}"))
     return 0
-
-
-def _cpus() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0))
 
 
 def _bench_epochs(args: argparse.Namespace, cases: list, root: Path) -> pd.DataFrame:
@@ -320,10 +314,10 @@ def _bench_runs_at_once(args: argparse.Namespace, cases: list, root: Path) -> pd
 
     from harness import bench_parallel
 
-    print(f"{args.images} training images per epoch, {_cpus()} CPUs shared two ways, fp32; each layout trains "
+    print(f"{args.images} training images per epoch, {env.cpus()} CPUs shared two ways, fp32; each layout trains "
           f"the same epochs, best of {args.repeats} turns", file=sys.stderr)
     return pd.DataFrame([row for case in cases for row in bench_parallel.runs_at_once(
-        case, root, args.images, cpus=_cpus(), repeats=args.repeats)])
+        case, root, args.images, cpus=env.cpus(), repeats=args.repeats)])
 
 
 def cmd_data_synth(args: argparse.Namespace) -> int:
@@ -336,15 +330,13 @@ def cmd_data_synth(args: argparse.Namespace) -> int:
 
 
 def _grading_options(parser: argparse.ArgumentParser, *, profile: str) -> None:
-    import os
-
     parser.add_argument("--profile", choices=sorted(PROFILES), default=profile,
                         help=f"how much of each coursework run to reproduce (default {profile})")
     parser.add_argument("--data-root", default=None, help=f"folder holding cifar-10-batches-py (default: ${data.DATA_ROOT_ENV} or ./data)")
     parser.add_argument("--no-download", dest="download", action="store_false", help="never try to download CIFAR-10")
     parser.add_argument("--store", default=DEFAULT_STORE, help=f"SQLite results file (default {DEFAULT_STORE})")
     parser.add_argument("--rubric", default=None, help="rubric TOML (default reference/rubric.toml)")
-    parser.add_argument("--jobs", type=_at_least_one, default=os.cpu_count() or 1,
+    parser.add_argument("--jobs", type=_at_least_one, default=env.cpus(),
                         help="sandboxed jobs at a time, one CPU thread each; with --dask local, the number of "
                              "worker processes (default: the number of CPUs)")
     where = parser.add_mutually_exclusive_group()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import platform
 import subprocess
 import sys
@@ -30,6 +31,11 @@ def resolve_device(name: str = "auto") -> torch.device:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise DeviceUnavailable(f"--device {name} was asked for, but torch sees no CUDA GPU; use --device cpu")
     return torch.device(name)
+
+
+def cpus() -> int:
+    """The CPUs this process may run on (its affinity, which a batch scheduler or taskset may narrow)."""
+    return len(os.sched_getaffinity(0))
 
 
 @functools.cache  # asked for every job; the checkout does not change under a running grader

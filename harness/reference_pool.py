@@ -10,22 +10,18 @@ the CPUs feeding it allow. The caller stores what comes back; workers never touc
 from __future__ import annotations
 
 import multiprocessing
-import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Iterator, Sequence
 
 import torch
 
+from harness.env import cpus
 from harness.results import RunRecord
 from harness.runner import run_spec
 from harness.spec import Spec
 
 GPU_BYTES_PER_RUN = 2 << 30  # a CUDA context, a resident dataset and a coursework CNN's activations, with room
 GPU_RUNS_MAX = 8  # runs sharing one GPU by default (not measured on a GPU yet; --jobs overrides)
-
-
-def cpus() -> int:
-    return len(os.sched_getaffinity(0))
 
 
 def default_jobs(device: torch.device) -> int:

@@ -95,7 +95,7 @@ def loader_workers(device: torch.device, path: str | None) -> int:
     CNN with a per-sample pipeline: 3.9 s an epoch with 1 thread + 1 worker, 2.5 s with 2 threads)."""
     if path != "per-sample torchvision" or device.type != "cuda":
         return 0
-    return max(0, min(8, (os.cpu_count() or 1) - 1))
+    return max(0, min(8, env.cpus() - 1))
 
 
 def train_run(

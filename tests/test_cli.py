@@ -1,13 +1,13 @@
 """The CLI as a user types it: `python -m harness ...` in a child process, output read back."""
 
 import dataclasses
-import os
 import sqlite3
 import subprocess
 import sys
 
 import pytest
 
+from harness import env
 from harness.cli import main
 from reference.experiments import EXPERIMENTS
 
@@ -49,7 +49,7 @@ def test_runs_go_several_at_a_time_one_thread_each_and_resume(tmp_path, synth_ro
     assert first.returncode == 0, first.stderr
     assert "2 runs at a time" in first.stderr and "3 ran" in first.stdout
     threads = sqlite3.connect(store).execute("SELECT json_extract(environment, '$.torch_threads') FROM runs").fetchall()
-    assert threads == [(max(1, len(os.sched_getaffinity(0)) // 2),)] * 3
+    assert threads == [(max(1, env.cpus() // 2),)] * 3
     again = harness(*args[:3], "early_stopping", *args[3:])  # one new run: in this process, epoch by epoch
     assert again.returncode == 0, again.stderr
     assert "1 ran, 3 stored earlier" in again.stdout and "runs at a time" not in again.stderr
@@ -115,13 +115,13 @@ def test_bench_times_the_cifar_notebook_loop_with_its_loader_workers_and_without
         assert float(row["speedup_vs_fastest"]) == pytest.approx(rate / max(rates[:2]), abs=0.01)
 
 
-@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="comparing layouts needs 2 CPUs")
+@pytest.mark.skipif(env.cpus() < 2, reason="comparing layouts needs 2 CPUs")
 def test_bench_runs_at_once_compares_one_thread_per_run_with_one_run_at_a_time():
     result = harness("bench", "cifar_cnn", "--images", "128", "--repeats", "1", "--runs-at-once")
     assert result.returncode == 0, result.stderr
     header, *lines = result.stdout.splitlines()
     rows = [dict(zip(header.split(), line.split())) for line in lines]
-    cpus = len(os.sched_getaffinity(0))
+    cpus = env.cpus()
     assert [(int(r["runs_at_once"]), int(r["threads_each"])) for r in rows] == [(1, cpus), (cpus, 1)]
     assert rows[0]["epochs"] == rows[1]["epochs"] == str(2 * cpus)  # the same work both ways
     assert float(rows[0]["speedup"]) == 1.0 and float(rows[1]["speedup"]) > 0

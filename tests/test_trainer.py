@@ -1,11 +1,10 @@
 import dataclasses
-import os
 
 import pytest
 import torch
 from torch import nn
 
-from harness import data
+from harness import data, env
 from harness.batches import Batches
 from harness.bench import notebook_epoch
 from harness.callbacks import EarlyStopping, History
@@ -131,7 +130,7 @@ def test_workers_only_serve_per_sample_augmentation_on_a_gpu():
     cuda, cpu = torch.device("cuda"), torch.device("cpu")
     assert loader_workers(cpu, "per-sample torchvision") == 0
     assert loader_workers(cuda, "batched") == loader_workers(cuda, None) == 0
-    assert loader_workers(cuda, "per-sample torchvision") == min(8, os.cpu_count() - 1)
+    assert loader_workers(cuda, "per-sample torchvision") == min(8, env.cpus() - 1)
 
 
 @pytest.mark.parametrize(
