@@ -1,12 +1,12 @@
-"""Time reference coursework runs on a GPU (full profile) and print one JSON line per run.
+"""Time reference coursework runs (full profile) and print one JSON line per run, epoch lines on stderr.
 
-    python benchmarks/gpu_runs.py DATA_ROOT RUN[,RUN...] [--precision bf16]
+    python benchmarks/gpu_runs.py DATA_ROOT RUN[,RUN...] [--precision bf16] [--device cuda]
 
 Used for the GPU figures quoted in notes; not part of the test suite.
 """
 
+import argparse
 import json
-import sys
 import time
 
 import torch
@@ -17,16 +17,21 @@ from reference.experiments import EXPERIMENTS
 
 
 def main() -> None:
-    root, runs = sys.argv[1], sys.argv[2].split(",")
-    precision = sys.argv[4] if len(sys.argv) > 4 and sys.argv[3] == "--precision" else "fp32"
-    for run in runs:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("root")
+    parser.add_argument("runs", type=lambda text: text.split(","))
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
+    parser.add_argument("--device", default="cuda")
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    for run in args.runs:
         started = time.perf_counter()
-        record = run_spec(EXPERIMENTS[run], profile=PROFILES["full"], data_root=root, download=False,
-                          device=torch.device("cuda"), precision=precision)
-        print(json.dumps({"run": run, "precision": precision, "wall_s": round(time.perf_counter() - started, 1),
+        record = run_spec(EXPERIMENTS[run], profile=PROFILES["full"], data_root=args.root, download=False,
+                          device=device, precision=args.precision, progress=True)
+        print(json.dumps({"run": run, "precision": args.precision, "wall_s": round(time.perf_counter() - started, 1),
                           "train_s": round(record.metrics["train_s"], 1), "epochs": record.metrics["epochs_run"],
                           "best_val_accuracy": record.metrics["best_val_accuracy"],
-                          "device": torch.cuda.get_device_name()}), flush=True)
+                          "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu"}), flush=True)
 
 
 if __name__ == "__main__":

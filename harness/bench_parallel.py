@@ -1,9 +1,10 @@
-"""Class throughput on the CPU: several runs at once with one thread each, or one run at a time
-with every thread.
+"""Class throughput: how many runs to train at once on the machine at hand.
 
-`harness grade` trains one job per CPU, one thread each. This times that layout against the other
-way to use the same CPUs, on the same epochs, so the choice rests on a figure from the machine at
-hand. Each run is its own spawned process, as a grading job is; a process warms up with one epoch,
+On the CPU, `harness grade` trains one job per CPU with one thread each; this times that layout
+against one run at a time with every thread. On a GPU, `harness reference run --jobs` lets runs
+share the device; this times 1, 2, 4, ... runs at once, the CPUs split between them. Every layout
+trains the same epochs in all, so the choice rests on a figure, not a guess. Each run is its own
+spawned process, as a grading job or a reference worker is; a process warms up with one epoch,
 then all start together.
 """
 
@@ -16,14 +17,16 @@ from pathlib import Path
 
 import torch
 
+from harness import data
 from harness.bench import CASES, Case, harness_batches, harness_epoch, harness_trainee
 
 
-def _train(case_name: str, root: str, n: int, threads: int, epochs: int, precision: str, ready, start) -> None:
+def _train(case_name: str, root: str, n: int, device: str, threads: int, epochs: int, precision: str,
+           ready, start) -> None:
     torch.set_num_threads(threads)
-    case, cpu = CASES[case_name], torch.device("cpu")
-    batches = harness_batches(case, Path(root), n, cpu)
-    model, optimizer = harness_trainee(case, cpu)
+    case, where = CASES[case_name], torch.device(device)
+    batches = harness_batches(case, Path(root), n, where)
+    model, optimizer = harness_trainee(case, where)
     harness_epoch(model, batches, optimizer, precision)
     ready.put(True)
     start.wait()
@@ -31,12 +34,15 @@ def _train(case_name: str, root: str, n: int, threads: int, epochs: int, precisi
         harness_epoch(model, batches, optimizer, precision)
 
 
-def layout_seconds(case: Case, root: Path, n: int, *, runs: int, threads: int, epochs: int, precision: str) -> float:
+def layout_seconds(case: Case, root: Path, n: int, *, runs: int, threads: int, epochs: int, precision: str,
+                   device: str = "cpu") -> float:
     """Wall-clock seconds for `runs` processes with `threads` threads each to train `epochs` epochs
-    each, from the moment all are warmed up."""
-    context = multiprocessing.get_context("spawn")  # a fresh interpreter, as a grading job gets
+    each on `device`, from the moment all are warmed up. Each epoch ends with the trainer's one read
+    of its metrics, so the device's queued work is inside the time."""
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter, as a grading job gets; CUDA cannot fork
     ready, start = context.Queue(), context.Event()
-    processes = [context.Process(target=_train, args=(case.name, str(root), n, threads, epochs, precision, ready, start))
+    processes = [context.Process(target=_train, args=(case.name, str(root), n, device, threads, epochs, precision,
+                                                      ready, start))
                  for _ in range(runs)]
     for process in processes:
         process.start()
@@ -59,21 +65,39 @@ def layout_seconds(case: Case, root: Path, n: int, *, runs: int, threads: int, e
     return time.perf_counter() - began
 
 
-def runs_at_once(case: Case, root: Path, n: int, *, cpus: int, repeats: int = 2, epochs_per_cpu: int = 2,
-                 precision: str = "fp32") -> list[dict[str, float | str]]:
-    """Rows for `cpus` runs at once with one thread each and for one run at a time with `cpus`
-    threads; both train `cpus * epochs_per_cpu` epochs in all, the layouts taking turns `repeats`
-    times (best counts). Speed-up is over one run at a time."""
+def cpu_layouts(cpus: int) -> list[tuple[int, int]]:
+    """(runs, threads each): one run with every thread, and one run per CPU with one thread."""
     if cpus < 2:
         raise ValueError("comparing layouts needs at least 2 CPUs")
-    layouts = [(1, cpus), (cpus, 1)]
+    return [(1, cpus), (cpus, 1)]
+
+
+def gpu_layouts(cpus: int, most: int) -> list[tuple[int, int]]:
+    """(runs, threads each) sharing one GPU: 1, 2, 4, ... runs up to `most`, the CPUs split evenly."""
+    counts = [1]
+    while counts[-1] * 2 <= most:
+        counts.append(counts[-1] * 2)
+    return [(runs, max(1, cpus // runs)) for runs in counts]
+
+
+def runs_at_once(case: Case, root: Path, n: int, *, layouts: list[tuple[int, int]], device: str = "cpu",
+                 repeats: int = 2, epochs_per_run: int = 2, precision: str = "fp32") -> list[dict[str, float | str]]:
+    """A row per layout (runs at once, threads each). Every layout trains `epochs_per_run` epochs for
+    each run of the widest layout, split among its own runs, so all do the same work; the layouts
+    take turns `repeats` times (best counts). Speed-up is over one run at a time."""
+    widest = max(runs for runs, _ in layouts)
+    epochs = epochs_per_run * widest
+    if any(epochs % runs for runs, _ in layouts):
+        raise ValueError(f"every layout's runs must divide the widest layout's {widest}")
     best = dict.fromkeys(layouts, float("inf"))
     for _ in range(repeats):
         for runs, threads in layouts:
-            seconds = layout_seconds(case, root, n, runs=runs, threads=threads, epochs=epochs_per_cpu * cpus // runs,
-                                     precision=precision)
+            seconds = layout_seconds(case, root, n, runs=runs, threads=threads, epochs=epochs // runs,
+                                     precision=precision, device=device)
             best[runs, threads] = min(best[runs, threads], seconds)
-    epochs = epochs_per_cpu * cpus
-    return [{"case": case.name, "runs_at_once": runs, "threads_each": threads, "precision": precision, "epochs": epochs,
-             "wall_s": best[runs, threads], "epochs_per_min": 60 * epochs / best[runs, threads],
-             "speedup": best[1, cpus] / best[runs, threads]} for runs, threads in layouts]
+    images = len(data.load(case.dataset, root, download=False).train.head(n))
+    alone = next(seconds for (runs, _), seconds in best.items() if runs == 1)
+    return [{"case": case.name, "device": device, "runs_at_once": runs, "threads_each": threads, "precision": precision,
+             "epochs": epochs, "wall_s": seconds, "epochs_per_min": 60 * epochs / seconds,
+             "images_per_s": epochs * images / seconds, "speedup": alone / seconds}
+            for (runs, threads), seconds in best.items()]

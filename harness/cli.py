@@ -268,8 +268,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if unknown:
         print(f"error: unknown case {', '.join(unknown)}; the cases are {', '.join(bench.CASES)}", file=sys.stderr)
         return 2
-    if args.runs_at_once and (env.cpus() < 2 or args.device != "cpu"):
-        print("error: --runs-at-once compares ways to share 2 or more CPUs; it needs them, and --device cpu",
+    if args.runs_at_once and args.device == "cpu" and env.cpus() < 2:
+        print("error: --runs-at-once on the CPU compares ways to share 2 or more CPUs; this process has 1",
               file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="harness-bench-") as folder:
@@ -312,12 +312,19 @@ def _bench_parity(args: argparse.Namespace, cases: list, root: Path) -> pd.DataF
 def _bench_runs_at_once(args: argparse.Namespace, cases: list, root: Path) -> pd.DataFrame:
     import pandas as pd
 
-    from harness import bench_parallel
+    from harness import bench_parallel, reference_pool
 
-    print(f"{args.images} training images per epoch, {env.cpus()} CPUs shared two ways, fp32; each layout trains "
-          f"the same epochs, best of {args.repeats} turns", file=sys.stderr)
+    device = env.resolve_device(args.device)
+    if device.type == "cuda":
+        layouts = bench_parallel.gpu_layouts(env.cpus(), min(2 * reference_pool.GPU_RUNS_MAX,
+                                                             reference_pool.gpu_capacity(device)))
+        shared = f"one GPU shared by up to {layouts[-1][0]} runs, {env.cpus()} CPUs split between them"
+    else:
+        layouts, shared = bench_parallel.cpu_layouts(env.cpus()), f"{env.cpus()} CPUs shared two ways"
+    print(f"{args.images} training images per epoch, {shared}, fp32; each layout trains the same epochs, "
+          f"best of {args.repeats} turns", file=sys.stderr)
     return pd.DataFrame([row for case in cases for row in bench_parallel.runs_at_once(
-        case, root, args.images, cpus=env.cpus(), repeats=args.repeats)])
+        case, root, args.images, layouts=layouts, device=str(device), repeats=args.repeats)])
 
 
 def cmd_data_synth(args: argparse.Namespace) -> int:
@@ -403,8 +410,9 @@ def build_parser() -> argparse.ArgumentParser:
                               help="instead of timing, train EPOCHS epochs per seed (--repeats seeds) with both loops "
                                    "and compare final validation accuracy")
     bench_parser.add_argument("--runs-at-once", action="store_true",
-                              help="instead, time one run per CPU with one thread each (how grading trains) against "
-                                   "one run at a time with every thread, on the same epochs")
+                              help="instead, time layouts that train the same epochs: on the CPU, one run per CPU "
+                                   "with one thread each (how grading trains) against one run at a time with every "
+                                   "thread; on a GPU, 1, 2, 4, ... runs sharing it (what reference run --jobs does)")
 
     report = commands.add_parser("report", help="render the HTML pages from the store, running nothing")
     report.add_argument("--store", default=DEFAULT_STORE)

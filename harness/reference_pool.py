@@ -24,13 +24,17 @@ GPU_BYTES_PER_RUN = 2 << 30  # a CUDA context, a resident dataset and a coursewo
 GPU_RUNS_MAX = 8  # runs sharing one GPU by default (not measured on a GPU yet; --jobs overrides)
 
 
+def gpu_capacity(device: torch.device) -> int:
+    """Runs one GPU can take at once: what its free memory holds, at most one per CPU feeding it."""
+    free, _ = torch.cuda.mem_get_info(device)
+    return max(1, min(cpus(), free // GPU_BYTES_PER_RUN))
+
+
 def default_jobs(device: torch.device) -> int:
-    """Runs at a time: one per CPU on the CPU; on a GPU, what its free memory holds, at most one
-    per CPU and at most GPU_RUNS_MAX."""
+    """Runs at a time: one per CPU on the CPU; on a GPU, its capacity, at most GPU_RUNS_MAX."""
     if device.type != "cuda":
         return cpus()
-    free, _ = torch.cuda.mem_get_info(device)
-    return max(1, min(cpus(), GPU_RUNS_MAX, free // GPU_BYTES_PER_RUN))
+    return min(GPU_RUNS_MAX, gpu_capacity(device))
 
 
 def threads_each(jobs: int) -> int:

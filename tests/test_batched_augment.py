@@ -15,6 +15,8 @@ from harness.batched_augment import Unsupported, compile_pipeline, twin
 from harness.inputs import augmentation_path, make_prepare
 
 N = 48
+# The batched twins run where training runs; torchvision's functional reference runs on the CPU.
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
 
 @pytest.fixture
@@ -56,23 +58,25 @@ def _crop_reference(image, p, i, padding, size=(32, 32)):
     (T.RandomHorizontalFlip(), lambda x, p, i: F.hflip(x) if p["flip"][i] else x),
     (T.RandomVerticalFlip(0.3), lambda x, p, i: F.vflip(x) if p["flip"][i] else x),
 ], ids=["affine", "translate", "rotation", "crop", "crop-smaller", "crop-uneven", "jitter", "hflip", "vflip"])
-def test_same_parameters_give_torchvisions_pixels_exactly(images, transform, reference):
+@pytest.mark.parametrize("device", DEVICES)
+def test_same_parameters_give_torchvisions_pixels_exactly(images, transform, reference, device):
     batched = twin(transform)
     params = batched.sample(N, 32, 32)
-    out = batched.apply(images, params)
+    out = batched.apply(images.to(device), params).cpu()
     expected = torch.stack([reference(images[i], params, i) for i in range(N)])
     assert out.dtype == torch.uint8 and torch.equal(out, expected)
 
 
 @pytest.mark.parametrize("transform", [T.ColorJitter(0.4, 0.4, 0.4, 0.1), T.ColorJitter(0.3, 0.3, 0.3)],
                          ids=["with-hue", "strategy-2"])
-def test_color_jitter_on_float_images_gives_torchvisions_values_exactly(images, transform):
+@pytest.mark.parametrize("device", DEVICES)
+def test_color_jitter_on_float_images_gives_torchvisions_values_exactly(images, transform, device):
     floats = images.float() / 255
     floats[0] += 0.5  # outside [0, 1]: only the adjustments applied to it may clamp it
     batched = twin(transform)
     params = batched.sample(N, 32, 32)
     expected = torch.stack([_jitter_reference(floats[i], params, i) for i in range(N)])
-    assert torch.equal(batched.apply(floats, params), expected)
+    assert torch.equal(batched.apply(floats.to(device), params).cpu(), expected)
 
 
 def _resized_crop_reference(image, p, i, size, antialias):
@@ -82,30 +86,32 @@ def _resized_crop_reference(image, p, i, size, antialias):
 
 @pytest.mark.parametrize("antialias", [True, False])
 @pytest.mark.parametrize("size", [32, 24, 40])
-def test_resized_crop_gives_torchvisions_pixels_within_one_level(images, size, antialias):
+@pytest.mark.parametrize("device", DEVICES)
+def test_resized_crop_gives_torchvisions_pixels_within_one_level(images, size, antialias, device):
     """Exact at the image's own size (CIFAR's RandomResizedCrop(32)). Resizing to another size sums
     the same weights in another order (a matrix product, not ATen's loop): at most one level of 255
     on a few pixels, and float images agree to 2e-6."""
     batched = twin(T.RandomResizedCrop(size, antialias=antialias))
     params = batched.sample(N, 32, 32)
-    out = batched.apply(images, params)
+    out = batched.apply(images.to(device), params).cpu()
     expected = torch.stack([_resized_crop_reference(images[i], params, i, size, antialias) for i in range(N)])
     differ = (out.int() - expected.int()).abs()
     assert out.dtype == torch.uint8 and out.shape == (N, 3, size, size)
     assert differ.max() <= (0 if size == 32 else 1) and differ.gt(0).float().mean() < 0.005
     floats = images.float() / 255
     expected = torch.stack([_resized_crop_reference(floats[i], params, i, size, antialias) for i in range(N)])
-    assert torch.allclose(batched.apply(floats, params), expected, rtol=0, atol=2e-6)
+    assert torch.allclose(batched.apply(floats.to(device), params).cpu(), expected, rtol=0, atol=2e-6)
 
 
-def test_erasing_sets_the_same_boxes_as_torchvision(images):
+@pytest.mark.parametrize("device", DEVICES)
+def test_erasing_sets_the_same_boxes_as_torchvision(images, device):
     floats = images.float() / 255
     batched = twin(T.RandomErasing(p=0.5, value=(0.1, 0.2, 0.3)))
     params = batched.sample(N, 32, 32)
     fill = torch.tensor([0.1, 0.2, 0.3]).view(3, 1, 1)
     expected = torch.stack([F.erase(floats[i], *(int(params[k][i]) for k in ("i", "j", "h", "w")), fill)
                             if params["erase"][i] else floats[i] for i in range(N)])
-    assert torch.equal(batched.apply(floats, params), expected)
+    assert torch.equal(batched.apply(floats.to(device), params).cpu(), expected)
     assert 0 < int(params["erase"].sum()) < N
 
 

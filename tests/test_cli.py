@@ -127,6 +127,21 @@ def test_bench_runs_at_once_compares_one_thread_per_run_with_one_run_at_a_time()
     assert float(rows[0]["speedup"]) == 1.0 and float(rows[1]["speedup"]) > 0
 
 
+def test_gpu_layouts_double_the_runs_and_split_the_cpus_between_them():
+    from harness.bench_parallel import gpu_layouts
+
+    assert gpu_layouts(16, 16) == [(1, 16), (2, 8), (4, 4), (8, 2), (16, 1)]
+    assert gpu_layouts(6, 5) == [(1, 6), (2, 3), (4, 1)]  # never fewer than one thread a run
+    assert gpu_layouts(16, 1) == [(1, 16)]
+
+
+def test_layouts_that_cannot_share_the_same_epochs_are_refused(tmp_path):
+    from harness import bench, bench_parallel
+
+    with pytest.raises(ValueError, match="must divide"):
+        bench_parallel.runs_at_once(bench.CASES["cifar_cnn"], tmp_path, 64, layouts=[(2, 1), (3, 1)], epochs_per_run=1)
+
+
 def test_a_training_process_that_dies_before_the_start_fails_the_layout_timing(tmp_path):
     from harness import bench, bench_parallel
 
