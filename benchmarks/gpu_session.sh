@@ -51,6 +51,9 @@ for variant in eager graph; do
         section "step_${variant}_${precision}" 45 $PY benchmarks/gpu_step.py "$variant" "$DATA" --precision "$precision" --device "$DEVICE"
     done
 done
+for variant in eager graph; do  # the same without augmentation: what the batched transforms cost on the GPU
+    section "step_${variant}_fp32_noaug" 30 $PY benchmarks/gpu_step.py "$variant" "$DATA" --case cifar_cnn --device "$DEVICE"
+done
 section runs_at_once 90 $PY -m harness bench cifar_cnn_aug --runs-at-once --device "$DEVICE" --images 5000 --repeats 1
 sample_gpu &
 sampler=$!
