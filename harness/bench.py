@@ -27,6 +27,7 @@ from harness.batches import Batches
 from harness.inputs import make_prepare
 from harness.runner import build_optimizer
 from harness.spec import Optimizer
+from harness.steps import GraphedStep, Step, make_step
 from harness.tasks import TASKS
 from harness.trainer import evaluate, train_one_epoch
 
@@ -114,15 +115,14 @@ def harness_batches(case: Case, root: Path, n: int, device: torch.device, *, tra
     return Batches(split, batch_size=case.batch_size, prepare=prepare, device=device, shuffle_seed=seed if train else None)
 
 
-def harness_trainee(case: Case, device: torch.device) -> tuple[nn.Module, torch.optim.Optimizer]:
-    """The model as the runner trains it (channels-last when it is convolutional) and its optimizer."""
+def harness_trainee(case: Case, device: torch.device, precision: str = "fp32") -> tuple[nn.Module, Step | GraphedStep]:
+    """The model as the runner trains it (channels-last when it is convolutional) and its training
+    step as the runner's trainer takes it (fused optimizer; on a GPU, replayed from a CUDA graph)."""
     model = case.model().to(device)
     model = model if case.flatten else model.to(memory_format=torch.channels_last)
-    return model, build_optimizer(Optimizer("adam", case.lr), model.parameters())
-
-
-def harness_epoch(model: nn.Module, batches: Batches, optimizer: torch.optim.Optimizer, precision: str = "fp32") -> None:
-    train_one_epoch(model, TASKS["multiclass"], nn.CrossEntropyLoss(), optimizer, batches, precision=precision)
+    optimizer = build_optimizer(Optimizer("adam", case.lr), model.parameters())
+    return model, make_step(model, TASKS["multiclass"], nn.CrossEntropyLoss(), optimizer, precision=precision,
+                            cuda_graph=device.type == "cuda")
 
 
 def interleaved(runs: dict[str, Callable[[], None]], repeats: int) -> dict[str, float]:
@@ -153,8 +153,8 @@ def measure(case: Case, root: Path, n: int, *, repeats: int = 2, device: torch.d
         rows.append({"case": case.name, "loop": "notebook", "workers": workers, "precision": "fp32"})
     batches = harness_batches(case, root, n, device)
     for precision in precisions:
-        model, optimizer = harness_trainee(case, device)
-        runs[f"harness {precision}"] = partial(harness_epoch, model, batches, optimizer, precision)
+        _, step = harness_trainee(case, device, precision)
+        runs[f"harness {precision}"] = partial(train_one_epoch, step, batches)
         rows.append({"case": case.name, "loop": "harness", "workers": 0, "precision": precision})
     for row, seconds in zip(rows, interleaved(runs, repeats).values()):
         row["epoch_s"] = seconds
@@ -193,10 +193,10 @@ def accuracy_parity(case: Case, root: Path, *, train_images: int, test_images: i
         accuracy = notebook_accuracy(model, notebook_loader(case, root, test_images, train=False))
         rows.append({"case": case.name, "loop": "notebook", "precision": "fp32", "seed": seed, "val_accuracy": accuracy})
         torch.manual_seed(seed)
-        model, optimizer = harness_trainee(case, torch.device("cpu"))
+        model, step = harness_trainee(case, torch.device("cpu"), precision)
         batches = harness_batches(case, root, train_images, torch.device("cpu"), seed=seed)
         for _ in range(epochs):
-            harness_epoch(model, batches, optimizer, precision)
+            train_one_epoch(step, batches)
         val = harness_batches(case, root, test_images, torch.device("cpu"), train=False)
         accuracy = evaluate(model, TASKS["multiclass"], nn.CrossEntropyLoss(), val, precision)["accuracy"]
         rows.append({"case": case.name, "loop": "harness", "precision": precision, "seed": seed, "val_accuracy": accuracy})

@@ -14,11 +14,13 @@ import multiprocessing
 import queue
 import time
 from pathlib import Path
+from typing import Callable
 
 import torch
 
 from harness import data
-from harness.bench import CASES, Case, harness_batches, harness_epoch, harness_trainee
+from harness.bench import CASES, Case, harness_batches, harness_trainee
+from harness.trainer import train_one_epoch
 
 
 def _train(case_name: str, root: str, n: int, device: str, threads: int, epochs: int, precision: str,
@@ -26,12 +28,12 @@ def _train(case_name: str, root: str, n: int, device: str, threads: int, epochs:
     torch.set_num_threads(threads)
     case, where = CASES[case_name], torch.device(device)
     batches = harness_batches(case, Path(root), n, where)
-    model, optimizer = harness_trainee(case, where)
-    harness_epoch(model, batches, optimizer, precision)
+    _, step = harness_trainee(case, where, precision)
+    train_one_epoch(step, batches)
     ready.put(True)
     start.wait()
     for _ in range(epochs):
-        harness_epoch(model, batches, optimizer, precision)
+        train_one_epoch(step, batches)
 
 
 def layout_seconds(case: Case, root: Path, n: int, *, runs: int, threads: int, epochs: int, precision: str,
@@ -81,10 +83,12 @@ def gpu_layouts(cpus: int, most: int) -> list[tuple[int, int]]:
 
 
 def runs_at_once(case: Case, root: Path, n: int, *, layouts: list[tuple[int, int]], device: str = "cpu",
-                 repeats: int = 2, epochs_per_run: int = 2, precision: str = "fp32") -> list[dict[str, float | str]]:
+                 repeats: int = 2, epochs_per_run: int = 2, precision: str = "fp32",
+                 progress: Callable[[str], None] = lambda line: None) -> list[dict[str, float | str]]:
     """A row per layout (runs at once, threads each). Every layout trains `epochs_per_run` epochs for
     each run of the widest layout, split among its own runs, so all do the same work; the layouts
-    take turns `repeats` times (best counts). Speed-up is over one run at a time."""
+    take turns `repeats` times (best counts). Speed-up is over one run at a time. `progress` hears
+    each timing as it is taken."""
     widest = max(runs for runs, _ in layouts)
     epochs = epochs_per_run * widest
     if any(epochs % runs for runs, _ in layouts):
@@ -95,6 +99,7 @@ def runs_at_once(case: Case, root: Path, n: int, *, layouts: list[tuple[int, int
             seconds = layout_seconds(case, root, n, runs=runs, threads=threads, epochs=epochs // runs,
                                      precision=precision, device=device)
             best[runs, threads] = min(best[runs, threads], seconds)
+            progress(f"{runs} run(s) at once, {threads} thread(s) each: {seconds:.1f} s")
     images = len(data.load(case.dataset, root, download=False).train.head(n))
     alone = next(seconds for (runs, _), seconds in best.items() if runs == 1)
     return [{"case": case.name, "device": device, "runs_at_once": runs, "threads_each": threads, "precision": precision,

@@ -324,7 +324,8 @@ def _bench_runs_at_once(args: argparse.Namespace, cases: list, root: Path) -> pd
     print(f"{args.images} training images per epoch, {shared}, fp32; each layout trains the same epochs, "
           f"best of {args.repeats} turns", file=sys.stderr)
     return pd.DataFrame([row for case in cases for row in bench_parallel.runs_at_once(
-        case, root, args.images, layouts=layouts, device=str(device), repeats=args.repeats)])
+        case, root, args.images, layouts=layouts, device=str(device), repeats=args.repeats,
+        progress=lambda line: print(f"  {case.name}: {line}", file=sys.stderr, flush=True))])
 
 
 def cmd_data_synth(args: argparse.Namespace) -> int:

@@ -1,7 +1,7 @@
 """The one training engine: `fit` runs any experiment; callbacks add history, schedules, stopping.
 
 The hot path (`train_one_epoch`) keeps metric sums on the device and reads them once per epoch,
-so a step never waits for the host.
+so a step never waits for the host. On a GPU the step is replayed from a CUDA graph (`steps`).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Iterable, Sequence
 import torch
 from torch import nn
 
+from harness.steps import GraphedStep, Step, autocast, make_step
 from harness.tasks import Sums, Task
 
 
@@ -23,6 +24,7 @@ class FitState:
     epoch: int = 0  # epochs finished
     stop: bool = False  # set by a callback to end training after this epoch
     notes: dict[str, float] = field(default_factory=dict)  # facts callbacks report (best epoch, ...)
+    step_kind: str = "eager"  # how the training step ran: eager, cuda graph, or why not
 
 
 class Callback:
@@ -39,7 +41,9 @@ class Callback:
 
 
 def _add(total: Sums | None, batch: Sums) -> Sums:
-    return batch if total is None else {k: total[k] + batch[k] for k in total}
+    if total is None:  # a copy: a replayed step writes its next sums over these
+        return {k: v.clone() for k, v in batch.items()}
+    return {k: total[k] + batch[k] for k in total}
 
 
 def _means(total: Sums | None, count: int) -> dict[str, float]:
@@ -50,38 +54,13 @@ def _means(total: Sums | None, count: int) -> dict[str, float]:
     return dict(zip(names, values))
 
 
-PRECISIONS = ("fp32", "bf16")
-
-
-def autocast(precision: str, device_type: str):
-    """bf16 autocast for the forward pass and loss, or nothing (fp32)."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
-    return torch.autocast(device_type=device_type, dtype=torch.bfloat16, enabled=precision == "bf16")
-
-
-def train_one_epoch(
-    model: nn.Module,
-    task: Task,
-    criterion: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
-    precision: str = "fp32",
-) -> dict[str, float]:
+def train_one_epoch(step: Step | GraphedStep, batches: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
     """One pass in train mode; returns per-sample mean loss and metrics of the batches seen."""
-    model.train()
+    step.model.train()
     total, count = None, 0
     for inputs, targets in batches:
-        with autocast(precision, inputs.device.type):
-            outputs, targets = task.align(model(inputs), targets)
-        outputs = outputs.float()
-        loss = criterion(outputs, targets)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        n = targets.shape[0]
-        total = _add(total, {"loss": loss.detach() * n, **task.sums(outputs.detach(), targets)})
-        count += n
+        total = _add(total, step(inputs, targets))
+        count += targets.shape[0]
     return _means(total, count)
 
 
@@ -117,16 +96,19 @@ def fit(
     epochs: int,
     callbacks: Sequence[Callback] = (),
     precision: str = "fp32",
+    cuda_graph: bool = False,
 ) -> FitState:
     """Train for up to `epochs`. Each epoch's logs: epoch, lr (in effect during the epoch),
-    train metrics, val_* metrics, train_s and val_s (seconds)."""
+    train metrics, val_* metrics, train_s and val_s (seconds). `cuda_graph` replays the step from
+    a CUDA graph (a GPU, and an optimizer built capturable)."""
+    step = make_step(model, task, criterion, optimizer, precision=precision, cuda_graph=cuda_graph)
     state = FitState(model, optimizer)
     for callback in callbacks:
         callback.on_fit_start(state)
     for epoch in range(1, epochs + 1):
         logs: dict[str, float] = {"epoch": epoch, "lr": optimizer.param_groups[0]["lr"]}
         started = time.perf_counter()
-        logs.update(train_one_epoch(model, task, criterion, optimizer, train, precision))
+        logs.update(train_one_epoch(step, train))
         logs["train_s"] = time.perf_counter() - started
         if val is not None:
             started = time.perf_counter()
@@ -137,6 +119,7 @@ def fit(
             callback.on_epoch_end(state, logs)
         if state.stop:
             break
+    state.step_kind = step.kind
     for callback in callbacks:
         callback.on_fit_end(state)
     return state

@@ -70,13 +70,17 @@ def test_same_parameters_give_torchvisions_pixels_exactly(images, transform, ref
 @pytest.mark.parametrize("transform", [T.ColorJitter(0.4, 0.4, 0.4, 0.1), T.ColorJitter(0.3, 0.3, 0.3)],
                          ids=["with-hue", "strategy-2"])
 @pytest.mark.parametrize("device", DEVICES)
-def test_color_jitter_on_float_images_gives_torchvisions_values_exactly(images, transform, device):
+def test_color_jitter_on_float_images_gives_torchvisions_values(images, transform, device):
     floats = images.float() / 255
     floats[0] += 0.5  # outside [0, 1]: only the adjustments applied to it may clamp it
     batched = twin(transform)
     params = batched.sample(N, 32, 32)
     expected = torch.stack([_jitter_reference(floats[i], params, i) for i in range(N)])
-    assert torch.equal(batched.apply(floats.to(device), params).cpu(), expected)
+    out = batched.apply(floats.to(device), params).cpu()
+    if device == "cpu":
+        assert torch.equal(out, expected)
+    else:  # the same formulas, but CUDA fuses multiply-adds where the CPU rounds twice: a few float ulps
+        torch.testing.assert_close(out, expected, rtol=0, atol=1e-5)
 
 
 def _resized_crop_reference(image, p, i, size, antialias):
@@ -239,5 +243,6 @@ def test_a_run_records_which_augmentation_path_it_took(synth_root):
 
     record = run_spec(EXPERIMENTS["cw_aug2"], profile=PROFILES["check"], data_root=synth_root, download=False)
     assert record.arrays["augmentation_path"] == "batched"
+    assert record.arrays["train_step"] == "eager"  # a CUDA graph only on a GPU
     assert "augmentation_path" not in run_spec(EXPERIMENTS["cw_baseline"], profile=PROFILES["check"],
                                                data_root=synth_root, download=False).arrays
