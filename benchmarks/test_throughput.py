@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from harness import bench, synthetic
+from harness.trainer import train_one_epoch
 
 IMAGES = 3000
 
@@ -37,6 +38,6 @@ def test_notebook_loop(benchmark, root, name, workers):
 def test_harness_trainer(benchmark, root, name, precision):
     case = bench.CASES[name]
     batches = bench.harness_batches(case, root, IMAGES, torch.device("cpu"))
-    model, optimizer = bench.harness_trainee(case, torch.device("cpu"))
+    _, step = bench.harness_trainee(case, torch.device("cpu"), precision)
     benchmark.extra_info.update(case=name, loop="harness", precision=precision, images=IMAGES)
-    benchmark.pedantic(bench.harness_epoch, args=(model, batches, optimizer, precision), rounds=2, warmup_rounds=1)
+    benchmark.pedantic(train_one_epoch, args=(step, batches), rounds=2, warmup_rounds=1)

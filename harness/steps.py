@@ -56,7 +56,7 @@ class GraphedStep:
     def __init__(self, step: Step) -> None:
         if not all(group.get("capturable", True) for group in step.optimizer.param_groups):
             raise ValueError("a CUDA graph needs an optimizer built with capturable=True")
-        self.step = step
+        self.step, self.model = step, step.model
         self.warmed = 0
         self.graph: torch.cuda.CUDAGraph | None = None
         self.static: tuple[torch.Tensor, torch.Tensor] | None = None
