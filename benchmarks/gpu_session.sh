@@ -78,10 +78,10 @@ runs_at_once() {
     kill "$sampler"
 }
 
-coursework() {  # every run of a submission's coursework, the reference's model and augmentation
-    section coursework 300 $PY -m harness reference run cw_baseline cw_aug1 cw_aug2 cw_dropout cw_batchnorm \
+coursework() {  # every run of a submission's coursework, the reference's model and augmentation; JOBS=N: runs at once
+    section coursework 420 $PY -m harness reference run cw_baseline cw_aug1 cw_aug2 cw_dropout cw_batchnorm \
         cw_bn_dropout cw_zeros_init cw_sgd_3e-3 cw_sgd_1e-3 cw_sgd_3e-4 --profile full --device "$DEVICE" \
-        --data-root "$DATA" --no-download --store /tmp/coursework.db --html ""
+        --data-root "$DATA" --no-download --store /tmp/coursework.db --html "" ${JOBS:+--jobs $JOBS}
 }
 
 bench() {

@@ -1,8 +1,8 @@
 """One optimisation step on a batch: run op by op, or replayed from a CUDA graph.
 
-A coursework CNN's step on a GPU is about a hundred small kernels, each launched from Python; the
+A coursework CNN's step on a GPU is many small kernels, each launched from Python; the
 launches, not the arithmetic, set its pace. Captured once in a CUDA graph and replayed, the same
-kernels run from one launch (H200, batch 64, no augmentation: 0.67 ms a step against 2.98 ms,
+kernels run from one launch (H200, batch 64, no augmentation: 0.61 ms a step against 2.46 ms,
 `benchmarks/gpu_step.py`). Replay runs the captured kernels on the same parameters and optimizer
 state, so the update rule is the trainer's own; the step's metric sums stay on the device as before.
 """

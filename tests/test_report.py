@@ -1,4 +1,4 @@
-from harness.report import write_reference_report
+from harness.report import provenance, write_reference_report
 from harness.runner import run_spec
 from harness.store import Store
 from reference.experiments import EXPERIMENTS
@@ -28,6 +28,8 @@ def test_page_shows_the_stored_numbers(reference_page):
         for metric in ("final_val_mae", "final_val_mse"):
             assert f"{stored[experiment].metrics[metric]:.4g}" in page
     assert "GENERATED stand-in data" in page  # provenance says the data was synthetic
+    assert dict(provenance(stored))["train_step"] == "eager"  # how training steps ran (a CUDA graph on a GPU)
+    assert "<th scope=\"row\">train_step</th><td>eager</td>" in page
     assert page.count("<svg") >= 3 and "data:image/png;base64," in page
     for external in ('src="http', "src='http", 'href="http', "<link", "<script"):
         assert external not in page  # self-contained: nothing is fetched when the page opens
