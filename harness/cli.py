@@ -268,6 +268,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if unknown:
         print(f"error: unknown case {', '.join(unknown)}; the cases are {', '.join(bench.CASES)}", file=sys.stderr)
         return 2
+    env.resolve_device(args.device)  # a GPU that is not there: say so before generating any data
     if args.runs_at_once and args.device == "cpu" and env.cpus() < 2:
         print("error: --runs-at-once on the CPU compares ways to share 2 or more CPUs; this process has 1",
               file=sys.stderr)

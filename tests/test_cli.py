@@ -163,11 +163,13 @@ def test_bench_parity_compares_final_accuracy_of_both_loops():
     assert all(0.5 < float(r[2]) <= 1.0 for r in rows)  # both learn the generated digits
 
 
-def test_asking_for_a_gpu_that_is_not_there_is_a_clear_error():
+@pytest.mark.parametrize("command", [["reference", "run", "loss_binary", "--html", ""],
+                                     ["bench", "cifar_cnn", "--runs-at-once"]], ids=["reference", "bench"])
+def test_asking_for_a_gpu_that_is_not_there_is_a_clear_error(command):
     import torch
 
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
-    result = harness("reference", "run", "loss_binary", "--device", "cuda", "--html", "")
+    result = harness(*command, "--device", "cuda")
     assert result.returncode == 2 and "torch sees no CUDA GPU; use --device cpu" in result.stderr
     assert "Traceback" not in result.stderr
