@@ -53,7 +53,8 @@ tests() {  # what only a GPU can check: graph replay against eager steps, batche
 }
 
 baseline() {  # the 40-epoch coursework baseline, full CIFAR-10-sized data
-    section baseline 160 $PY benchmarks/gpu_runs.py "$DATA" cw_baseline --device "$DEVICE"
+    section baseline 160 $PY -m harness reference run cw_baseline --profile full --device "$DEVICE" --data-root "$DATA" \
+        --no-download --store /tmp/baseline.db --html "" --force
 }
 
 steps() {  # a step's cost: replayed from a CUDA graph (the trainer's way) or op by op

@@ -2,6 +2,7 @@
 
 import dataclasses
 import sqlite3
+import shutil
 import subprocess
 import sys
 
@@ -125,6 +126,18 @@ def test_bench_runs_at_once_compares_one_thread_per_run_with_one_run_at_a_time()
     assert [(int(r["runs_at_once"]), int(r["threads_each"])) for r in rows] == [(1, cpus), (cpus, 1)]
     assert rows[0]["epochs"] == rows[1]["epochs"] == str(2 * cpus)  # the same work both ways
     assert float(rows[0]["speedup"]) == 1.0 and float(rows[1]["speedup"]) > 0
+
+
+@pytest.mark.skipif(shutil.which("taskset") is None, reason="needs taskset to narrow the CPUs")
+def test_runs_at_once_on_one_cpu_is_a_clear_error_whichever_way_the_cpu_was_named():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("auto picks this machine's GPU")
+    for device in ("cpu", "auto"):
+        result = subprocess.run(["taskset", "-c", "0", sys.executable, "-m", "harness", "bench", "cifar_cnn",
+                                 "--runs-at-once", "--device", device], capture_output=True, text=True, timeout=300)
+        assert result.returncode == 2 and "this process has 1" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_gpu_layouts_double_the_runs_and_split_the_cpus_between_them():
