@@ -28,9 +28,9 @@ section() {  # section NAME CAP_S COMMAND...: run COMMAND under min(CAP_S, time 
     fi
     echo "== $name (cap ${cap}s, t=$(($(date +%s) - start))s)"
     local began=$(date +%s%N)
-    timeout "$cap" "$@" >"$OUT/$name.log" 2>&1
+    # timeout signals its whole process group, so a section cut short takes its spawned workers with it
+    timeout --kill-after=5 "$cap" "$@" >"$OUT/$name.log" 2>&1
     local rc=$? ms=$((($(date +%s%N) - began) / 1000000))
-    pkill -9 -f multiprocessing.spawn  # a section cut short can leave spawned workers holding the GPU
     echo "== $name: rc $rc, $((ms / 1000)).$((ms % 1000 / 100)) s" | tee -a "$OUT/summary.txt"
     tail -n 25 "$OUT/$name.log"
 }
