@@ -1,16 +1,17 @@
-"""Callbacks for the trainer: history, LR schedules, early stopping, progress."""
+"""Callbacks for the trainer: history, predictions, LR schedules, early stopping, progress."""
 
 from __future__ import annotations
 
 import copy
 import sys
-from typing import TextIO
+import time
+from typing import Iterable, TextIO
 
 import torch
 
 from harness.spec import EarlyStopping as EarlyStoppingSpec
 from harness.spec import Scheduler as SchedulerSpec
-from harness.trainer import Callback, FitState
+from harness.trainer import Callback, FitState, predict
 
 SCHEDULERS = {
     "step": torch.optim.lr_scheduler.StepLR,
@@ -26,6 +27,20 @@ class History(Callback):
 
     def on_epoch_end(self, state: FitState, logs: dict[str, float]) -> None:
         self.epochs.append(dict(logs))
+
+
+class Predictions(Callback):
+    """Eval-mode outputs on a split whose labels the run does not have, after every epoch, for
+    whoever holds the labels to score (`held_out`). Goes before History, which then logs `val_s`."""
+
+    def __init__(self, batches: Iterable[tuple[torch.Tensor, torch.Tensor]], precision: str = "fp32") -> None:
+        self.batches, self.precision = batches, precision
+        self.epochs: list[torch.Tensor] = []
+
+    def on_epoch_end(self, state: FitState, logs: dict[str, float]) -> None:
+        started = time.perf_counter()
+        self.epochs.append(predict(state.model, self.batches, self.precision)[0].cpu())
+        logs["val_s"] = time.perf_counter() - started
 
 
 class LRSchedule(Callback):

@@ -1,7 +1,8 @@
 """Entry point inside the sandbox: `python -I -m harness.child JOB.json`.
 
 Imports the student's files, does one job (behaviour checks, or one coursework training run) and
-writes plain JSON to the job's result path. This is the only module that imports student code,
+writes plain JSON to the job's result path (a training run also writes its test outputs, which the
+grader scores: the child never sees the test labels). This is the only module that imports student code,
 and it only ever runs in the sandboxed child.
 """
 
@@ -116,20 +117,21 @@ def _finite(history: list[dict[str, float]]) -> None:
 
 
 def job_train(job: dict[str, Any]) -> dict[str, Any]:
+    import numpy as np
     import torch
 
-    from harness import coursework, data
+    from harness import coursework, held_out
     from harness.runner import train_run
     from harness.spec import PROFILES
 
     model_module, augment_module = load_submission(Path(job["submission"]))
     profile = PROFILES[job["profile"]]
     spec = profile.apply(coursework.submission_spec(job["experiment"], dropout_rate=job["dropout_rate"]))
-    dataset = data.load_arrays("cifar10", Path(job["data"]))
+    dataset = held_out.read("cifar10", Path(job["data"]))
     components = coursework.submission_components(model_module, augment_module)
     try:
         history, metrics, arrays = train_run(spec, dataset, profile=profile, components=components,
-                                             device=torch.device(job.get("device", "cpu")))
+                                             device=torch.device(job.get("device", "cpu")), held_out=True)
     except StudentCodeError:
         raise
     except Exception as error:  # noqa: BLE001 - whatever the student's model raised, said plainly
@@ -137,6 +139,7 @@ def job_train(job: dict[str, Any]) -> dict[str, Any]:
         raise StudentCodeError(f"training {job['experiment']} failed: {type(error).__name__}{_detail(error)} "
                                f"({Path(frame.filename).name}, line {frame.lineno})") from None
     _finite(history)
+    np.save(job["outputs"], arrays.pop("val_outputs"))  # the grader scores these against the labels it kept
     return {"history": history, "metrics": metrics, "arrays": arrays}
 
 

@@ -191,22 +191,6 @@ _READERS: dict[str, Callable[[Path, bool], Dataset]] = {
 }
 
 
-def save_arrays(dataset: Dataset, path: Path, *, train_limit: int | None, test_limit: int | None) -> Path:
-    """The part of `dataset` a run uses, as a plain .npz (read back with allow_pickle=False)."""
-    train, test = dataset.train.head(train_limit), dataset.test.head(test_limit)
-    mean, std = dataset.normalization()
-    np.savez(path, train_x=train.x.numpy(), train_y=train.y.numpy(), test_x=test.x.numpy(),
-             test_y=test.y.numpy(), mean=np.array(mean), std=np.array(std), synthetic=np.array(dataset.synthetic))
-    return path
-
-
-def load_arrays(name: str, path: Path) -> Dataset:
-    with np.load(path, allow_pickle=False) as arrays:
-        split = lambda kind: Split(torch.from_numpy(arrays[f"{kind}_x"]), torch.from_numpy(arrays[f"{kind}_y"]))  # noqa: E731
-        stats = (tuple(arrays["mean"].tolist()), tuple(arrays["std"].tolist()))
-        return Dataset(name, split("train"), split("test"), path, bool(arrays["synthetic"]), stats)
-
-
 def train_statistics(split: Split) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Per-channel mean and (unbiased) std of uint8 images scaled to [0, 1].
 

@@ -20,11 +20,14 @@ from harness.executors import Executor
 from harness.jobs import DataSlice, Ran, Task
 from harness.progress import Progress
 from harness.results import RunRecord
+from harness.runner import best_metrics
 from harness.spec import Profile, dict_hash, to_dict
 from harness.store import Store
 
 SMOKE = "smoke"  # import, build, one forward pass, the transforms: the gate before everything else
 CHECKS = "behaviour_checks"  # the experiment name the check results are stored under
+VALIDATION = "scored by the grader on test labels the sandbox never saw"
+CHILD_METRICS = ("epochs_run", "train_s", "train_samples_per_s")  # the only summary numbers taken from the child
 # CIFAR-10 training-set statistics, used for the checks when the dataset itself is not at hand
 CIFAR_TRAIN_STATS = ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616))
 
@@ -137,6 +140,25 @@ def _valid_history(value: Any, epochs: int) -> list[dict[str, float]]:
     return rows
 
 
+def _scored_run(result: dict[str, Any], validation: list[dict[str, float]] | None,
+                epochs: int) -> tuple[list[dict[str, float]], dict[str, float]]:
+    """The child's epochs and summary with the grader's validation scores in place of anything the child
+    said of validation. final_val_* is the last epoch's: a coursework run has no early stopping."""
+    history, validation = _valid_history(result.get("history"), epochs), validation or []
+    if len(validation) != len(history):
+        raise ValueError(f"{len(history)} epochs trained but {len(validation)} scored")
+    history = [{k: v for k, v in row.items() if not k.startswith("val_") or k == "val_s"} | scores
+               for row, scores in zip(history, validation)]
+    metrics = {k: v for k, v in _valid_metrics(result.get("metrics")).items() if k in CHILD_METRICS}
+    final = {f"final_{k}": v for k, v in validation[-1].items()}
+    return history, metrics | best_metrics(history) | final
+
+
+def _non_finite(history: list[dict[str, float]]) -> str | None:
+    return next((f"{k} ({v}) in epoch {int(row['epoch'])}" for row in history for k, v in row.items()
+                 if not math.isfinite(v)), None)
+
+
 def _valid_metrics(value: Any) -> dict[str, float]:
     if not isinstance(value, dict) or not all(isinstance(v, (int, float)) for v in value.values()):
         raise ValueError("metrics are not numbers")
@@ -151,7 +173,7 @@ class Job:
     submission: submission.Submission
     planned: RunRecord
     task: Task
-    interpret: Callable[[RunRecord, sandbox.Outcome], None]
+    interpret: Callable[[RunRecord, Ran], None]
 
 
 class Evaluator:
@@ -212,7 +234,7 @@ class Evaluator:
     def _store(self, job: Job, ran: Ran) -> RunRecord:
         record = job.planned
         record.started_at, record.environment, record.wall_s = ran.started_at, ran.environment, ran.outcome.wall_s
-        job.interpret(record, ran.outcome)
+        job.interpret(record, ran)
         with self.store.lock:  # a record stored meanwhile by another process wins; ours is dropped
             if self.store.find(record) is None:
                 self.store.save(record)
@@ -238,7 +260,7 @@ class Evaluator:
         return evaluation
 
     def _job(self, sub: submission.Submission, experiment: str, kind: str, spec: dict, seed: int,
-             child_job: dict[str, Any], limits: sandbox.Limits, interpret: Callable[[RunRecord, sandbox.Outcome], None],
+             child_job: dict[str, Any], limits: sandbox.Limits, interpret: Callable[[RunRecord, Ran], None],
              data: DataSlice | None = None) -> Job:
         planned = RunRecord(experiment=experiment, kind=kind, subject=sub.content_hash,
                             profile=self.settings.profile.name, seed=seed, spec=spec, spec_hash=dict_hash(spec),
@@ -254,7 +276,8 @@ class Evaluator:
                 "dropout_rate": sub.manifest.dropout_rate}
         limits = self.settings.smoke_limits
 
-        def interpret(record: RunRecord, outcome: sandbox.Outcome) -> None:
+        def interpret(record: RunRecord, ran: Ran) -> None:
+            outcome = ran.outcome
             # who and what was claimed, so that pages can be rendered from the store alone
             record.arrays = {"submission": {"student": sub.student, "folder": sub.path.name,
                                             "claims": dict(sub.manifest.claims)}}
@@ -270,7 +293,8 @@ class Evaluator:
         spec = {"checks": _checks_hash(), "context": context}
         limits = self.settings.checks_limits
 
-        def interpret(record: RunRecord, outcome: sandbox.Outcome) -> None:
+        def interpret(record: RunRecord, ran: Ran) -> None:
+            outcome = ran.outcome
             record.environment["normalization"] = source
             results = (outcome.result or {}).get("checks") if outcome.ok else None
             if not isinstance(results, list) or not results:
@@ -291,21 +315,27 @@ class Evaluator:
         child_job = {"job": "train", "experiment": experiment, "profile": self.settings.profile.name,
                      "dropout_rate": sub.manifest.dropout_rate, "device": self.settings.device}
 
-        def interpret(record: RunRecord, outcome: sandbox.Outcome) -> None:
+        def interpret(record: RunRecord, ran: Ran) -> None:
+            outcome = ran.outcome
             if not outcome.ok or "error" in (outcome.result or {}):
                 record.status, record.error = "failed", failure_message(outcome, limits)
                 return
             path = (outcome.result.get("arrays") or {}).get("augmentation_path")
             if path in ("batched", "per-sample torchvision"):  # anything else the child says is ignored
                 record.environment["augmentation_path"] = path
+            record.environment["validation"] = VALIDATION
             try:
-                record.history = _valid_history(outcome.result.get("history"), spec.epochs)
-                record.metrics = _valid_metrics(outcome.result.get("metrics"))
+                record.history, record.metrics = _scored_run(outcome.result, ran.validation, spec.epochs)
             except ValueError as error:
                 record.status, record.error = "failed", f"the run returned malformed results: {error}"
+                return
+            if bad := _non_finite(record.history):
+                record.status, record.error = "failed", (f"the model's outputs on the validation images gave a "
+                                                         f"non-finite {bad}; check the model's forward pass in eval mode.")
 
         profile = self.settings.profile
-        data = DataSlice(self.settings.data_root, profile.train_limit.get("cifar10"), profile.test_limit.get("cifar10"))
+        data = DataSlice(self.settings.data_root, profile.train_limit.get("cifar10"), profile.test_limit.get("cifar10"),
+                         spec.task, spec.loss)
         return self._job(sub, experiment, "train", to_dict(spec), spec.seed, child_job, limits, interpret, data)
 
 

@@ -2,7 +2,8 @@
 
 The coordinator builds a Task (the child's instructions, the submission's bytes, the isolation layer
 and limits, which slice of CIFAR-10 to hand over); any worker runs it with `run_task` and returns the
-sandbox's Outcome. Workers never touch the results store.
+sandbox's Outcome, with the run's validation scored on the test labels the worker kept from the
+child (`held_out`). Workers never touch the results store.
 """
 
 from __future__ import annotations
@@ -18,16 +19,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import data, env, sandbox
+from harness import data, env, held_out, sandbox
 
 
 @dataclass(frozen=True)
 class DataSlice:
-    """The CIFAR-10 arrays a training job reads; `root` must be readable at this path on every worker."""
+    """The CIFAR-10 arrays a training job reads, and how its test outputs are scored (a task and a
+    loss of harness.tasks); `root` must be readable at this path on every worker."""
 
     root: Path
     train_limit: int | None
     test_limit: int | None
+    task: str = "multiclass"
+    loss: str = "cross_entropy"
 
 
 @dataclass(frozen=True)
@@ -46,9 +50,10 @@ class Task:
 class Ran:
     """What a worker hands back: the sandbox's outcome, and when and where it ran."""
 
-    outcome: sandbox.Outcome
+    outcome: sandbox.Outcome  # its outputs already scored and dropped: only `validation` travels
     started_at: str  # ISO 8601, UTC
     environment: dict[str, Any]  # the worker's provenance, not the coordinator's
+    validation: list[dict[str, float]] | None = None  # per epoch: val_loss, val_accuracy (scored here)
 
 
 class WorkerUnfit(RuntimeError):
@@ -63,24 +68,37 @@ def run_task(task: Task, cancel: threading.Event | None = None) -> Ran:
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     where = {**env.environment(env.resolve_device(task.device)), "host": socket.gethostname(),
              "isolation": task.layer, "torch_threads": task.limits.threads}  # the child's, not this process's
-    inputs = {"data": _arrays(task.data)} if task.data else {}
+    handover = _handover(task.data) if task.data else None
+    inputs = {"data": handover.path} if handover else {}
     outcome = sandbox.run_child(task.job, files=task.files, layer=task.layer, limits=task.limits,
                                 inputs=inputs, cancel=cancel)
-    return Ran(outcome, started, where)
+    validation = _scored(outcome, handover, task.data) if handover else None
+    outcome.outputs = None
+    return Ran(outcome, started, where, validation)
 
 
-_arrays_lock = threading.Lock()
+def _scored(outcome: sandbox.Outcome, handover: held_out.Handover, wanted: DataSlice) -> list[dict[str, float]] | None:
+    """The child's test outputs scored against the labels it never saw; malformed ones make its outcome bad."""
+    if not outcome.ok or "error" in outcome.result:
+        return None
+    try:
+        return held_out.score(outcome.outputs, handover, task=wanted.task, loss=wanted.loss)
+    except ValueError as error:
+        outcome.status, outcome.log_tail = "bad_result", f"{outcome.log_tail}\n[{error}]"
+        return None
 
 
-def _arrays(wanted: DataSlice) -> Path:
-    with _arrays_lock:  # concurrent jobs ask at once; write the file once per process
-        return _cached_arrays(wanted)
+_handover_lock = threading.Lock()
+
+
+def _handover(wanted: DataSlice) -> held_out.Handover:
+    with _handover_lock:  # concurrent jobs ask at once; write the file (and draw its test order) once per process
+        return _cached_handover(wanted.root, wanted.train_limit, wanted.test_limit)
 
 
 @functools.cache
-def _cached_arrays(wanted: DataSlice) -> Path:
-    dataset = data.load("cifar10", wanted.root, download=False)
+def _cached_handover(root: Path, train_limit: int | None, test_limit: int | None) -> held_out.Handover:
+    dataset = data.load("cifar10", root, download=False)
     folder = Path(tempfile.mkdtemp(prefix="harness-data-"))
     atexit.register(shutil.rmtree, folder, True)
-    return data.save_arrays(dataset, folder / "cifar10.npz", train_limit=wanted.train_limit,
-                            test_limit=wanted.test_limit)
+    return held_out.write(dataset, folder / "cifar10.npz", train_limit=train_limit, test_limit=test_limit)

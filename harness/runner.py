@@ -21,7 +21,7 @@ from torch import nn
 import harness
 from harness import data, env
 from harness.batches import Batches
-from harness.callbacks import EarlyStopping, History, LRSchedule, Progress
+from harness.callbacks import EarlyStopping, History, LRSchedule, Predictions, Progress
 from harness.inputs import Augment, Pipeline, augmentation_path, make_prepare
 from harness.results import RunRecord
 from harness.spec import DemoContext, Optimizer, Profile, Spec, TrainSpec, dict_hash, spec_hash, to_dict
@@ -80,7 +80,7 @@ def _split_for(spec: TrainSpec, split: data.Split, limit: int | None) -> data.Sp
     return split
 
 
-def _best(history: list[dict[str, float]]) -> dict[str, float]:
+def best_metrics(history: list[dict[str, float]]) -> dict[str, float]:
     """Best validation value and its epoch (1-based): highest accuracy, or lowest MAE/MSE/loss."""
     best: dict[str, float] = {}
     for key, better in (("val_accuracy", max), ("val_mae", min), ("val_mse", min), ("val_loss", min)):
@@ -110,11 +110,14 @@ def train_run(
     device: torch.device,
     extra_callbacks: tuple[Callback, ...] = (),
     precision: str = "fp32",
+    held_out: bool = False,
 ) -> tuple[list[dict[str, float]], dict[str, float], dict[str, Any]]:
     """Train `spec` on `dataset`; returns (history, summary metrics, arrays).
 
     Convolutional models run channels-last (faster convolutions on CPU and GPU, same numbers up to
-    float rounding); `precision="bf16"` autocasts forward passes, a named option that changes numerics."""
+    float rounding); `precision="bf16"` autocasts forward passes, a named option that changes numerics.
+    `held_out`: the test split's labels are not known here (a graded child), so nothing is scored on
+    it; arrays["val_outputs"] holds every epoch's eval-mode outputs on it instead (epochs, N, classes)."""
     train_split = _split_for(spec, dataset.train, profile.train_limit.get(spec.dataset))
     test_split = _split_for(spec, dataset.test, profile.test_limit.get(spec.dataset))
     mean = std = None
@@ -143,21 +146,22 @@ def train_run(
     task, criterion = TASKS[spec.task], LOSSES[spec.loss]()
     optimizer = build_optimizer(spec.optimizer, model.parameters())
 
+    predictions = Predictions(val, precision) if held_out else None
     history = History()
-    callbacks: list[Callback] = [history]
+    callbacks: list[Callback] = [*filter(None, [predictions]), history]
     if spec.scheduler:
         callbacks.append(LRSchedule(spec.scheduler))
     if spec.early_stopping:
         callbacks.append(EarlyStopping(spec.early_stopping))
     callbacks.extend(extra_callbacks)
-    state = fit(model, task=task, criterion=criterion, optimizer=optimizer, train=train, val=val,
+    state = fit(model, task=task, criterion=criterion, optimizer=optimizer, train=train, val=None if held_out else val,
                 epochs=spec.epochs, callbacks=callbacks, precision=precision, cuda_graph=device.type == "cuda")
 
-    metrics = {f"final_val_{k}": v for k, v in evaluate(model, task, criterion, val, precision).items()}
+    metrics = {} if held_out else {f"final_val_{k}": v for k, v in evaluate(model, task, criterion, val, precision).items()}
     if spec.evaluate_train:
         train_eval = Batches(train_split, batch_size=EVAL_BATCH_SIZE, prepare=plain, device=device)
         metrics |= {f"final_train_{k}": v for k, v in evaluate(model, task, criterion, train_eval, precision).items()}
-    metrics |= _best(history.epochs) | dict(state.notes)
+    metrics |= best_metrics(history.epochs) | dict(state.notes)
     metrics |= {"epochs_run": state.epoch, "train_s": sum(row["train_s"] for row in history.epochs)}
     metrics["train_samples_per_s"] = len(train) * state.epoch / max(metrics["train_s"], 1e-9)
     arrays = {"normalization": {"mean": list(mean), "std": list(std)}} if mean is not None else {}
@@ -166,6 +170,8 @@ def train_run(
     if train.workers:
         arrays["loader_workers"] = train.workers
     arrays["train_step"] = state.step_kind
+    if predictions:
+        arrays["val_outputs"] = torch.stack(predictions.epochs).numpy()
     return history.epochs, metrics, arrays
 
 

@@ -11,8 +11,8 @@ dumps), a wall-clock timeout that kills the whole process tree, a scrubbed envir
 /dev/null, one thread per library unless asked otherwise. As root, the child runs under its own
 unprivileged uid so the process limit applies to it (root ignores RLIMIT_NPROC).
 
-The child's only channel back is a JSON file in its work folder, capped in size and parsed here;
-nothing the child writes elsewhere is read.
+The child's only channels back are a JSON file and one .npy array in its work folder, each capped
+in size and parsed here (the array without pickle); nothing the child writes elsewhere is read.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import fcntl
 import functools
 import itertools
 import json
+import math
 import os
 import resource
 import shutil
@@ -36,10 +37,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+import numpy as np
+
 import harness
 
 LAYERS = ("bwrap", "unshare", "limits")
 RESULT_FILE = "result.json"
+OUTPUTS_FILE = "outputs.npy"  # a training job's test outputs, scored by the grader (harness.held_out)
 SANDBOX_UID_BASE = 61000  # child uids when the grader runs as root: one per concurrent slot
 GiB = 1024**3
 
@@ -60,6 +64,7 @@ class Limits:
     processes: int = 256  # threads and processes of the child's uid
     file_bytes: int = 64 * 1024**2  # largest file the child may write (its logs included)
     result_bytes: int = 16 * 1024**2  # largest result.json the parent will read
+    outputs_bytes: int = 64 * 1024**2  # largest outputs.npy (40 epochs x 10,000 images x 10 classes: 16 MB)
     threads: int = 1  # OMP/MKL/torch threads
 
 
@@ -71,6 +76,7 @@ class Outcome:
     wall_s: float
     layer: str
     exit_code: int | None = None
+    outputs: np.ndarray | None = None  # the child's outputs.npy, when it wrote one
 
     @property
     def ok(self) -> bool:
@@ -282,6 +288,7 @@ def run_child(
 def _run_in(workdir: Path, job: dict[str, Any], inputs: dict[str, Path], layer: str, limits: Limits, slot: int,
             cancel: threading.Event | None) -> Outcome:
     job = {**job, "submission": str(workdir / "submission"), "result": str(workdir / RESULT_FILE),
+           "outputs": str(workdir / OUTPUTS_FILE),
            **{name: str(workdir / name) for name in inputs}}
     (workdir / "job.json").write_text(json.dumps(job))
     uid = SANDBOX_UID_BASE + slot if os.geteuid() == 0 and layer == "bwrap" else None
@@ -301,7 +308,7 @@ def _run_in(workdir: Path, job: dict[str, Any], inputs: dict[str, Path], layer: 
         finally:  # also on Ctrl-C or cancel: the child never outlives its job
             _kill_tree(process, uid)
     elapsed = time.perf_counter() - started
-    return _outcome(workdir / RESULT_FILE, _tail(log), elapsed, layer, code, timed_out, limits)
+    return _outcome(workdir, _tail(log), elapsed, layer, code, timed_out, limits)
 
 
 def _wait(process: subprocess.Popen, deadline: float, cancel: threading.Event) -> tuple[int | None, bool]:
@@ -316,18 +323,55 @@ def _wait(process: subprocess.Popen, deadline: float, cancel: threading.Event) -
                 return None, True
 
 
-def _outcome(result_path: Path, log: str, elapsed: float, layer: str, code: int | None,
+def _outcome(workdir: Path, log: str, elapsed: float, layer: str, code: int | None,
              timed_out: bool, limits: Limits) -> Outcome:
     if timed_out:
         return Outcome("timeout", None, log, elapsed, layer, code)
-    if not result_path.is_file() or result_path.is_symlink():
-        return Outcome("crashed" if code else "no_result", None, log, elapsed, layer, code)
-    if result_path.stat().st_size > limits.result_bytes:
-        return Outcome("bad_result", None, log + f"\n[result larger than {limits.result_bytes} bytes]", elapsed, layer, code)
     try:
-        result = json.loads(result_path.read_text(encoding="utf-8"))
+        result = _read_result(workdir / RESULT_FILE, limits)
+        outputs = _read_outputs(workdir / OUTPUTS_FILE, limits)
+    except FileNotFoundError:
+        return Outcome("crashed" if code else "no_result", None, log, elapsed, layer, code)
+    except ValueError as error:
+        return Outcome("bad_result", None, f"{log}\n[{error}]", elapsed, layer, code)
+    return Outcome("ok", result, log, elapsed, layer, code, outputs)
+
+
+def _plain_file(path: Path, cap: int) -> None:
+    """FileNotFoundError when the child wrote none; ValueError when it is a link or too large."""
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise ValueError(f"{path.name} is not a plain file")
+    if not path.is_file():
+        raise FileNotFoundError(path)
+    if path.stat().st_size > cap:
+        raise ValueError(f"{path.name} is larger than {cap} bytes")
+
+
+def _read_result(path: Path, limits: Limits) -> dict[str, Any]:
+    _plain_file(path, limits.result_bytes)
+    try:
+        result = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as error:
-        return Outcome("bad_result", None, f"{log}\n[result is not JSON: {error}]", elapsed, layer, code)
+        raise ValueError(f"result is not JSON: {error}") from None
     if not isinstance(result, dict):
-        return Outcome("bad_result", None, log, elapsed, layer, code)
-    return Outcome("ok", result, log, elapsed, layer, code)
+        raise ValueError("result is not a JSON object")
+    return result
+
+
+def _read_outputs(path: Path, limits: Limits) -> np.ndarray | None:
+    """The child's .npy array, its header checked against its size before any of it is read (a
+    header may claim any shape), and never unpickled (a pickle from the child is code run here)."""
+    try:
+        _plain_file(path, limits.outputs_bytes)
+    except FileNotFoundError:
+        return None
+    headers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+    with open(path, "rb") as handle:
+        try:
+            shape, _, dtype = headers[np.lib.format.read_magic(handle)](handle)
+        except (ValueError, KeyError, EOFError) as error:
+            raise ValueError(f"{path.name} is not a plain .npy array ({error})") from None
+        if dtype.hasobject or math.prod(shape) * dtype.itemsize != path.stat().st_size - handle.tell():
+            raise ValueError(f"{path.name} holds objects, or not the {dtype} {shape} array its header says")
+        handle.seek(0)
+        return np.lib.format.read_array(handle, allow_pickle=False)

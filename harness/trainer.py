@@ -65,6 +65,26 @@ def train_one_epoch(step: Step | GraphedStep, batches: Iterable[tuple[torch.Tens
 
 
 @torch.no_grad()
+def predict(
+    model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]], precision: str = "fp32"
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eval-mode outputs (float32) of every sample of `batches`, in their order, and their targets."""
+    model.eval()
+    outputs, targets = [], []
+    for inputs, batch_targets in batches:
+        with autocast(precision, inputs.device.type):
+            outputs.append(model(inputs).float())
+        targets.append(batch_targets)
+    return torch.cat(outputs), torch.cat(targets)
+
+
+def score(task: Task, criterion: nn.Module, outputs: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:
+    """Per-sample mean loss and metrics of `outputs` against `targets`."""
+    outputs, targets = task.align(outputs, targets)
+    n = targets.shape[0]
+    return _means({"loss": criterion(outputs, targets) * n, **task.sums(outputs, targets)}, n)
+
+
 def evaluate(
     model: nn.Module,
     task: Task,
@@ -73,16 +93,7 @@ def evaluate(
     precision: str = "fp32",
 ) -> dict[str, float]:
     """Per-sample mean loss and metrics in eval mode."""
-    model.eval()
-    total, count = None, 0
-    for inputs, targets in batches:
-        with autocast(precision, inputs.device.type):
-            outputs, targets = task.align(model(inputs), targets)
-        outputs = outputs.float()
-        n = targets.shape[0]
-        total = _add(total, {"loss": criterion(outputs, targets) * n, **task.sums(outputs, targets)})
-        count += n
-    return _means(total, count)
+    return score(task, criterion, *predict(model, batches, precision))
 
 
 def fit(

@@ -1,6 +1,7 @@
 """Hostile and broken submissions in one batch: each becomes a clear failed item within its time
 limit, nothing escapes the sandbox, and the correct submission beside them is graded in full."""
 
+import hashlib
 import os
 import shutil
 import time
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import sandbox
+from harness import data, sandbox
 from harness.executors import LocalPool
 from harness.grader import Evaluator, Settings
 from harness.grading import grade
@@ -37,6 +38,20 @@ SUFFIX = {  # code appended to a working model.py
     "wrong_output_shape": "_forward = CNNModel.forward\nCNNModel.forward = lambda self, x: _forward(self, x)[:, :5]\n",
     "nan_in_training": "_forward = CNNModel.forward\nCNNModel.forward = lambda self, x: _forward(self, x) * "
                        "(float('nan') if self.training and x.shape[0] == 64 else 1.0)\n",
+    # rewrites the harness's evaluation in its own process, and looks for the test labels in what it was handed
+    "cheats": """
+import hashlib as _hashlib, pathlib as _pathlib
+import numpy as _np
+import harness.callbacks as _callbacks, harness.runner as _runner, harness.trainer as _trainer
+_trainer.evaluate = _runner.evaluate = lambda *args, **kwargs: {"loss": 0.0, "accuracy": 1.0}
+_logged = _callbacks.History.on_epoch_end
+_callbacks.History.on_epoch_end = lambda self, state, logs: _logged(self, state, {**logs, "val_accuracy": 1.0, "val_loss": 0.0})
+_handed = _pathlib.Path(__file__).resolve().parent.parent / "data"
+if _handed.exists():
+    with _np.load(_handed) as _arrays:
+        if "test_y" in _arrays.files or _hashlib.sha256(_arrays["test_x"].tobytes()).hexdigest() == ORDERED:
+            raise RuntimeError("the test labels, or the test images in their order, reached the sandbox")
+""",
 }
 EXPECTED = {
     "import_loop": f"did not finish within {SMOKE_WALL_S} s",
@@ -60,9 +75,11 @@ def batch(tmp_path_factory, synth_root):
     secret = root / "secret.txt"
     secret.write_text("the answer key")
     model = (EXAMPLES / "correct" / "model.py").read_text()
+    test_images = data.load("cifar10", synth_root, download=False).test.head(PROFILES["check"].test_limit["cifar10"]).x
+    ordered = hashlib.sha256(test_images.numpy().tobytes()).hexdigest()
     for name in ["correct", *PREFIX, *SUFFIX, "syntax_error", "missing_class"]:
         shutil.copytree(EXAMPLES / "correct", root / name)
-        source = f"SECRET = {str(secret)!r}\n" + PREFIX.get(name, "") + model + SUFFIX.get(name, "")
+        source = f"SECRET = {str(secret)!r}\nORDERED = {ordered!r}\n" + PREFIX.get(name, "") + model + SUFFIX.get(name, "")
         (root / name / "model.py").write_text(source)
     (root / "syntax_error" / "model.py").write_text("def CNNModel(:\n")
     (root / "missing_class" / "model.py").write_text("import torch\n")
@@ -106,6 +123,15 @@ def test_nan_during_training_fails_that_run_only(batch):
     assert e.smoke.status == "ok" and e.checks.status == "ok"
     run = e.runs["cw_baseline"]
     assert run.status == "failed" and "non-finite" in run.error and "epoch 1" in run.error
+
+
+def test_a_submission_neither_sees_the_test_labels_nor_fakes_its_validation(batch):
+    evaluations, _, _ = batch
+    cheat, honest = evaluations["cheats"].runs["cw_baseline"], evaluations["correct"].runs["cw_baseline"]
+    assert cheat.status == "ok", cheat.error
+    assert cheat.metrics["best_val_accuracy"] == honest.metrics["best_val_accuracy"] < 1.0
+    assert [row["val_accuracy"] for row in cheat.history] == [row["val_accuracy"] for row in honest.history]
+    assert cheat.environment["validation"] == "scored by the grader on test labels the sandbox never saw"
 
 
 def test_the_correct_submission_beside_them_is_graded_in_full(batch):

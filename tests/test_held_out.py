@@ -1,0 +1,184 @@
+"""A graded run's test labels stay with the grader: what the child gets, how its outputs are scored,
+and how the file it hands back is read."""
+
+import io
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from harness import coursework, data, held_out, sandbox
+from harness.executors import Executor
+from harness.grader import Evaluator, Settings
+from harness.jobs import Ran
+from harness.runner import Components, train_run
+from harness.spec import PROFILES
+from harness.store import Store
+from reference.models import CNNModel
+
+QUICK = PROFILES["quick"]
+EXAMPLES = Path(__file__).resolve().parent.parent / "submissions"
+
+
+def _handover(synth_root, tmp_path, name="cifar10.npz"):
+    dataset = data.load("cifar10", synth_root, download=False)
+    return dataset, held_out.write(dataset, tmp_path / name, train_limit=300, test_limit=150)
+
+
+def test_the_child_gets_the_training_split_and_unlabelled_test_images_in_a_fresh_order(synth_root, tmp_path):
+    dataset, handover = _handover(synth_root, tmp_path)
+    with np.load(handover.path, allow_pickle=False) as arrays:
+        assert sorted(arrays.files) == ["mean", "std", "synthetic", "test_x", "train_x", "train_y"]
+    child = held_out.read("cifar10", handover.path)
+    assert torch.equal(child.train.x, dataset.train.x[:300]) and torch.equal(child.train.y, dataset.train.y[:300])
+    assert (child.test.y == held_out.UNKNOWN_LABEL).all()
+    assert torch.equal(child.test.x, dataset.test.x[:150][torch.from_numpy(handover.order)])
+    assert torch.equal(handover.labels, dataset.test.y[:150])
+    assert sorted(handover.order) == list(range(150)) and list(handover.order) != list(range(150))
+    _, again = _handover(synth_root, tmp_path, "again.npz")
+    assert list(again.order) != list(handover.order)  # drawn per process, not from a seed
+
+
+def test_outputs_scored_by_the_grader_equal_the_trainers_own_validation(synth_root, tmp_path):
+    """The same run trained with its test labels, and without them (outputs scored afterwards)."""
+    _, handover = _handover(synth_root, tmp_path)
+    spec = QUICK.apply(coursework.submission_spec("cw_batchnorm", dropout_rate=0.3))
+    components = Components(models={"student_cnn": CNNModel}, augmentations={})
+    labelled = data.load("cifar10", synth_root, download=False)
+    labelled = data.Dataset("cifar10", labelled.train.head(300), labelled.test.head(150), tmp_path, True,
+                            labelled.normalization())
+    run = lambda dataset, **kw: train_run(spec, dataset, profile=QUICK, components=components,  # noqa: E731
+                                          device=torch.device("cpu"), **kw)
+    history, metrics, _ = run(labelled)
+    child = held_out.read("cifar10", handover.path)
+    blind_history, blind_metrics, arrays = run(child, held_out=True)
+    assert not any(k.startswith("val_") and k != "val_s" for k in blind_history[0])
+    assert not any(k.startswith(("best_val", "final_val")) for k in blind_metrics)
+    scores = held_out.score(arrays["val_outputs"], handover, task=spec.task, loss=spec.loss)
+    assert len(scores) == len(history) == spec.epochs == 3
+    for row, scored in zip(history, scores):
+        assert scored["val_accuracy"] == pytest.approx(row["val_accuracy"], abs=1e-9)
+        assert scored["val_loss"] == pytest.approx(row["val_loss"], rel=1e-5)
+    assert metrics["final_val_accuracy"] == pytest.approx(scores[-1]["val_accuracy"], abs=1e-9)
+
+
+@pytest.mark.parametrize("outputs, why", [
+    (None, "none"),
+    (np.zeros((2, 150, 10), np.float64), "float64"),
+    (np.zeros((2, 149, 10), np.float32), "(2, 149, 10)"),
+    (np.zeros((150, 10), np.float32), "(150, 10)"),
+    (np.zeros((2, 150, 5), np.float32), "cannot be scored"),
+])
+def test_outputs_of_the_wrong_kind_are_refused_with_what_they_were(synth_root, tmp_path, outputs, why):
+    _, handover = _handover(synth_root, tmp_path)
+    with pytest.raises(ValueError, match=why.replace("(", r"\(").replace(")", r"\)")):
+        held_out.score(outputs, handover, task="multiclass", loss="cross_entropy")
+
+
+def test_scores_follow_the_images_back_into_the_test_sets_order(synth_root, tmp_path):
+    _, handover = _handover(synth_root, tmp_path)
+    right = np.eye(10, dtype=np.float32)[handover.labels.numpy()[handover.order]] * 10  # correct, in the child's order
+    wrong = np.eye(10, dtype=np.float32)[handover.labels.numpy()] * 10  # correct only where order[i] == i
+    scores = held_out.score(np.stack([right, wrong]), handover, task="multiclass", loss="cross_entropy")
+    assert scores[0]["val_accuracy"] == 1.0
+    assert scores[1]["val_accuracy"] < 0.5
+
+
+def _write_child_files(folder, *, result=None, outputs=None):
+    (folder / sandbox.RESULT_FILE).write_text(json.dumps(result if result is not None else {"ok": True}))
+    if outputs is not None:
+        (folder / sandbox.OUTPUTS_FILE).write_bytes(outputs)
+
+
+def _outcome(folder):
+    return sandbox._outcome(folder, "log", 1.0, "limits", 0, False, sandbox.Limits(outputs_bytes=10_000))
+
+
+def _npy(array):
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=True)  # as a hostile child could
+    return buffer.getvalue()
+
+
+def test_a_plain_array_comes_back(tmp_path):
+    array = np.arange(60, dtype=np.float32).reshape(2, 3, 10)
+    _write_child_files(tmp_path, outputs=_npy(array))
+    outcome = _outcome(tmp_path)
+    assert outcome.status == "ok" and np.array_equal(outcome.outputs, array)
+
+
+@pytest.mark.parametrize("content, why", [
+    (lambda: _npy(np.array([{"a": 1}], dtype=object)), "holds objects"),
+    (lambda: _npy(np.zeros((4, 10), np.float32))[:-16], "not the float32 (4, 10) array its header says"),
+    (lambda: pickle.dumps(np.zeros(3)), "not a plain .npy array"),
+    (lambda: _npy(np.zeros(5000, np.float32)), "larger than 10000 bytes"),
+])
+def test_outputs_that_are_not_a_plain_array_of_their_declared_size_are_never_loaded(tmp_path, content, why):
+    _write_child_files(tmp_path, outputs=content())
+    outcome = _outcome(tmp_path)
+    assert outcome.status == "bad_result" and outcome.outputs is None
+    assert why in outcome.log_tail
+
+
+def test_an_outputs_link_is_refused(tmp_path):
+    (tmp_path / "elsewhere.npy").write_bytes(_npy(np.zeros(3, np.float32)))
+    _write_child_files(tmp_path)
+    (tmp_path / sandbox.OUTPUTS_FILE).symlink_to(tmp_path / "elsewhere.npy")
+    outcome = _outcome(tmp_path)
+    assert outcome.status == "bad_result" and "not a plain file" in outcome.log_tail
+
+
+class Scripted(Executor):
+    """Hands back for each task what a child could have written, and the worker's validation scores."""
+
+    def __init__(self, train_result: dict, validation: list[dict[str, float]] | None) -> None:
+        self.train_result, self.validation, self.tasks = train_result, validation, []
+
+    def submit(self, task) -> None:
+        self.tasks.append(task)
+
+    def completed(self):
+        while self.tasks:
+            task = self.tasks.pop(0)
+            kind = task.job["job"]
+            result = {"smoke": {"ok": True}, "checks": {"checks": [{"id": "x", "passed": True}]},
+                      "train": self.train_result}[kind]
+            yield task, Ran(sandbox.Outcome("ok", result, "", 0.1, "bwrap"), "2026-11-26T00:00:00+00:00", {},
+                            self.validation if kind == "train" else None)
+
+
+BOASTFUL_CHILD = {  # a child that reports perfect validation of its own
+    "history": [{"epoch": 1, "lr": 3e-4, "loss": 2.0, "accuracy": 0.3, "train_s": 1.0, "val_s": 0.1,
+                 "val_loss": 0.0, "val_accuracy": 1.0, "val_mae": 0.0}],
+    "metrics": {"epochs_run": 1, "train_s": 1.0, "best_val_accuracy": 1.0, "final_val_accuracy": 1.0},
+}
+
+
+def _graded_run(synth_root, tmp_path, validation):
+    settings = Settings(profile=PROFILES["check"], data_root=synth_root, layer="bwrap", runs=("cw_baseline",))
+    with Store(tmp_path / "store.sqlite") as store:
+        evaluation = Evaluator(settings, store, Scripted(BOASTFUL_CHILD, validation)).evaluate(EXAMPLES / "correct")
+    return evaluation.runs["cw_baseline"]
+
+
+def test_what_a_child_says_of_validation_is_replaced_by_the_graders_scores(synth_root, tmp_path):
+    run = _graded_run(synth_root, tmp_path, [{"val_loss": 2.1, "val_accuracy": 0.25}])
+    assert run.status == "ok"
+    assert run.history == [{"epoch": 1, "lr": 3e-4, "loss": 2.0, "accuracy": 0.3, "train_s": 1.0, "val_s": 0.1,
+                            "val_loss": 2.1, "val_accuracy": 0.25}]
+    assert run.metrics == {"epochs_run": 1, "train_s": 1.0, "best_val_accuracy": 0.25, "best_val_accuracy_epoch": 1,
+                           "best_val_loss": 2.1, "best_val_loss_epoch": 1, "final_val_loss": 2.1,
+                           "final_val_accuracy": 0.25}
+
+
+@pytest.mark.parametrize("validation, why", [
+    ([{"val_loss": float("nan"), "val_accuracy": 0.1}], "outputs on the validation images gave a non-finite val_loss (nan) in epoch 1"),
+    (None, "malformed results: 1 epochs trained but 0 scored"),
+    ([{"val_loss": 2.1, "val_accuracy": 0.25}] * 2, "malformed results: 1 epochs trained but 2 scored"),
+])
+def test_a_run_whose_validation_cannot_be_scored_fails_with_why(synth_root, tmp_path, validation, why):
+    run = _graded_run(synth_root, tmp_path, validation)
+    assert run.status == "failed" and why in run.error
