@@ -2,7 +2,7 @@
 # The GPU figures quoted for issue 5, in one call on a lent GPU machine (run from the repo root):
 #     OUT=/some/folder DEADLINE_S=520 bash benchmarks/gpu_session.sh [SECTION...]
 # Sections (default: all, in this order, most-needed first): data tests baseline steps compile
-# runs_at_once coursework bench. Each is cut at its own cap and at the overall deadline, so a slow
+# runs_at_once coursework grading bench. Each is cut at its own cap and at the overall deadline, so a slow
 # one costs the later ones, never the whole call. Logs and JSON lines go to $OUT.
 set -u
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
@@ -47,8 +47,8 @@ data() {
     section data 60 $PY -c "from harness import synthetic; synthetic.write_cifar10('$DATA', $IMAGES, 10000)"
 }
 
-tests() {  # what only a GPU can check: graph replay against eager steps, batched augmentation on CUDA
-    section tests 90 $PY -m pytest tests/test_steps.py tests/test_batched_augment.py -q -k "cuda or step" \
+tests() {  # what only a GPU can check: graph replay against eager steps, batched augmentation on CUDA, the sandbox passing the GPU
+    section tests 90 $PY -m pytest tests/test_steps.py tests/test_batched_augment.py tests/test_isolation.py -q -k "cuda or step" \
         -p no:cacheprovider -rs
 }
 
@@ -85,11 +85,18 @@ coursework() {  # every run of a submission's coursework, the reference's model 
         --data-root "$DATA" --no-download --store /tmp/coursework.db --html "" ${JOBS:+--jobs $JOBS}
 }
 
+grading() {  # a whole submission through the grader on the GPU: sandboxed, the ten full-profile runs, no claims
+    rm -rf /tmp/gpu-sub && mkdir -p /tmp/gpu-sub && cp -r submissions/correct /tmp/gpu-sub/correct
+    $PY -c "import pathlib; p = pathlib.Path('/tmp/gpu-sub/correct/manifest.toml'); t = p.read_text(); p.write_text(t[:t.index('[claims]')])"
+    section grading 420 $PY -m harness check /tmp/gpu-sub/correct --profile full --device "$DEVICE" --data-root "$DATA" \
+        --no-download --store /tmp/grading.db --html-dir "$OUT/grading" ${JOBS:+--jobs $JOBS}
+}
+
 bench() {
     section bench 90 $PY -m harness bench --device "$DEVICE" --images 5000 --repeats 1
 }
 
-for name in "${@:-data tests baseline steps compile runs_at_once coursework bench}"; do
+for name in "${@:-data tests baseline steps compile runs_at_once coursework grading bench}"; do
     for each in $name; do "$each"; done
 done
 echo "== done at t=$(($(date +%s) - start))s"

@@ -124,6 +124,10 @@ def job_train(job: dict[str, Any]) -> dict[str, Any]:
     from harness.runner import train_run
     from harness.spec import PROFILES
 
+    device = torch.device(job.get("device", "cpu"))
+    if device.type == "cuda":  # before any student code: a model that asks too much by mistake fails alone
+        total = torch.cuda.get_device_properties(device).total_memory
+        torch.cuda.set_per_process_memory_fraction(min(1.0, job["gpu_memory_bytes"] / total), device)
     model_module, augment_module = load_submission(Path(job["submission"]))
     profile = PROFILES[job["profile"]]
     spec = profile.apply(coursework.submission_spec(job["experiment"], dropout_rate=job["dropout_rate"]))
@@ -131,7 +135,7 @@ def job_train(job: dict[str, Any]) -> dict[str, Any]:
     components = coursework.submission_components(model_module, augment_module)
     try:
         history, metrics, arrays = train_run(spec, dataset, profile=profile, components=components,
-                                             device=torch.device(job.get("device", "cpu")), held_out=True)
+                                             device=device, held_out=True)
     except StudentCodeError:
         raise
     except Exception as error:  # noqa: BLE001 - whatever the student's model raised, said plainly
@@ -143,7 +147,15 @@ def job_train(job: dict[str, Any]) -> dict[str, Any]:
     return {"history": history, "metrics": metrics, "arrays": arrays}
 
 
-JOBS = {"smoke": job_smoke, "checks": job_checks, "train": job_train}
+def job_gpu(job: dict[str, Any]) -> dict[str, Any]:
+    """Can a child in this sandbox compute on the GPU? Asked once before grading on one; no student code."""
+    import torch
+
+    x = torch.ones(256, 256, device=job["device"])
+    return {"ok": bool(torch.isfinite(x @ x).all()), "device": torch.cuda.get_device_name(x.device)}
+
+
+JOBS = {"smoke": job_smoke, "checks": job_checks, "train": job_train, "gpu": job_gpu}
 
 
 def main(job_path: str) -> int:

@@ -187,25 +187,30 @@ def _grading_setup(args: argparse.Namespace):
     """Everything check and grade share: data present, isolation available, rubric valid."""
     from harness import rubric, sandbox
     from harness.grader import Settings
+    from harness.jobs import check_gpu
 
+    device = env.resolve_device(args.device)  # a GPU that is not there: said before anything is loaded
     root = data.resolve_root(args.data_root)
     data.load("cifar10", root, download=args.download)  # fetch once here, not in every child
     layer = sandbox.choose_layer(allow_weak=args.allow_weak_isolation)
-    # runs train on the CPU: the sandbox does not pass GPUs to student code (yet)
-    settings = Settings(profile=PROFILES[args.profile], data_root=root, layer=layer)
+    if device.type == "cuda":
+        print(f"{args.device}: {check_gpu(layer, str(device))}, reachable from the sandbox", file=sys.stderr)
+    settings = Settings(profile=PROFILES[args.profile], data_root=root, layer=layer, device=str(device))
     return settings, rubric.load(args.rubric)
 
 
 def _graded(args: argparse.Namespace, folders: list[Path], settings, rubric) -> tuple[list, list[tuple[str, str]]]:
     """Evaluate and grade `folders` on the backend the options name; says what did not run."""
+    from harness import reference_pool
     from harness.batch import grade_folders
     from harness.executors import make_executor
     from harness.progress import Progress
 
     progress = Progress(sys.stderr)
+    jobs = args.jobs or reference_pool.default_jobs(env.resolve_device(settings.device))
     try:
         with make_executor(in_process=args.in_process, dask=args.dask, scheduler=args.scheduler,
-                           jobs=args.jobs) as executor, Store(args.store) as store:
+                           jobs=jobs) as executor, Store(args.store) as store:
             progress.note(f"profile {settings.profile.name}, isolation {settings.layer}, {executor.description}, "
                           f"store {args.store}")
             if executor.dashboard:
@@ -346,9 +351,13 @@ def _grading_options(parser: argparse.ArgumentParser, *, profile: str) -> None:
     parser.add_argument("--no-download", dest="download", action="store_false", help="never try to download CIFAR-10")
     parser.add_argument("--store", default=DEFAULT_STORE, help=f"SQLite results file (default {DEFAULT_STORE})")
     parser.add_argument("--rubric", default=None, help="rubric TOML (default reference/rubric.toml)")
-    parser.add_argument("--jobs", type=_at_least_one, default=env.cpus(),
+    parser.add_argument("--jobs", type=_at_least_one, default=None,
                         help="sandboxed jobs at a time, one CPU thread each; with --dask local, the number of "
-                             "worker processes (default: the number of CPUs)")
+                             "worker processes (default: the number of CPUs; with --device cuda, as many runs "
+                             "as the GPU's memory holds, at most 8)")
+    parser.add_argument("--device", default="cpu",
+                        help="where the coursework runs train: cpu (default), or cuda / cuda:N (checked at "
+                             "start-up: a sandboxed child must be able to compute there)")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--in-process", action="store_true",
                        help="run the jobs one at a time from this process, for debugging (still sandboxed)")

@@ -41,7 +41,7 @@ class Settings:
     smoke_limits: sandbox.Limits = sandbox.Limits(wall_s=90)
     checks_limits: sandbox.Limits = sandbox.Limits(wall_s=180)
     train_limits: sandbox.Limits = sandbox.Limits(wall_s=900)
-    device: str = "cpu"
+    device: str = "cpu"  # where the coursework runs train; smoke tests and behaviour checks stay on the CPU
 
 
 @dataclass
@@ -261,13 +261,13 @@ class Evaluator:
 
     def _job(self, sub: submission.Submission, experiment: str, kind: str, spec: dict, seed: int,
              child_job: dict[str, Any], limits: sandbox.Limits, interpret: Callable[[RunRecord, Ran], None],
-             data: DataSlice | None = None) -> Job:
+             data: DataSlice | None = None, device: str = "cpu") -> Job:
         planned = RunRecord(experiment=experiment, kind=kind, subject=sub.content_hash,
                             profile=self.settings.profile.name, seed=seed, spec=spec, spec_hash=dict_hash(spec),
                             harness_version=harness.__version__)
         task = Task(key=f"{sub.content_hash[:16]}-{experiment}-{planned.spec_hash[:16]}",
                     label=f"{sub.student}: {experiment}", job=child_job, files=sub.files, layer=self.settings.layer,
-                    limits=limits, data=data, device=self.settings.device)
+                    limits=limits, data=data, device=device)
         return Job(sub, planned, task, interpret)
 
     def _smoke_job(self, sub: submission.Submission) -> Job:
@@ -313,7 +313,8 @@ class Evaluator:
         spec = self.settings.profile.apply(coursework.submission_spec(experiment, dropout_rate=sub.manifest.dropout_rate))
         limits = self.settings.train_limits
         child_job = {"job": "train", "experiment": experiment, "profile": self.settings.profile.name,
-                     "dropout_rate": sub.manifest.dropout_rate, "device": self.settings.device}
+                     "dropout_rate": sub.manifest.dropout_rate, "device": self.settings.device,
+                     "gpu_memory_bytes": limits.gpu_memory_bytes}
 
         def interpret(record: RunRecord, ran: Ran) -> None:
             outcome = ran.outcome
@@ -336,7 +337,8 @@ class Evaluator:
         profile = self.settings.profile
         data = DataSlice(self.settings.data_root, profile.train_limit.get("cifar10"), profile.test_limit.get("cifar10"),
                          spec.task, spec.loss)
-        return self._job(sub, experiment, "train", to_dict(spec), spec.seed, child_job, limits, interpret, data)
+        return self._job(sub, experiment, "train", to_dict(spec), spec.seed, child_job, limits, interpret, data,
+                         self.settings.device)
 
 
 def _clean_check(raw: Any) -> dict[str, Any]:

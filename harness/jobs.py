@@ -71,10 +71,26 @@ def run_task(task: Task, cancel: threading.Event | None = None) -> Ran:
     handover = _handover(task.data) if task.data else None
     inputs = {"data": handover.path} if handover else {}
     outcome = sandbox.run_child(task.job, files=task.files, layer=task.layer, limits=task.limits,
-                                inputs=inputs, cancel=cancel)
+                                inputs=inputs, cancel=cancel, devices=_devices(task.device))
     validation = _scored(outcome, handover, task.data) if handover else None
     outcome.outputs = None
     return Ran(outcome, started, where, validation)
+
+
+def _devices(device: str) -> tuple[Path, ...]:
+    return sandbox.gpu_devices() if device.startswith("cuda") else ()
+
+
+def check_gpu(layer: str, device: str) -> str:
+    """The GPU's name, when a sandboxed child (its limits, its uid, its bound device nodes) can compute
+    on `device`; IsolationUnavailable with what the child said when it cannot."""
+    outcome = sandbox.run_child({"job": "gpu", "device": device}, files={}, layer=layer,
+                                limits=sandbox.Limits(wall_s=120), devices=_devices(device))
+    if outcome.ok and (outcome.result or {}).get("ok") is True:
+        return str(outcome.result.get("device"))
+    said = outcome.log_tail.strip().splitlines()[-1][:300] if outcome.log_tail.strip() else outcome.status
+    raise sandbox.IsolationUnavailable(f"--device {device}: a child in the {layer} sandbox cannot compute on the "
+                                       f"GPU ({said}); grade with --device cpu")
 
 
 def _scored(outcome: sandbox.Outcome, handover: held_out.Handover, wanted: DataSlice) -> list[dict[str, float]] | None:

@@ -66,6 +66,7 @@ class Limits:
     result_bytes: int = 16 * 1024**2  # largest result.json the parent will read
     outputs_bytes: int = 64 * 1024**2  # largest outputs.npy (40 epochs x 10,000 images x 10 classes: 16 MB)
     threads: int = 1  # OMP/MKL/torch threads
+    gpu_memory_bytes: int = 4 * GiB  # asked of CUDA's allocator by the child itself: its code could lift it
 
 
 @dataclass
@@ -136,13 +137,22 @@ def _readonly_paths() -> list[Path]:
     return sorted(p for p in paths if p.is_dir() and p != usr and usr not in p.parents)
 
 
-def _bwrap(command: list[str], workdir: Path, readonly: list[Path], slot: int) -> list[str]:
+def gpu_devices() -> tuple[Path, ...]:
+    """The NVIDIA device nodes a CUDA child opens (control, unified memory, each GPU); none without a GPU."""
+    return tuple(sorted(Path("/dev").glob("nvidia*")))
+
+
+def _bwrap(command: list[str], workdir: Path, readonly: list[Path], slot: int, devices: tuple[Path, ...] = ()) -> list[str]:
     as_root = os.geteuid() == 0
     args = ["bwrap", "--die-with-parent", "--new-session", "--clearenv",
             "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
     if not as_root:
         args.append("--unshare-user")
     args += ["--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+    for device in devices:  # --dev-bind, not --bind: the fresh /dev is mounted nodev
+        args += ["--dev-bind", str(device), str(device)]
+    if devices:  # the driver finds its GPUs through sysfs (read-only, as Docker and Flatpak give it)
+        args += ["--ro-bind-try", "/sys", "/sys"]
     for link in ("lib", "lib64", "bin", "sbin"):
         target = Path("/") / link
         if target.is_symlink():
@@ -168,9 +178,12 @@ def _bwrap(command: list[str], workdir: Path, readonly: list[Path], slot: int) -
     return [*args, "--", *command]
 
 
-def _wrap(layer: str, command: list[str], workdir: Path, readonly: list[Path], *, slot: int) -> list[str]:
+def _wrap(layer: str, command: list[str], workdir: Path, readonly: list[Path], *, slot: int,
+          devices: tuple[Path, ...] = ()) -> list[str]:
+    """`command` inside `layer`; `devices` (GPU nodes) are bound into a bubblewrap sandbox, the other
+    layers see the host's /dev anyway."""
     if layer == "bwrap":
-        return _bwrap(command, workdir, readonly, slot)
+        return _bwrap(command, workdir, readonly, slot, devices)
     if layer == "unshare":
         return ["unshare", "--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child", "--mount-proc", *command]
     return command
@@ -272,21 +285,22 @@ def run_child(
     limits: Limits = Limits(),
     inputs: dict[str, Path] | None = None,
     cancel: threading.Event | None = None,
+    devices: tuple[Path, ...] = (),
 ) -> Outcome:
     """Run `python -I -m harness.child` on `job` with the submission's `files` and `inputs` (name ->
-    file; the job refers to them by name) in a private work folder. Setting `cancel` kills the child
-    and raises Cancelled."""
+    file; the job refers to them by name) in a private work folder, with the device nodes `devices`
+    (`gpu_devices()` for a job on the GPU). Setting `cancel` kills the child and raises Cancelled."""
     inputs = inputs or {}
     workdir = prepare_workdir(files, inputs)
     try:
         with claimed_slot() as slot:
-            return _run_in(workdir, job, inputs, layer, limits, slot, cancel)
+            return _run_in(workdir, job, inputs, layer, limits, slot, cancel, devices)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _run_in(workdir: Path, job: dict[str, Any], inputs: dict[str, Path], layer: str, limits: Limits, slot: int,
-            cancel: threading.Event | None) -> Outcome:
+            cancel: threading.Event | None, devices: tuple[Path, ...]) -> Outcome:
     job = {**job, "submission": str(workdir / "submission"), "result": str(workdir / RESULT_FILE),
            "outputs": str(workdir / OUTPUTS_FILE),
            **{name: str(workdir / name) for name in inputs}}
@@ -296,7 +310,7 @@ def _run_in(workdir: Path, job: dict[str, Any], inputs: dict[str, Path], layer: 
         for path in [workdir, *workdir.rglob("*")]:
             os.chown(path, uid, uid)
     command = [sys.executable, "-I", "-m", "harness.child", str(workdir / "job.json")]
-    argv = _wrap(layer, command, workdir, _readonly_paths() if layer == "bwrap" else [], slot=slot)
+    argv = _wrap(layer, command, workdir, _readonly_paths() if layer == "bwrap" else [], slot=slot, devices=devices)
     env = _child_env(workdir, limits.threads)
     log = workdir / "child.log"
     started = time.perf_counter()

@@ -177,7 +177,10 @@ def test_bench_parity_compares_final_accuracy_of_both_loops():
 
 
 @pytest.mark.parametrize("command", [["reference", "run", "loss_binary", "--html", ""],
-                                     ["bench", "cifar_cnn", "--runs-at-once"]], ids=["reference", "bench"])
+                                     ["bench", "cifar_cnn", "--runs-at-once"],
+                                     ["check", "submissions/correct", "--data-root", "/nonexistent"],
+                                     ["grade", "submissions", "--data-root", "/nonexistent"]],
+                         ids=["reference", "bench", "check", "grade"])
 def test_asking_for_a_gpu_that_is_not_there_is_a_clear_error(command):
     import torch
 

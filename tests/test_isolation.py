@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import data, sandbox
+from harness import data, sandbox, submission
 from harness.executors import LocalPool
 from harness.grader import Evaluator, Settings
 from harness.grading import grade
@@ -200,3 +200,28 @@ def test_the_sandbox_sees_no_folder_from_the_graders_path_but_its_packages(monke
 
     torch_home = Path(torch.__file__).resolve().parent
     assert any(folder in torch_home.parents for folder in visible)  # the packages still are
+
+
+@pytest.mark.skipif(LAYER != "bwrap" or not Path("/dev/fuse").exists(), reason="needs bubblewrap and /dev/fuse")
+def test_a_job_can_open_the_device_nodes_it_is_given_and_no_others(tmp_path):
+    """How a GPU job gets its /dev/nvidia* nodes, shown with a device node most machines have."""
+    folder = shutil.copytree(EXAMPLES / "correct", tmp_path / "opens_a_device")
+    (folder / "model.py").write_text("open('/dev/fuse', 'rb').close()\n" + (folder / "model.py").read_text())
+    job = {"job": "smoke", "mean": [0.5] * 3, "std": [0.25] * 3, "dropout_rate": 0.3}
+    run = lambda devices: sandbox.run_child(job, files=submission.load(folder).files, layer=LAYER,  # noqa: E731
+                                            limits=Limits(wall_s=60), devices=devices)
+    assert run((Path("/dev/fuse"),)).result == {"ok": True}
+    assert "model.py raised FileNotFoundError" in run(()).result["error"]
+
+
+def test_grading_on_cuda_needs_a_sandboxed_child_that_computes_there():
+    """Checked once before grading with --device cuda. On a GPU machine this is the sandbox's GPU test."""
+    import torch
+
+    from harness.jobs import check_gpu
+
+    if torch.cuda.is_available():
+        assert check_gpu(LAYER, "cuda") == torch.cuda.get_device_name(0)
+        return
+    with pytest.raises(sandbox.IsolationUnavailable, match=r"cannot compute on the GPU \(.*Error.*\); grade with --device cpu"):
+        check_gpu(LAYER, "cuda")
