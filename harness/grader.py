@@ -134,8 +134,8 @@ def _valid_history(value: Any, epochs: int) -> list[dict[str, float]]:
         raise ValueError("history is not a list of epochs")
     rows = []
     for row in value:
-        if not isinstance(row, dict) or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in row.values()):
-            raise ValueError("history holds a non-numeric or non-finite value")
+        if not isinstance(row, dict) or not all(isinstance(v, (int, float)) for v in row.values()):
+            raise ValueError("history holds a non-numeric value")
         rows.append({str(k): float(v) for k, v in row.items()})
     return rows
 
@@ -155,8 +155,14 @@ def _scored_run(result: dict[str, Any], validation: list[dict[str, float]] | Non
 
 
 def _non_finite(history: list[dict[str, float]]) -> str | None:
-    return next((f"{k} ({v}) in epoch {int(row['epoch'])}" for row in history for k, v in row.items()
-                 if not math.isfinite(v)), None)
+    """What a student reads when training, or the grader's scoring of the model's outputs, gave NaN or inf."""
+    for row in history:
+        for key, value in row.items():
+            if not math.isfinite(value):
+                what = "the model's outputs on the validation images gave" if key.startswith("val_") else "training produced"
+                return (f"{what} a non-finite {key} ({value}) in epoch {int(row['epoch'])}; "
+                        f"check the model's forward pass and initialization.")
+    return None
 
 
 def _valid_metrics(value: Any) -> dict[str, float]:
@@ -330,9 +336,8 @@ class Evaluator:
             except ValueError as error:
                 record.status, record.error = "failed", f"the run returned malformed results: {error}"
                 return
-            if bad := _non_finite(record.history):
-                record.status, record.error = "failed", (f"the model's outputs on the validation images gave a "
-                                                         f"non-finite {bad}; check the model's forward pass in eval mode.")
+            if why := _non_finite(record.history):
+                record.status, record.error = "failed", why
 
         profile = self.settings.profile
         data = DataSlice(self.settings.data_root, profile.train_limit.get("cifar10"), profile.test_limit.get("cifar10"),
