@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The GPU figures quoted for issue 5, in one call on a lent GPU machine (run from the repo root):
 #     OUT=/some/folder DEADLINE_S=520 bash benchmarks/gpu_session.sh [SECTION...]
-# Sections (default: all, in this order, most-needed first): data tests baseline steps compile
+# Sections (default: all, in this order, most-needed first): setup data tests baseline steps compile
 # runs_at_once coursework grading bench. Each is cut at its own cap and at the overall deadline, so a slow
-# one costs the later ones, never the whole call. Logs and JSON lines go to $OUT.
+# one costs the later ones, never the whole call. Logs and JSON lines go to $OUT. BWRAP=path: a bubblewrap
+# binary for `setup` to install where the machine has none.
 set -u
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/gpu-session}
@@ -41,6 +42,14 @@ sample_gpu() {  # memory per process and utilisation while runs share the GPU
         nvidia-smi --query-compute-apps=pid,used_memory --format=csv,noheader >>"$OUT/gpu_apps.csv"
         sleep 2
     done
+}
+
+setup() {  # a bare GPU machine: harness importable by the sandbox's `python -I` children, and bubblewrap
+    $PY -I -c "import harness" 2>/dev/null ||
+        $PY -c "import os, site; open(os.path.join(site.getsitepackages()[0], 'nt-harness.pth'), 'w').write(os.getcwd() + '\\n')"
+    command -v bwrap >/dev/null || { [ -n "${BWRAP:-}" ] && install -m 755 "$BWRAP" /usr/local/bin/bwrap; }
+    echo "== setup: harness $($PY -I -c 'import harness; print(harness.__file__)' 2>&1 | tail -n 1)," \
+        "bwrap $(command -v bwrap || echo missing), $(nvidia-smi -L 2>&1 | head -n 1)" | tee -a "$OUT/summary.txt"
 }
 
 data() {
@@ -88,15 +97,18 @@ coursework() {  # every run of a submission's coursework, the reference's model 
 grading() {  # a whole submission through the grader on the GPU: sandboxed, the ten full-profile runs, no claims
     rm -rf /tmp/gpu-sub && mkdir -p /tmp/gpu-sub && cp -r submissions/correct /tmp/gpu-sub/correct
     $PY -c "import pathlib; p = pathlib.Path('/tmp/gpu-sub/correct/manifest.toml'); t = p.read_text(); p.write_text(t[:t.index('[claims]')])"
-    section grading 420 $PY -m harness check /tmp/gpu-sub/correct --profile full --device "$DEVICE" --data-root "$DATA" \
-        --no-download --store /tmp/grading.db --html-dir "$OUT/grading" ${JOBS:+--jobs $JOBS}
+    sample_gpu &
+    local sampler=$!
+    section grading 500 $PY -m harness check /tmp/gpu-sub/correct --profile full --device "$DEVICE" --data-root "$DATA" \
+        --no-download --store /tmp/grading.db --html-dir /tmp/grading ${JOBS:+--jobs $JOBS}
+    kill "$sampler"
 }
 
 bench() {
     section bench 90 $PY -m harness bench --device "$DEVICE" --images 5000 --repeats 1
 }
 
-for name in "${@:-data tests baseline steps compile runs_at_once coursework grading bench}"; do
+for name in "${@:-setup data tests baseline steps compile runs_at_once coursework grading bench}"; do
     for each in $name; do "$each"; done
 done
 echo "== done at t=$(($(date +%s) - start))s"

@@ -15,9 +15,12 @@ import sys
 import traceback
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.submission import AUGMENT_FILE, MODEL_FILE, REQUIRED_NAMES
+
+if TYPE_CHECKING:  # for annotations only: the jobs import torch themselves
+    import torch
 
 
 class StudentCodeError(Exception):
@@ -115,10 +118,7 @@ def job_train(job: dict[str, Any]) -> dict[str, Any]:
     from harness.runner import train_run
     from harness.spec import PROFILES
 
-    device = torch.device(job.get("device", "cpu"))
-    if device.type == "cuda":  # before any student code: a model that asks too much by mistake fails alone
-        total = torch.cuda.get_device_properties(device).total_memory
-        torch.cuda.set_per_process_memory_fraction(min(1.0, job["gpu_memory_bytes"] / total), device)
+    device = _claimed_device(job)
     model_module, augment_module = load_submission(Path(job["submission"]))
     profile = PROFILES[job["profile"]]
     spec = profile.apply(coursework.submission_spec(job["experiment"], dropout_rate=job["dropout_rate"]))
@@ -138,11 +138,25 @@ def job_train(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def job_gpu(job: dict[str, Any]) -> dict[str, Any]:
-    """Can a child in this sandbox compute on the GPU? Asked once before grading on one; no student code."""
+    """Can a child in this sandbox compute on the GPU, claimed as a training child claims it? Asked once
+    before grading on one; no student code."""
     import torch
 
-    x = torch.ones(256, 256, device=job["device"])
+    x = torch.ones(256, 256, device=_claimed_device(job))
     return {"ok": bool(torch.isfinite(x @ x).all()), "device": torch.cuda.get_device_name(x.device)}
+
+
+def _claimed_device(job: dict[str, Any]) -> torch.device:
+    """The job's device; on a GPU, with CUDA's allocator capped at the job's share before any student code
+    runs, so that a model asking too much by mistake fails alone."""
+    import torch
+
+    device = torch.device(job.get("device", "cpu"))
+    if device.type == "cuda":
+        device = torch.device("cuda", torch.cuda.current_device() if device.index is None else device.index)
+        total = torch.cuda.get_device_properties(device).total_memory
+        torch.cuda.set_per_process_memory_fraction(min(1.0, job["gpu_memory_bytes"] / total), device)
+    return device
 
 
 JOBS = {"smoke": job_smoke, "checks": job_checks, "train": job_train, "gpu": job_gpu}

@@ -84,8 +84,9 @@ def _devices(device: str) -> tuple[Path, ...]:
 def check_gpu(layer: str, device: str) -> str:
     """The GPU's name, when a sandboxed child (its limits, its uid, its bound device nodes) can compute
     on `device`; IsolationUnavailable with what the child said when it cannot."""
-    outcome = sandbox.run_child({"job": "gpu", "device": device}, files={}, layer=layer,
-                                limits=sandbox.Limits(wall_s=120), devices=_devices(device))
+    limits = sandbox.Limits(wall_s=120)
+    outcome = sandbox.run_child({"job": "gpu", "device": device, "gpu_memory_bytes": limits.gpu_memory_bytes},
+                                files={}, layer=layer, limits=limits, devices=_devices(device))
     if outcome.ok and (outcome.result or {}).get("ok") is True:
         return str(outcome.result.get("device"))
     said = outcome.log_tail.strip().splitlines()[-1][:300] if outcome.log_tail.strip() else outcome.status

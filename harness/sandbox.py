@@ -144,7 +144,8 @@ def gpu_devices() -> tuple[Path, ...]:
 
 def _bwrap(command: list[str], workdir: Path, readonly: list[Path], slot: int, devices: tuple[Path, ...] = ()) -> list[str]:
     as_root = os.geteuid() == 0
-    args = ["bwrap", "--die-with-parent", "--new-session", "--clearenv",
+    # by full path: the child's environment has PATH=/usr/bin:/bin, bwrap may live in /usr/local/bin
+    args = [shutil.which("bwrap") or "bwrap", "--die-with-parent", "--new-session", "--clearenv",
             "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
     if not as_root:
         args.append("--unshare-user")
@@ -170,7 +171,7 @@ def _bwrap(command: list[str], workdir: Path, readonly: list[Path], slot: int, d
     for path, flag in binds:
         args += [flag, str(path), str(path)]
     args += ["--chdir", str(workdir)]
-    for key, value in _child_env(workdir).items():
+    for key, value in _child_env(workdir, gpu=bool(devices)).items():
         args += ["--setenv", key, value]
     if as_root:
         uid = str(SANDBOX_UID_BASE + slot)
@@ -185,13 +186,19 @@ def _wrap(layer: str, command: list[str], workdir: Path, readonly: list[Path], *
     if layer == "bwrap":
         return _bwrap(command, workdir, readonly, slot, devices)
     if layer == "unshare":
-        return ["unshare", "--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child", "--mount-proc", *command]
+        return [shutil.which("unshare") or "unshare", "--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child", "--mount-proc", *command]
     return command
 
 
-def _child_env(workdir: Path, threads: int = 1) -> dict[str, str]:
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(workdir), "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
-           "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg", "CUDA_VISIBLE_DEVICES": os.environ.get("CUDA_VISIBLE_DEVICES", "")}
+def _child_env(workdir: Path, threads: int = 1, gpu: bool = False) -> dict[str, str]:
+    # USER: the sandbox's uid has no passwd entry, and getpass.getuser() (Triton's import) asks the env first
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(workdir), "USER": "sandbox", "LOGNAME": "sandbox", "LANG": "C.UTF-8",
+           "PYTHONDONTWRITEBYTECODE": "1",
+           "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg"}
+    # an empty CUDA_VISIBLE_DEVICES hides every GPU: a CPU job gets it; a GPU job sees the grader's own GPUs
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if not gpu or visible is not None:
+        env["CUDA_VISIBLE_DEVICES"] = visible if gpu else ""
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "HARNESS_THREADS"):
         env[name] = str(threads)
     return env
@@ -311,7 +318,7 @@ def _run_in(workdir: Path, job: dict[str, Any], inputs: dict[str, Path], layer: 
             os.chown(path, uid, uid)
     command = [sys.executable, "-I", "-m", "harness.child", str(workdir / "job.json")]
     argv = _wrap(layer, command, workdir, _readonly_paths() if layer == "bwrap" else [], slot=slot, devices=devices)
-    env = _child_env(workdir, limits.threads)
+    env = _child_env(workdir, limits.threads, gpu=bool(devices))
     log = workdir / "child.log"
     started = time.perf_counter()
     with open(log, "wb") as out:

@@ -202,16 +202,56 @@ def test_the_sandbox_sees_no_folder_from_the_graders_path_but_its_packages(monke
     assert any(folder in torch_home.parents for folder in visible)  # the packages still are
 
 
+def _smoke(tmp_path: Path, prefix: str, devices: tuple[Path, ...] = ()) -> dict:
+    """The smoke job's result for the correct submission with `prefix` run when its model.py is imported."""
+    folder = tmp_path / "submission"
+    if not folder.exists():
+        shutil.copytree(EXAMPLES / "correct", folder)
+    (folder / "model.py").write_text(prefix + (EXAMPLES / "correct" / "model.py").read_text())
+    job = {"job": "smoke", "mean": [0.5] * 3, "std": [0.25] * 3, "dropout_rate": 0.3}
+    return sandbox.run_child(job, files=submission.load(folder).files, layer=LAYER, limits=Limits(wall_s=60),
+                             devices=devices).result
+
+
 @pytest.mark.skipif(LAYER != "bwrap" or not Path("/dev/fuse").exists(), reason="needs bubblewrap and /dev/fuse")
 def test_a_job_can_open_the_device_nodes_it_is_given_and_no_others(tmp_path):
     """How a GPU job gets its /dev/nvidia* nodes, shown with a device node most machines have."""
-    folder = shutil.copytree(EXAMPLES / "correct", tmp_path / "opens_a_device")
-    (folder / "model.py").write_text("open('/dev/fuse', 'rb').close()\n" + (folder / "model.py").read_text())
-    job = {"job": "smoke", "mean": [0.5] * 3, "std": [0.25] * 3, "dropout_rate": 0.3}
-    run = lambda devices: sandbox.run_child(job, files=submission.load(folder).files, layer=LAYER,  # noqa: E731
-                                            limits=Limits(wall_s=60), devices=devices)
-    assert run((Path("/dev/fuse"),)).result == {"ok": True}
-    assert "model.py raised FileNotFoundError" in run(()).result["error"]
+    opens = "open('/dev/fuse', 'rb').close()\n"
+    assert _smoke(tmp_path, opens, devices=(Path("/dev/fuse"),)) == {"ok": True}
+    assert "model.py raised FileNotFoundError" in _smoke(tmp_path, opens)["error"]
+
+
+@pytest.mark.parametrize("graders, devices, child", [
+    (None, (Path("/dev/fuse"),), None),  # unset: every GPU the machine has (an empty value would hide them all)
+    ("1", (Path("/dev/fuse"),), "1"),
+    ("1", (), ""),  # a CPU job sees no GPU
+])
+def test_a_gpu_job_sees_the_graders_gpus_and_a_cpu_job_none(tmp_path, monkeypatch, graders, devices, child):
+    if graders is None:
+        monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    else:
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", graders)
+    if devices and not devices[0].exists():
+        pytest.skip("needs /dev/fuse as the stand-in GPU node")
+    sees = f"import os\nassert os.environ.get('CUDA_VISIBLE_DEVICES') == {child!r}, os.environ.get('CUDA_VISIBLE_DEVICES')\n"
+    assert _smoke(tmp_path, sees, devices) == {"ok": True}
+
+
+def test_code_that_asks_for_the_user_name_runs(tmp_path):
+    """The sandbox's uid has no passwd entry; Triton (imported with torchvision on GPU machines) asks getpass."""
+    assert _smoke(tmp_path, "import getpass\nassert getpass.getuser()\n") == {"ok": True}
+
+
+@pytest.mark.skipif(LAYER != "bwrap", reason="needs bubblewrap")
+def test_the_sandbox_starts_from_the_graders_path_not_the_childs(tmp_path, monkeypatch):
+    """bubblewrap in /usr/local/bin (a GPU machine's) is found though the child's PATH is /usr/bin:/bin."""
+    local_bin, started = tmp_path / "local-bin", tmp_path / "started"
+    local_bin.mkdir()
+    (local_bin / "bwrap").write_text(f"#!/bin/sh\ntouch {started}\nexec {shutil.which('bwrap')} \"$@\"\n")
+    (local_bin / "bwrap").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{local_bin}:{os.environ['PATH']}")
+    assert _smoke(tmp_path, "") == {"ok": True}
+    assert started.exists()
 
 
 def test_grading_on_cuda_needs_a_sandboxed_child_that_computes_there():
