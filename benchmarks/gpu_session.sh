@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The GPU figures quoted for issue 5, in one call on a lent GPU machine (run from the repo root):
 #     OUT=/some/folder DEADLINE_S=520 bash benchmarks/gpu_session.sh [SECTION...]
-# Sections (default: all, in this order, most-needed first): setup data tests baseline steps compile
-# runs_at_once coursework grading bench. Each is cut at its own cap and at the overall deadline, so a slow
+# Sections (default: all, in this order, most-needed first): setup data tests streams baseline steps
+# compile runs_at_once coursework grading bench. Each is cut at its own cap and at the overall deadline, so a slow
 # one costs the later ones, never the whole call. Logs and JSON lines go to $OUT. BWRAP=path: a bubblewrap
 # binary for `setup` to install where the machine has none.
 set -u
@@ -61,6 +61,12 @@ tests() {  # what only a GPU can check: graph replay against eager steps, batche
         -p no:cacheprovider -rs
 }
 
+streams() {  # K runs sharing the GPU: K processes (time slices) against K CUDA streams in one process
+    for case in cifar_cnn_aug cifar_cnn; do
+        section "streams_$case" 150 $PY benchmarks/gpu_streams.py "$DATA" --case "$case" --device "$DEVICE"
+    done
+}
+
 baseline() {  # the 40-epoch coursework baseline, full CIFAR-10-sized data
     section baseline 160 $PY -m harness reference run cw_baseline --profile full --device "$DEVICE" --data-root "$DATA" \
         --no-download --store /tmp/baseline.db --html "" --force
@@ -108,7 +114,7 @@ bench() {
     section bench 90 $PY -m harness bench --device "$DEVICE" --images 5000 --repeats 1
 }
 
-for name in "${@:-setup data tests baseline steps compile runs_at_once coursework grading bench}"; do
+for name in "${@:-setup data tests streams baseline steps compile runs_at_once coursework grading bench}"; do
     for each in $name; do "$each"; done
 done
 echo "== done at t=$(($(date +%s) - start))s"

@@ -59,9 +59,11 @@ def stored_grades(store: Store, rubric: Rubric, profile: Profile) -> list[tuple[
 
 
 def grade_folders(folders: list[Path], *, settings: Settings, rubric: Rubric, store: Store, executor: Executor,
-                  progress: Progress) -> tuple[list[tuple[Evaluation, Grade]], list[tuple[str, str]]]:
-    """The grades, and the jobs the executor gave up on as (label, why): not stored, so a re-run retries them."""
-    evaluator = Evaluator(settings, store, executor, progress=progress)
+                  progress: Progress, retry_failed: bool = False,
+                  ) -> tuple[list[tuple[Evaluation, Grade]], list[tuple[str, str]]]:
+    """The grades, and the jobs the executor gave up on as (label, why): not stored, so a re-run retries them.
+    `retry_failed`: run again the jobs whose stored result is a failure."""
+    evaluator = Evaluator(settings, store, executor, progress=progress, retry_failed=retry_failed)
     evaluations = evaluator.evaluate_all(folders)
     spreads = reference_spreads(store, settings, rubric, evaluations, progress.note)
     return [(e, grade(e, rubric, spreads)) for e in evaluations], list(evaluator.not_run.values())

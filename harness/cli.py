@@ -216,7 +216,7 @@ def _graded(args: argparse.Namespace, folders: list[Path], settings, rubric) -> 
             if executor.dashboard:
                 progress.note(f"Dask dashboard: {executor.dashboard}")
             results, not_run = grade_folders(folders, settings=settings, rubric=rubric, store=store,
-                                             executor=executor, progress=progress)
+                                             executor=executor, progress=progress, retry_failed=args.retry_failed)
     finally:
         progress.close()
     if not_run:
@@ -365,6 +365,9 @@ def _grading_options(parser: argparse.ArgumentParser, *, profile: str) -> None:
                        help="run the jobs on a Dask LocalCluster of --jobs worker processes")
     where.add_argument("--scheduler", metavar="ADDRESS", default=None,
                        help="run the jobs on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (see the README)")
+    parser.add_argument("--retry-failed", action="store_true",
+                        help="run again the jobs whose stored result is a failure (after fixing the grading machine, "
+                             "say); by default a stored result is kept, failed or not")
     parser.add_argument("--allow-weak-isolation", action="store_true",
                         help="grade even where only resource limits are available (no bubblewrap, no namespaces)")
 

@@ -185,11 +185,13 @@ class Job:
 class Evaluator:
     """Runs the sandboxed jobs of many submissions on an executor and stores each result as soon as
     it comes back; this process alone writes the store. Per submission the smoke job goes first;
-    checks and runs only follow when it passed. Jobs already stored are not run again."""
+    checks and runs only follow when it passed. Jobs already stored are not run again, unless they
+    failed and `retry_failed` is set (a failure can be the grading machine's, fixed since)."""
 
     def __init__(self, settings: Settings, store: Store, executor: Executor, *,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, retry_failed: bool = False) -> None:
         self.settings, self.store, self.executor = settings, store, executor
+        self.retry_failed = retry_failed
         self.progress = progress or Progress()
         self.not_run: dict[str, tuple[str, str]] = {}  # task key -> (label, why the executor gave it up); not stored
 
@@ -228,22 +230,31 @@ class Evaluator:
         submission's other jobs in its place)."""
         self.progress.plan(len(jobs))
         for job in jobs:
-            existing = self.store.find(job.planned)
-            if existing is None:
+            stored = self._kept(job.planned)
+            if stored is None:
                 submitted[job.task.key] = job
                 self.executor.submit(job.task)
                 continue
-            self.progress.finish(f"{job.task.label}: already in the store")
-            if job.planned.experiment == SMOKE and self.store.load(existing).status == "ok":
+            failed = "" if stored.status == "ok" else " (failed; --retry-failed runs it again)"
+            self.progress.finish(f"{job.task.label}: already in the store{failed}")
+            if job.planned.experiment == SMOKE and stored.status == "ok":
                 self._start(self._later_jobs(job.submission), submitted)
+
+    def _kept(self, planned: RunRecord) -> RunRecord | None:
+        """The stored result of this job, unless there is none or it failed and failures are retried."""
+        existing = self.store.find(planned)
+        if existing is None:
+            return None
+        stored = self.store.load(existing)
+        return None if self.retry_failed and stored.status != "ok" else stored
 
     def _store(self, job: Job, ran: Ran) -> RunRecord:
         record = job.planned
         record.started_at, record.environment, record.wall_s = ran.started_at, ran.environment, ran.outcome.wall_s
         job.interpret(record, ran)
-        with self.store.lock:  # a record stored meanwhile by another process wins; ours is dropped
-            if self.store.find(record) is None:
-                self.store.save(record)
+        with self.store.lock:  # a record kept meanwhile by another process wins; ours is dropped
+            if self._kept(record) is None:
+                self.store.save(record, replace=True)  # replaces only a failure being retried
         self.progress.finish(f"{job.task.label}: {'ok' if record.status == 'ok' else 'FAILED'} ({record.wall_s:.0f}s)")
         return record
 

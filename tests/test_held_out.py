@@ -14,6 +14,7 @@ from harness import coursework, data, held_out, sandbox
 from harness.executors import Executor
 from harness.grader import Evaluator, Settings
 from harness.jobs import Ran
+from harness.progress import Progress
 from harness.runner import Components, train_run
 from harness.spec import PROFILES
 from harness.store import Store
@@ -135,10 +136,11 @@ class Scripted(Executor):
     """Hands back for each task what a child could have written, and the worker's validation scores."""
 
     def __init__(self, train_result: dict, validation: list[dict[str, float]] | None) -> None:
-        self.train_result, self.validation, self.tasks = train_result, validation, []
+        self.train_result, self.validation, self.tasks, self.submitted = train_result, validation, [], []
 
     def submit(self, task) -> None:
         self.tasks.append(task)
+        self.submitted.append(task)
 
     def completed(self):
         while self.tasks:
@@ -182,3 +184,20 @@ def test_what_a_child_says_of_validation_is_replaced_by_the_graders_scores(synth
 def test_a_run_whose_validation_cannot_be_scored_fails_with_why(synth_root, tmp_path, validation, why):
     run = _graded_run(synth_root, tmp_path, validation)
     assert run.status == "failed" and why in run.error
+
+
+def test_a_stored_failure_is_kept_unless_failures_are_retried(synth_root, tmp_path):
+    """A failure can be the grading machine's (today's first GPU run: a child without a user name), fixed since."""
+    settings = Settings(profile=PROFILES["check"], data_root=synth_root, layer="bwrap", runs=("cw_baseline",))
+    good = [{"val_loss": 2.1, "val_accuracy": 0.25}]
+    with Store(tmp_path / "store.sqlite") as store:
+        Evaluator(settings, store, Scripted(BOASTFUL_CHILD, None)).evaluate(EXAMPLES / "correct")
+        kept, retried = Scripted(BOASTFUL_CHILD, good), Scripted(BOASTFUL_CHILD, good)
+        said = io.StringIO()
+        again = Evaluator(settings, store, kept, progress=Progress(said, bar=False)).evaluate(EXAMPLES / "correct")
+        assert again.runs["cw_baseline"].status == "failed" and kept.submitted == []
+        assert "cw_baseline: already in the store (failed; --retry-failed runs it again)" in said.getvalue()
+        fixed = Evaluator(settings, store, retried, retry_failed=True).evaluate(EXAMPLES / "correct")
+        assert [task.job["job"] for task in retried.submitted] == ["train"]  # smoke and checks had passed
+        assert fixed.runs["cw_baseline"].status == "ok" and fixed.runs["cw_baseline"].metrics["best_val_accuracy"] == 0.25
+        assert [r.status for r in store.runs() if r.experiment == "cw_baseline"] == ["ok"]
