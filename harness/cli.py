@@ -204,10 +204,12 @@ def _graded(args: argparse.Namespace, folders: list[Path], settings, rubric) -> 
     from harness import reference_pool
     from harness.batch import grade_folders
     from harness.executors import make_executor
+    from harness.grader import sharing
     from harness.progress import Progress
 
     progress = Progress(sys.stderr)
     jobs = args.jobs or reference_pool.default_jobs(env.resolve_device(settings.device))
+    settings = sharing(settings, jobs)
     try:
         with make_executor(in_process=args.in_process, dask=args.dask, scheduler=args.scheduler,
                            jobs=jobs) as executor, Store(args.store) as store:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -42,6 +42,16 @@ class Settings:
     checks_limits: sandbox.Limits = sandbox.Limits(wall_s=180)
     train_limits: sandbox.Limits = sandbox.Limits(wall_s=900)
     device: str = "cpu"  # where the coursework runs train; smoke tests and behaviour checks stay on the CPU
+
+
+def sharing(settings: Settings, jobs: int) -> Settings:
+    """`settings` for `jobs` jobs at once. On a GPU their training runs take it in turns (eight sharing an
+    H200 each took about eight times as long as one alone), so a run's time limits grow with them, its CPU
+    seconds too (a process waiting on the GPU may spin); on the CPU each job has a core of its own."""
+    if settings.device == "cpu" or jobs <= 1:
+        return settings
+    limits = settings.train_limits
+    return replace(settings, train_limits=replace(limits, wall_s=limits.wall_s * jobs, cpu_s=limits.cpu_s * jobs))
 
 
 @dataclass
@@ -237,8 +247,16 @@ class Evaluator:
                 continue
             failed = "" if stored.status == "ok" else " (failed; --retry-failed runs it again)"
             self.progress.finish(f"{job.task.label}: already in the store{failed}")
-            if job.planned.experiment == SMOKE and stored.status == "ok":
-                self._start(self._later_jobs(job.submission), submitted)
+            if job.planned.experiment == SMOKE:
+                self._update_who(stored, job.submission)
+                if stored.status == "ok":
+                    self._start(self._later_jobs(job.submission), submitted)
+
+    def _update_who(self, smoke: RunRecord, sub: submission.Submission) -> None:
+        """The claims (or folder) changed since the smoke test ran: nothing runs again, the record learns them."""
+        if smoke.arrays.get("submission") != _who(sub):
+            smoke.arrays = {**smoke.arrays, "submission": _who(sub)}
+            self.store.save(smoke, replace=True)
 
     def _kept(self, planned: RunRecord) -> RunRecord | None:
         """The stored result of this job, unless there is none or it failed and failures are retried."""
@@ -295,9 +313,7 @@ class Evaluator:
 
         def interpret(record: RunRecord, ran: Ran) -> None:
             outcome = ran.outcome
-            # who and what was claimed, so that pages can be rendered from the store alone
-            record.arrays = {"submission": {"student": sub.student, "folder": sub.path.name,
-                                            "claims": dict(sub.manifest.claims)}}
+            record.arrays = {"submission": _who(sub)}
             if not outcome.ok or (outcome.result or {}).get("ok") is not True:
                 record.status, record.error = "failed", failure_message(outcome, limits)
 
@@ -355,6 +371,11 @@ class Evaluator:
                          spec.task, spec.loss)
         return self._job(sub, experiment, "train", to_dict(spec), spec.seed, child_job, limits, interpret, data,
                          self.settings.device)
+
+
+def _who(sub: submission.Submission) -> dict[str, Any]:
+    """Who and what was claimed, kept with the smoke test so that pages can be rendered from the store alone."""
+    return {"student": sub.student, "folder": sub.path.name, "claims": dict(sub.manifest.claims)}
 
 
 def _clean_check(raw: Any) -> dict[str, Any]:

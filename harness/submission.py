@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import functools
 import hashlib
+import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,7 +65,12 @@ class Submission:
 
     @functools.cached_property
     def content_hash(self) -> str:
-        return content_hash(self.files)
+        """What every job's result depends on: the files, with the manifest read for its settings. The
+        claims and the manifest's comments are left out, so that writing down the accuracies a check
+        reported does not train everything again."""
+        manifest = tomllib.loads(self.files[MANIFEST_FILE].decode("utf-8", errors="replace"))
+        settings = json.dumps({k: v for k, v in manifest.items() if k != "claims"}, sort_keys=True, default=str)
+        return content_hash({**self.files, MANIFEST_FILE: settings.encode()})
 
 
 def read_files(folder: Path) -> dict[str, bytes]:

@@ -2,15 +2,17 @@
 
 import csv
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from harness import gradebook, rubric
 from harness.coursework import RUNS
-from harness.grader import CHECKS, SMOKE, Evaluation
+from harness.grader import CHECKS, SMOKE, Evaluation, Settings, sharing
 from harness.grading import FAIL, NOT_ASSESSED, grade
 from harness.results import RunRecord
+from harness.spec import PROFILES
 from harness.spread import Spread
 from harness.submission import CLAIMED_RUNS
 from harness.submission import load as load_submission
@@ -129,3 +131,17 @@ def test_the_terminal_summary_lists_failures_with_their_reason():
     assert "FAIL  dropout_inactive_in_eval" in text and "dropout is still active in eval mode" in text
     assert "Not assessed (baseline, aug1, aug2, dropout, batchnorm, bn_dropout)" in text
     assert "Behaviour checks: 13/14 passed" in text
+
+
+def test_training_runs_sharing_a_gpu_are_given_time_in_proportion_and_cpu_jobs_are_not(tmp_path):
+    """Eight runs sharing an H200 each took about eight times as long as one alone: the limit must not
+    turn the grader's own sharing into a student's timeout."""
+    on_cpu = Settings(profile=PROFILES["check"], data_root=tmp_path, layer="bwrap")
+    assert sharing(on_cpu, 8) == on_cpu  # a core each
+    on_gpu = replace(on_cpu, device="cuda")
+    shared = sharing(on_gpu, 8)
+    assert (shared.train_limits.wall_s, shared.train_limits.cpu_s) == (8 * on_gpu.train_limits.wall_s,
+                                                                       8 * on_gpu.train_limits.cpu_s)
+    assert shared.train_limits.memory_bytes == on_gpu.train_limits.memory_bytes
+    assert (shared.smoke_limits, shared.checks_limits) == (on_gpu.smoke_limits, on_gpu.checks_limits)  # on the CPU
+    assert sharing(on_gpu, 1) == on_gpu

@@ -4,6 +4,7 @@ and how the file it hands back is read."""
 import io
 import json
 import pickle
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import torch
 
 from harness import coursework, data, held_out, sandbox
 from harness.executors import Executor
-from harness.grader import Evaluator, Settings
+from harness.grader import Evaluator, Settings, stored_evaluations
 from harness.jobs import Ran
 from harness.progress import Progress
 from harness.runner import Components, train_run
@@ -201,3 +202,19 @@ def test_a_stored_failure_is_kept_unless_failures_are_retried(synth_root, tmp_pa
         assert [task.job["job"] for task in retried.submitted] == ["train"]  # smoke and checks had passed
         assert fixed.runs["cw_baseline"].status == "ok" and fixed.runs["cw_baseline"].metrics["best_val_accuracy"] == 0.25
         assert [r.status for r in store.runs() if r.experiment == "cw_baseline"] == ["ok"]
+
+
+def test_new_claims_train_nothing_again_and_the_store_learns_them(synth_root, tmp_path):
+    settings = Settings(profile=PROFILES["check"], data_root=synth_root, layer="bwrap", runs=("cw_baseline",))
+    folder = shutil.copytree(EXAMPLES / "correct", tmp_path / "correct")
+    good = [{"val_loss": 2.1, "val_accuracy": 0.25}]
+    with Store(tmp_path / "store.sqlite") as store:
+        Evaluator(settings, store, Scripted(BOASTFUL_CHILD, good)).evaluate(folder)
+        manifest = folder / "manifest.toml"
+        manifest.write_text(manifest.read_text().replace("baseline = 0.80", "baseline = 0.25"))
+        again = Scripted(BOASTFUL_CHILD, good)
+        evaluation = Evaluator(settings, store, again).evaluate(folder)
+        assert again.submitted == [] and evaluation.runs["cw_baseline"].status == "ok"
+        assert evaluation.claims["baseline"] == 0.25
+        (stored,) = stored_evaluations(store, profile="check")  # what `harness report` renders
+        assert stored.claims["baseline"] == 0.25 and stored.runs["cw_baseline"].metrics["best_val_accuracy"] == 0.25

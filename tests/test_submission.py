@@ -34,6 +34,17 @@ def test_content_hash_follows_the_files_and_ignores_caches(folder):
     assert submission.load(folder).content_hash != before
 
 
+def test_content_hash_leaves_out_the_claims_and_the_manifests_comments_but_not_its_settings(folder):
+    """A student writes down the accuracies a check reported: nothing needs training again."""
+    manifest = folder / "manifest.toml"
+    before = submission.load(folder).content_hash
+    manifest.write_text(manifest.read_text().replace("baseline = 0.80", "baseline = 0.7312  # measured") + "\n# done\n")
+    assert submission.load(folder).manifest.claims["baseline"] == 0.7312
+    assert submission.load(folder).content_hash == before
+    manifest.write_text(manifest.read_text().replace("rate = 0.3", "rate = 0.4"))
+    assert submission.load(folder).content_hash != before
+
+
 @pytest.mark.parametrize("edit, message", [
     (lambda f: (f / "manifest.toml").unlink(), "manifest.toml is missing"),
     (lambda f: (f / "augmentations.py").unlink(), "augmentations.py is missing"),
