@@ -56,14 +56,16 @@ data() {
     section data 60 $PY -c "from harness import synthetic; synthetic.write_cifar10('$DATA', $IMAGES, 10000)"
 }
 
-tests() {  # what only a GPU can check: graph replay against eager steps, batched augmentation on CUDA, the sandbox passing the GPU
-    section tests 90 $PY -m pytest tests/test_steps.py tests/test_batched_augment.py tests/test_isolation.py -q -k "cuda or step" \
+tests() {  # what only a GPU can check: graph replay against eager steps, batched augmentation on CUDA, the sandbox
+    # passing the GPU, runs taking turns on their own streams
+    section tests 120 $PY -m pytest tests/test_steps.py tests/test_batched_augment.py tests/test_isolation.py \
+        tests/test_together.py -q -k "cuda or step or gpu" \
         -p no:cacheprovider -rs
 }
 
 streams() {  # K runs sharing the GPU: K processes (time slices) against K CUDA streams in one process
-    for case in cifar_cnn_aug cifar_cnn; do
-        section "streams_$case" 150 $PY benchmarks/gpu_streams.py "$DATA" --case "$case" --device "$DEVICE"
+    for case in cifar_cnn cifar_cnn_aug; do
+        section "streams_$case" 150 $PY benchmarks/gpu_streams.py "$DATA" --case "$case" --runs 1,4,8 --device "$DEVICE"
     done
 }
 

@@ -12,7 +12,7 @@ import os
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Generator, Mapping
 
 import numpy as np
 import torch
@@ -26,7 +26,7 @@ from harness.inputs import Augment, Pipeline, augmentation_path, make_prepare
 from harness.results import RunRecord
 from harness.spec import DemoContext, Optimizer, Profile, Spec, TrainSpec, dict_hash, spec_hash, to_dict
 from harness.tasks import LOSSES, TASKS
-from harness.trainer import Callback, evaluate, fit
+from harness.trainer import Callback, evaluate, fit_steps, to_end
 
 EVAL_BATCH_SIZE = 1000  # eval mode does not depend on the batch size; larger is faster
 
@@ -101,7 +101,15 @@ def loader_workers(device: torch.device, path: str | None) -> int:
     return max(0, min(8, env.cpus() - 1))
 
 
-def train_run(
+Trained = tuple[list[dict[str, float]], dict[str, float], dict[str, Any]]  # history, summary metrics, arrays
+
+
+def train_run(spec: TrainSpec, dataset: data.Dataset, **options: Any) -> Trained:
+    """Train `spec` on `dataset` (the options of `train_run_steps`); returns (history, summary metrics, arrays)."""
+    return to_end(train_run_steps(spec, dataset, **options))
+
+
+def train_run_steps(
     spec: TrainSpec,
     dataset: data.Dataset,
     *,
@@ -111,8 +119,8 @@ def train_run(
     extra_callbacks: tuple[Callback, ...] = (),
     precision: str = "fp32",
     held_out: bool = False,
-) -> tuple[list[dict[str, float]], dict[str, float], dict[str, Any]]:
-    """Train `spec` on `dataset`; returns (history, summary metrics, arrays).
+) -> Generator[None, None, Trained]:
+    """`train_run`, pausing after every training step (see `together`).
 
     Convolutional models run channels-last (faster convolutions on CPU and GPU, same numbers up to
     float rounding); `precision="bf16"` autocasts forward passes, a named option that changes numerics.
@@ -154,8 +162,9 @@ def train_run(
     if spec.early_stopping:
         callbacks.append(EarlyStopping(spec.early_stopping))
     callbacks.extend(extra_callbacks)
-    state = fit(model, task=task, criterion=criterion, optimizer=optimizer, train=train, val=None if held_out else val,
-                epochs=spec.epochs, callbacks=callbacks, precision=precision, cuda_graph=device.type == "cuda")
+    state = yield from fit_steps(model, task=task, criterion=criterion, optimizer=optimizer, train=train,
+                                 val=None if held_out else val, epochs=spec.epochs, callbacks=callbacks,
+                                 precision=precision, cuda_graph=device.type == "cuda")
 
     metrics = {} if held_out else {f"final_val_{k}": v for k, v in evaluate(model, task, criterion, val, precision).items()}
     if spec.evaluate_train:

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Any, Generator, Iterable, Sequence, TypeVar
 
 import torch
 from torch import nn
 
 from harness.steps import GraphedStep, Step, autocast, make_step
 from harness.tasks import Sums, Task
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -56,12 +58,27 @@ def _means(total: Sums | None, count: int) -> dict[str, float]:
 
 def train_one_epoch(step: Step | GraphedStep, batches: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
     """One pass in train mode; returns per-sample mean loss and metrics of the batches seen."""
+    return to_end(_epoch_steps(step, batches))
+
+
+def _epoch_steps(step: Step | GraphedStep, batches: Iterable[tuple[torch.Tensor, torch.Tensor]]
+                 ) -> Generator[None, None, dict[str, float]]:
     step.model.train()
     total, count = None, 0
     for inputs, targets in batches:
         total = _add(total, step(inputs, targets))
         count += targets.shape[0]
+        yield
     return _means(total, count)
+
+
+def to_end(steps: Generator[None, None, T]) -> T:
+    """Run a stepwise generator (`fit_steps`, `runner.train_run_steps`) through; what it returns."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
 
 
 @torch.no_grad()
@@ -96,7 +113,12 @@ def evaluate(
     return score(task, criterion, *predict(model, batches, precision))
 
 
-def fit(
+def fit(model: nn.Module, **options: Any) -> FitState:
+    """Train for up to `epochs` (the options of `fit_steps`), start to end."""
+    return to_end(fit_steps(model, **options))
+
+
+def fit_steps(
     model: nn.Module,
     *,
     task: Task,
@@ -108,10 +130,11 @@ def fit(
     callbacks: Sequence[Callback] = (),
     precision: str = "fp32",
     cuda_graph: bool = False,
-) -> FitState:
-    """Train for up to `epochs`. Each epoch's logs: epoch, lr (in effect during the epoch),
-    train metrics, val_* metrics, train_s and val_s (seconds). `cuda_graph` replays the step from
-    a CUDA graph (a GPU, and an optimizer built capturable)."""
+) -> Generator[None, None, FitState]:
+    """Train for up to `epochs`, pausing after every training step so that several runs can take turns
+    (`together`). Each epoch's logs: epoch, lr (in effect during the epoch), train metrics, val_*
+    metrics, train_s and val_s (seconds). `cuda_graph` replays the step from a CUDA graph (a GPU, and
+    an optimizer built capturable)."""
     step = make_step(model, task, criterion, optimizer, precision=precision, cuda_graph=cuda_graph)
     state = FitState(model, optimizer)
     for callback in callbacks:
@@ -119,7 +142,7 @@ def fit(
     for epoch in range(1, epochs + 1):
         logs: dict[str, float] = {"epoch": epoch, "lr": optimizer.param_groups[0]["lr"]}
         started = time.perf_counter()
-        logs.update(train_one_epoch(step, train))
+        logs.update((yield from _epoch_steps(step, train)))
         logs["train_s"] = time.perf_counter() - started
         if val is not None:
             started = time.perf_counter()
