@@ -96,10 +96,12 @@ runs_at_once() {
     kill "$sampler"
 }
 
-coursework() {  # every run of a submission's coursework, the reference's model and augmentation; JOBS=N: runs at once
+coursework() {  # every run of a submission's coursework, the reference's model and augmentation; JOBS=N: processes
+    # at once; TOGETHER=K: runs taking turns in each (H200, JOBS and TOGETHER unset: 331 s)
     section coursework 420 $PY -m harness reference run cw_baseline cw_aug1 cw_aug2 cw_dropout cw_batchnorm \
         cw_bn_dropout cw_zeros_init cw_sgd_3e-3 cw_sgd_1e-3 cw_sgd_3e-4 --profile full --device "$DEVICE" \
-        --data-root "$DATA" --no-download --store /tmp/coursework.db --html "" ${JOBS:+--jobs $JOBS}
+        --data-root "$DATA" --no-download --store /tmp/coursework.db --html "" --force ${JOBS:+--jobs $JOBS} \
+        ${TOGETHER:+--together $TOGETHER}
 }
 
 grading() {  # a whole submission through the grader on the GPU: sandboxed, the ten full-profile runs, no claims

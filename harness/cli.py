@@ -121,12 +121,14 @@ def cmd_reference_run(args: argparse.Namespace) -> int:
             print(f"{next(labels)} {_spec_label(spec, args)}: skipped, {spec.dataset} data missing")
             counts["skipped"] += 1
         ready = [s for s in todo if getattr(s, "dataset", None) not in missing]
-        jobs = min(args.jobs or reference_pool.default_jobs(device), max(1, len(ready)))
+        jobs = min(args.jobs or reference_pool.default_jobs(device), max(1, -(-len(ready) // args.together)))
         if jobs > 1:
             print(f"{jobs} runs at a time, {reference_pool.threads_each(jobs)} thread(s) each", file=sys.stderr)
+        if args.together > 1:
+            print(f"each of them {args.together} runs together, taking turns step by step", file=sys.stderr)
         for spec, record in reference_pool.run(ready, jobs=jobs, device=device, profile=profile, data_root=root,
                                                download=args.download, precision=args.precision,
-                                               progress=not args.quiet and jobs == 1):
+                                               together=args.together, progress=not args.quiet and jobs == 1):
             store.save(record, replace=args.force)
             counts["ran"] += 1
             print(f"{next(labels)} {_spec_label(spec, args)}: {_headline(record.metrics)} ({record.wall_s:.1f}s)")
@@ -403,6 +405,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--jobs", type=_at_least_one, default=None,
                      help="runs at a time, each in its own process (default: one per CPU, one thread each; on a GPU, "
                           "as many as its free memory holds, at most 8); 1 runs them in this process with per-epoch lines")
+    run.add_argument("--together", type=_at_least_one, default=1, metavar="K",
+                     help="train K runs in each process, a step of each in turn, each on its own CUDA stream and "
+                          "random state (same results; whether it is faster on a GPU is not measured yet)")
     run.add_argument("--seeds", type=_at_least_one, default=1,
                      help="run each training experiment under this many seeds (its seed, +1, ...): the spread")
 

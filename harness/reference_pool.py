@@ -18,8 +18,9 @@ import torch
 
 from harness.env import cpus
 from harness.results import RunRecord
-from harness.runner import run_spec
+from harness.runner import run_spec, run_spec_steps
 from harness.spec import Spec
+from harness.together import together
 
 GPU_BYTES_PER_RUN = 2 << 30  # a full CIFAR-10 coursework run took 1.36 GiB on an H200 (context, data, model), with room
 GPU_RUNS_MAX = 8  # runs sharing one GPU by default (--jobs overrides). On an H200, 8 at once trained at
@@ -47,19 +48,33 @@ def _start_worker(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def run(specs: Sequence[Spec], *, jobs: int, device: torch.device, **options: Any) -> Iterator[tuple[Spec, RunRecord]]:
+def run(specs: Sequence[Spec], *, jobs: int, device: torch.device, together: int = 1,
+        **options: Any) -> Iterator[tuple[Spec, RunRecord]]:
     """Each spec with its record (`run_spec` with `options`). With one job: in this process, in
     order. Otherwise `jobs` worker processes with the CPUs split between them, records in the
-    order they finish; closing the iterator early cancels the runs not started."""
+    order they finish; closing the iterator early cancels the runs not started. `together`: runs
+    per process, taking turns step by step (`harness.together`)."""
+    groups = [list(specs[start:start + together]) for start in range(0, len(specs), together)]
     if jobs == 1:
-        for spec in specs:
-            yield spec, run_spec(spec, device=device, **options)
+        for group in groups:
+            yield from zip(group, _run_group(group, device=device, **options))
         return
     pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),  # CUDA cannot be forked
                                initializer=_start_worker, initargs=(threads_each(jobs),))
     try:
-        futures = {pool.submit(run_spec, spec, device=device, **options): spec for spec in specs}
+        futures = {pool.submit(_run_group, group, device=device, **options): group for group in groups}
         for future in as_completed(futures):
-            yield futures[future], future.result()
+            yield from zip(futures[future], future.result())
     finally:
         pool.shutdown(cancel_futures=True)
+
+
+def _run_group(specs: list[Spec], *, device: torch.device, **options: Any) -> list[RunRecord]:
+    if len(specs) == 1:
+        return [run_spec(specs[0], device=device, **options)]
+    outcomes = together([run_spec_steps(spec, device=device, **options) for spec in specs], device)
+    for outcome in outcomes:
+        if isinstance(outcome, Exception):
+            raise outcome
+        outcome.environment["trained_together_with"] = len(specs) - 1  # its times count the others' turns
+    return outcomes

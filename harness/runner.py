@@ -184,7 +184,12 @@ def train_run_steps(
     return history.epochs, metrics, arrays
 
 
-def run_spec(
+def run_spec(spec: Spec, **options: Any) -> RunRecord:
+    """Run one experiment (the options of `run_spec_steps`) and return its record (not yet stored)."""
+    return to_end(run_spec_steps(spec, **options))
+
+
+def run_spec_steps(
     spec: Spec,
     *,
     profile: Profile,
@@ -195,8 +200,8 @@ def run_spec(
     subject: str = "reference",
     progress: bool = False,
     precision: str = "fp32",
-) -> RunRecord:
-    """Run one experiment under `profile` and return its record (not yet stored)."""
+) -> Generator[None, None, RunRecord]:
+    """`run_spec`, pausing after every training step (see `together`); a demo runs in one go."""
     device = device or env.resolve_device("auto")
     components = components or reference_components()
     record = planned_record(spec, profile=profile, subject=subject, precision=precision)
@@ -208,7 +213,7 @@ def run_spec(
         dataset = data.load(spec.dataset, data_root, download=download)
         environment["data"] = _data_provenance(dataset, profile, spec.dataset)
         extra = (Progress(spec.id, effective.epochs),) if progress else ()
-        record.history, record.metrics, record.arrays = train_run(
+        record.history, record.metrics, record.arrays = yield from train_run_steps(
             effective, dataset, profile=profile, components=components, device=device,
             extra_callbacks=extra, precision=precision,
         )

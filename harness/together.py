@@ -7,8 +7,8 @@ README, Speed). Runs in one process can, on separate streams. Each run keeps its
 would draw alone: a run gives the same result trained alone or together (bit for bit on the CPU).
 Its times (train_s, val_s) are wall-clock, the other runs' turns included.
 
-Whether this is faster on a GPU is not measured yet (`benchmarks/gpu_streams.py` times it); nothing
-uses it by default.
+Whether this is faster on a GPU is not measured yet (`benchmarks/gpu_streams.py` times it), so only
+`harness reference run --together K` asks for it; nothing uses it by default.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ import pytest
 
 from harness import env
 from harness.cli import main
+from harness.store import Store
 from reference.experiments import EXPERIMENTS
 
 
@@ -55,6 +56,24 @@ def test_runs_go_several_at_a_time_one_thread_each_and_resume(tmp_path, synth_ro
     assert again.returncode == 0, again.stderr
     assert "1 ran, 3 stored earlier" in again.stdout and "runs at a time" not in again.stderr
     assert "early_stopping epoch 1/" in again.stdout + again.stderr
+
+
+def test_runs_trained_together_in_one_process_store_what_they_store_apart(tmp_path, synth_root):
+    """`--together` changes how runs share a process, never what they give (times aside): here dropout
+    and augmentation draw random numbers at every step, turn after turn."""
+    stored = {}
+    for layout, extra in {"apart": (), "together": ("--together", "3")}.items():
+        ran = harness("reference", "run", "dropout_layer", "dropout_0.3", "aug_combined", "--data-root", synth_root,
+                      "--store", tmp_path / f"{layout}.sqlite", "--html", "", "--jobs", "1", "--quiet", *extra)
+        assert ran.returncode == 0, ran.stderr
+        with Store(tmp_path / f"{layout}.sqlite") as store:
+            stored[layout] = {r.experiment: ({k: v for k, v in r.metrics.items() if not k.endswith("_s")},
+                                             r.environment.get("trained_together_with")) for r in store.runs()}
+    assert "each of them 3 runs together" in ran.stderr
+    assert {name: metrics for name, (metrics, _) in stored["together"].items()} == \
+        {name: metrics for name, (metrics, _) in stored["apart"].items()}
+    assert len(stored["apart"]) == 3 and all(metrics for metrics, _ in stored["apart"].values())
+    assert [n for _, n in stored["apart"].values()] == [None] * 3 and [n for _, n in stored["together"].values()] == [2] * 3
 
 
 def test_missing_data_stops_with_the_fix_or_is_skipped_when_asked(tmp_path):
