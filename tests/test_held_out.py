@@ -3,18 +3,22 @@ and how the file it hands back is read."""
 
 import io
 import json
+import os
 import pickle
 import shutil
+import socket
+import subprocess
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from harness import coursework, data, held_out, sandbox
+from harness import coursework, data, held_out, jobs, sandbox
 from harness.executors import Executor
 from harness.grader import Evaluator, Settings, stored_evaluations
-from harness.jobs import Ran
+from harness.jobs import DataSlice, Ran
 from harness.progress import Progress
 from harness.runner import Components, train_run
 from harness.spec import PROFILES
@@ -218,3 +222,25 @@ def test_new_claims_train_nothing_again_and_the_store_learns_them(synth_root, tm
         assert evaluation.claims["baseline"] == 0.25
         (stored,) = stored_evaluations(store, profile="check")  # what `harness report` renders
         assert stored.claims["baseline"] == 0.25 and stored.runs["cw_baseline"].metrics["best_val_accuracy"] == 0.25
+
+
+def test_a_handover_left_by_a_process_that_died_is_swept_by_the_next(synth_root, tmp_path, monkeypatch):
+    """A Dask worker killed with -9 cannot remove its copy of the data; the next process on the machine does."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    host = socket.gethostname()
+    stale = tmp_path / f"harness-data-{dead.pid}@{host}-abcd1234"
+    stale.mkdir()
+    (stale / "cifar10.npz").write_bytes(b"a copy of the data")
+    kept = [tmp_path / f"harness-data-{os.getpid()}@{host}-live1234",  # a live process's
+            tmp_path / f"harness-data-{dead.pid}@{host}x-abcd1234"]  # another machine's, on a shared /tmp
+    for folder in kept:
+        folder.mkdir()
+    jobs._cached_handover.cache_clear()
+    try:
+        handover = jobs._handover(DataSlice(synth_root, 100, 50))
+    finally:
+        jobs._cached_handover.cache_clear()
+    assert not stale.exists() and all(folder.exists() for folder in kept)
+    assert handover.path.exists() and handover.path.parent.name.startswith(f"harness-data-{os.getpid()}@{host}-")
