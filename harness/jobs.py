@@ -120,23 +120,20 @@ HANDOVER_PREFIX = "harness-data-"
 @functools.cache
 def _cached_handover(root: Path, train_limit: int | None, test_limit: int | None) -> held_out.Handover:
     dataset = data.load("cifar10", root, download=False)
-    sweep_handovers(Path(tempfile.gettempdir()))
+    _sweep_handovers(Path(tempfile.gettempdir()))
     folder = Path(tempfile.mkdtemp(prefix=f"{HANDOVER_PREFIX}{os.getpid()}@{socket.gethostname()}-"))
     atexit.register(shutil.rmtree, folder, True)
     return held_out.write(dataset, folder / "cifar10.npz", train_limit=train_limit, test_limit=test_limit)
 
 
-def sweep_handovers(folder: Path) -> list[Path]:
+def _sweep_handovers(folder: Path) -> None:
     """Remove the handover folders that processes of this machine left when they died without cleaning
-    up (a Dask worker killed with -9 leaves its copy of CIFAR-10: about 185 MB of the full set); the ones removed."""
-    removed, host = [], socket.gethostname()
+    up (a Dask worker killed with -9 leaves its copy of CIFAR-10: about 185 MB of the full set)."""
     for stale in folder.glob(f"{HANDOVER_PREFIX}*@*"):
         pid, _, made_on = stale.name[len(HANDOVER_PREFIX):].partition("@")
-        mine = made_on[:-len("-12345678")] == host  # mkdtemp's suffix: 8 characters
-        if mine and pid.isdigit() and not _alive(int(pid)):
+        host = made_on.rpartition("-")[0]  # mkdtemp's random suffix has no dash
+        if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(stale, ignore_errors=True)
-            removed.append(stale)
-    return removed
 
 
 def _alive(pid: int) -> bool:
@@ -144,6 +141,6 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:  # another user's
-        return True
+    except PermissionError:  # another user's: alive
+        pass
     return True

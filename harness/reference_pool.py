@@ -70,7 +70,7 @@ def run(specs: Sequence[Spec], *, jobs: int, device: torch.device, together: int
 
 
 def _run_group(specs: list[Spec], *, device: torch.device, **options: Any) -> list[RunRecord]:
-    if len(specs) == 1:
+    if len(specs) == 1:  # alone: on the default stream, as every run was before `together` (and as measured)
         return [run_spec(specs[0], device=device, **options)]
     outcomes = together([run_spec_steps(spec, device=device, **options) for spec in specs], device)
     for outcome in outcomes:

@@ -99,9 +99,10 @@ def available_layers() -> tuple[str, ...]:
              "except OSError:\n raise SystemExit(0)\nraise SystemExit(3)"]
     workdir = Path(tempfile.mkdtemp(prefix="harness-probe-"))
     try:
-        if shutil.which("bwrap") and _run_quiet(_wrap("bwrap", probe, workdir, _readonly_paths(), slot=0)):
+        env = _child_env(workdir)
+        if shutil.which("bwrap") and _run_quiet(_wrap("bwrap", probe, workdir, _readonly_paths(), env, slot=0)):
             found.append("bwrap")
-        if shutil.which("unshare") and _run_quiet(_wrap("unshare", probe, workdir, [], slot=0)):
+        if shutil.which("unshare") and _run_quiet(_wrap("unshare", probe, workdir, [], env, slot=0)):
             found.append("unshare")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -142,7 +143,8 @@ def gpu_devices() -> tuple[Path, ...]:
     return tuple(sorted(Path("/dev").glob("nvidia*")))
 
 
-def _bwrap(command: list[str], workdir: Path, readonly: list[Path], slot: int, devices: tuple[Path, ...] = ()) -> list[str]:
+def _bwrap(command: list[str], workdir: Path, readonly: list[Path], env: dict[str, str], slot: int,
+           devices: tuple[Path, ...] = ()) -> list[str]:
     as_root = os.geteuid() == 0
     # by full path: the child's environment has PATH=/usr/bin:/bin, bwrap may live in /usr/local/bin
     args = [shutil.which("bwrap") or "bwrap", "--die-with-parent", "--new-session", "--clearenv",
@@ -171,7 +173,7 @@ def _bwrap(command: list[str], workdir: Path, readonly: list[Path], slot: int, d
     for path, flag in binds:
         args += [flag, str(path), str(path)]
     args += ["--chdir", str(workdir)]
-    for key, value in _child_env(workdir, gpu=bool(devices)).items():
+    for key, value in env.items():  # --clearenv dropped what bwrap itself was started with
         args += ["--setenv", key, value]
     if as_root:
         uid = str(SANDBOX_UID_BASE + slot)
@@ -179,22 +181,22 @@ def _bwrap(command: list[str], workdir: Path, readonly: list[Path], slot: int, d
     return [*args, "--", *command]
 
 
-def _wrap(layer: str, command: list[str], workdir: Path, readonly: list[Path], *, slot: int,
+def _wrap(layer: str, command: list[str], workdir: Path, readonly: list[Path], env: dict[str, str], *, slot: int,
           devices: tuple[Path, ...] = ()) -> list[str]:
-    """`command` inside `layer`; `devices` (GPU nodes) are bound into a bubblewrap sandbox, the other
-    layers see the host's /dev anyway."""
+    """`command` inside `layer`, with the environment `env`; `devices` (GPU nodes) are bound into a
+    bubblewrap sandbox, the other layers see the host's /dev anyway."""
     if layer == "bwrap":
-        return _bwrap(command, workdir, readonly, slot, devices)
+        return _bwrap(command, workdir, readonly, env, slot, devices)
     if layer == "unshare":
-        return [shutil.which("unshare") or "unshare", "--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child", "--mount-proc", *command]
+        return [shutil.which("unshare") or "unshare", "--user", "--map-root-user", "--net", "--pid", "--fork",
+                "--kill-child", "--mount-proc", *command]
     return command
 
 
 def _child_env(workdir: Path, threads: int = 1, gpu: bool = False) -> dict[str, str]:
     # USER: the sandbox's uid has no passwd entry, and getpass.getuser() (Triton's import) asks the env first
     env = {"PATH": "/usr/bin:/bin", "HOME": str(workdir), "USER": "sandbox", "LOGNAME": "sandbox", "LANG": "C.UTF-8",
-           "PYTHONDONTWRITEBYTECODE": "1",
-           "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg"}
+           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg"}
     # an empty CUDA_VISIBLE_DEVICES hides every GPU: a CPU job gets it; a GPU job sees the grader's own GPUs
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     if not gpu or visible is not None:
@@ -317,8 +319,9 @@ def _run_in(workdir: Path, job: dict[str, Any], inputs: dict[str, Path], layer: 
         for path in [workdir, *workdir.rglob("*")]:
             os.chown(path, uid, uid)
     command = [sys.executable, "-I", "-m", "harness.child", str(workdir / "job.json")]
-    argv = _wrap(layer, command, workdir, _readonly_paths() if layer == "bwrap" else [], slot=slot, devices=devices)
     env = _child_env(workdir, limits.threads, gpu=bool(devices))
+    readonly = _readonly_paths() if layer == "bwrap" else []
+    argv = _wrap(layer, command, workdir, readonly, env, slot=slot, devices=devices)
     log = workdir / "child.log"
     started = time.perf_counter()
     with open(log, "wb") as out:
