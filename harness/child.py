@@ -58,6 +58,7 @@ def load_module(folder: Path, filename: str) -> ModuleType:
 
 def load_submission(folder: Path) -> tuple[ModuleType, ModuleType]:
     sys.path.insert(0, str(folder))  # so the student's files can import their own helpers
+    sys.dont_write_bytecode = True  # loaded in place (checks run in a test, say), the folder stays as handed in
     return load_module(folder, MODEL_FILE), load_module(folder, AUGMENT_FILE)
 
 
