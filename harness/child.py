@@ -1,9 +1,9 @@
 """Entry point inside the sandbox: `python -I -m harness.child JOB.json`.
 
-Imports the student's files, does one job (behaviour checks, or one coursework training run) and
-writes plain JSON to the job's result path (a training run also writes its test outputs, which the
-grader scores: the child never sees the test labels). This is the only module that imports student code,
-and it only ever runs in the sandboxed child.
+Imports the student's files and does its jobs one after another (the smoke test, the behaviour
+checks, or coursework training runs), writing each one's plain JSON to its result path (a training
+run also writes its test outputs, which the grader scores: the child never sees the test labels).
+This is the only module that imports student code, and it only ever runs in the sandboxed child.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ def load_module(folder: Path, filename: str) -> ModuleType:
 
 
 def load_submission(folder: Path) -> tuple[ModuleType, ModuleType]:
-    sys.path.insert(0, str(folder))  # so the student's files can import their own helpers
+    if str(folder) not in sys.path:  # so the student's files can import their own helpers
+        sys.path.insert(0, str(folder))
     sys.dont_write_bytecode = True  # loaded in place (checks run in a test, say), the folder stays as handed in
     return load_module(folder, MODEL_FILE), load_module(folder, AUGMENT_FILE)
 
@@ -164,16 +165,21 @@ JOBS = {"smoke": job_smoke, "checks": job_checks, "train": job_train, "gpu": job
 
 
 def main(job_path: str) -> int:
-    job = json.loads(Path(job_path).read_text())
+    """Do the jobs of job.json in order; each one's result is written whole (renamed into place) before
+    the next starts, so the grader can tell which job was under way if the process ends early."""
+    jobs = json.loads(Path(job_path).read_text())["jobs"]
     threads = int(os.environ.get("HARNESS_THREADS", "1"))
     import torch
 
     torch.set_num_threads(threads)
-    try:
-        result = JOBS[job["job"]](job)
-    except StudentCodeError as error:
-        result = {"error": str(error)}
-    Path(job["result"]).write_text(json.dumps(result, allow_nan=True))
+    for job in jobs:
+        try:
+            result = JOBS[job["job"]](job)
+        except StudentCodeError as error:
+            result = {"error": str(error)}
+        written = Path(job["result"]).with_suffix(".part")
+        written.write_text(json.dumps(result, allow_nan=True))
+        os.replace(written, job["result"])
     return 0
 
 

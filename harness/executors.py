@@ -1,8 +1,9 @@
 """Where sandboxed tasks run: in the coordinator itself, in a local pool, or on a Dask cluster.
 
-Every backend takes Tasks and hands each one's Outcome (or the exception that stopped it) back to the
-coordinator, in the order they finish; the coordinator alone interprets and stores them. Isolation is
-the same everywhere: each task is a sandboxed child process of whichever process runs it.
+Every backend takes Tasks and hands each one's Outcomes, one per job (or the exception that stopped
+it), back to the coordinator, in the order they finish; the coordinator alone interprets and stores
+them. Isolation is the same everywhere: each task is a sandboxed child process of whichever process
+runs it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from harness.jobs import Ran, Task, run_task
 
 CONNECT_TIMEOUT_S = 15  # to reach an existing scheduler; a wrong address should fail while the user watches
 RETRIES = 2  # a task is retried this often on another worker (worker died, or raised) before it is given up
-Finished = tuple[Task, "Ran | BaseException"]
+Finished = tuple[Task, "list[Ran] | BaseException"]  # a Ran per job of the task
 
 
 class ExecutorUnavailable(RuntimeError):
@@ -128,7 +129,7 @@ class DaskCluster(Executor):
         for future in self._running:
             _, task = self._submitted.pop(future.key)
             try:
-                result: Ran | BaseException = future.result()
+                result: list[Ran] | BaseException = future.result()
             except Exception as error:  # KilledWorker after RETRIES deaths, or what the task raised
                 result = error
             future.release()

@@ -42,12 +42,22 @@ class Settings:
     checks_limits: sandbox.Limits = sandbox.Limits(wall_s=180)
     train_limits: sandbox.Limits = sandbox.Limits(wall_s=900)
     device: str = "cpu"  # where the coursework runs train; smoke tests and behaviour checks stay on the CPU
+    children: int | None = None  # a submission's training runs share this many sandboxed children; None: one each
 
 
 def sharing(settings: Settings, jobs: int) -> Settings:
-    """`settings` for `jobs` jobs at once. On a GPU their training runs take it in turns (eight sharing an
-    H200 each took about eight times as long as one alone), so a run's time limits grow with them, its CPU
-    seconds too (a process waiting on the GPU may spin); on the CPU each job has a core of its own."""
+    """`settings` for `jobs` jobs at once.
+
+    A run of a capped profile (check, quick) trains for seconds, about as long as a child takes to start
+    (torch's import: 3 s on a 2-core CPU), so a submission's runs are spread over `jobs` children, each
+    doing its share one run after another. A full-profile run keeps a child of its own: an interrupted
+    grading then loses at most the runs under way.
+
+    On a GPU the training runs take it in turns (eight sharing an H200 each took about eight times as
+    long as one alone), so a run's time limits grow with them, its CPU seconds too (a process waiting on
+    the GPU may spin); on the CPU each job has a core of its own."""
+    if settings.profile.max_epochs is not None:
+        settings = replace(settings, children=max(1, jobs))
     if settings.device == "cpu" or jobs <= 1:
         return settings
     limits = settings.train_limits
@@ -183,13 +193,27 @@ def _valid_metrics(value: Any) -> dict[str, float]:
 
 @dataclass
 class Job:
-    """One sandboxed unit of work of one submission: the task a worker runs, and how the coordinator
-    turns the worker's outcome into the planned record."""
+    """One sandboxed unit of work of one submission: what its child does, and how the coordinator turns
+    the child's outcome into the planned record. Jobs of one submission with the same limits, data and
+    device can share a child (`_task`)."""
 
     submission: submission.Submission
     planned: RunRecord
-    task: Task
+    key: str  # unique within a batch: the planned record's identity
+    label: str  # "student: experiment", for progress lines
+    child_job: dict[str, Any]
+    limits: sandbox.Limits
     interpret: Callable[[RunRecord, Ran], None]
+    data: DataSlice | None = None
+    device: str = "cpu"
+
+
+def _task(jobs: list[Job], layer: str) -> Task:
+    """One child for `jobs`, done in their order."""
+    first = jobs[0]
+    label = f"{first.submission.student}: {', '.join(job.planned.experiment for job in jobs)}"
+    return Task(key=first.key, label=label, jobs=tuple(job.child_job for job in jobs), files=first.submission.files,
+                layer=layer, limits=first.limits, data=first.data, device=first.device)
 
 
 class Evaluator:
@@ -222,35 +246,57 @@ class Evaluator:
                               problems=[str(error)])
 
     def _execute(self, subs: list[submission.Submission]) -> None:
-        submitted: dict[str, Job] = {}
+        submitted: dict[str, list[Job]] = {}
         self._start([self._smoke_job(sub) for sub in subs], submitted)
         for task, result in self.executor.completed():
-            job = submitted.pop(task.key)
+            jobs = submitted.pop(task.key)
             if isinstance(result, BaseException):
                 why = f"{type(result).__name__}: {result}"
-                self.not_run[task.key] = (task.label, why)
-                self.progress.finish(f"{task.label}: NOT RUN, not stored ({why[:200]})")
+                for job in jobs:
+                    self.not_run[job.key] = (job.label, why)
+                    self.progress.finish(f"{job.label}: NOT RUN, not stored ({why[:200]})")
                 continue
-            record = self._store(job, result)
-            if record.experiment == SMOKE and record.status == "ok":
-                self._start(self._later_jobs(job.submission), submitted)
+            unstarted = []
+            for job, ran in zip(jobs, result):
+                if ran.outcome.status == "not_started":
+                    unstarted.append(job)
+                    continue
+                record = self._store(job, ran)
+                if record.experiment == SMOKE and record.status == "ok":
+                    self._start(self._later_jobs(job.submission), submitted)
+            if unstarted:  # the job before them hung or ended the child: they get a child of their own
+                self._submit(unstarted, submitted)
 
-    def _start(self, jobs: list[Job], submitted: dict[str, Job]) -> None:
-        """Submit each job, unless the store has it (a stored smoke test that passed starts the
+    def _start(self, jobs: list[Job], submitted: dict[str, list[Job]]) -> None:
+        """Submit the jobs the store does not have (a stored smoke test that passed starts the
         submission's other jobs in its place)."""
         self.progress.plan(len(jobs))
+        waiting = []
         for job in jobs:
             stored = self._kept(job.planned)
             if stored is None:
-                submitted[job.task.key] = job
-                self.executor.submit(job.task)
+                waiting.append(job)
                 continue
             failed = "" if stored.status == "ok" else " (failed; --retry-failed runs it again)"
-            self.progress.finish(f"{job.task.label}: already in the store{failed}")
+            self.progress.finish(f"{job.label}: already in the store{failed}")
             if job.planned.experiment == SMOKE:
                 self._update_who(stored, job.submission)
                 if stored.status == "ok":
                     self._start(self._later_jobs(job.submission), submitted)
+        for group in self._groups(waiting):
+            self._submit(group, submitted)
+
+    def _groups(self, jobs: list[Job]) -> list[list[Job]]:
+        """A child for each job, except training runs (of one submission: `_later_jobs`), which share
+        `children` children, dealt out in turn so that each child gets runs of every kind."""
+        training = [job for job in jobs if job.planned.kind == "train"]
+        shared = min(self.settings.children or len(training), len(training))
+        return [[job] for job in jobs if job.planned.kind != "train"] + [training[k::shared] for k in range(shared)]
+
+    def _submit(self, jobs: list[Job], submitted: dict[str, list[Job]]) -> None:
+        task = _task(jobs, self.settings.layer)
+        submitted[task.key] = jobs
+        self.executor.submit(task)
 
     def _update_who(self, smoke: RunRecord, sub: submission.Submission) -> None:
         """The claims (or folder) changed since the smoke test ran: nothing runs again, the record learns them."""
@@ -273,7 +319,7 @@ class Evaluator:
         with self.store.lock:  # a record kept meanwhile by another process wins; ours is dropped
             if self._kept(record) is None:
                 self.store.save(record, replace=True)  # replaces only a failure being retried
-        self.progress.finish(f"{job.task.label}: {'ok' if record.status == 'ok' else 'FAILED'} ({record.wall_s:.0f}s)")
+        self.progress.finish(f"{job.label}: {'ok' if record.status == 'ok' else 'FAILED'} ({record.wall_s:.0f}s)")
         return record
 
     def _jobs(self, sub: submission.Submission) -> list[Job]:
@@ -290,7 +336,7 @@ class Evaluator:
             existing = self.store.find(job.planned)
             record = self.store.load(existing) if existing is not None else job.planned
             if existing is None:
-                record.status, record.error = "skipped", self.not_run.get(job.task.key, ("", "not run"))[1]
+                record.status, record.error = "skipped", self.not_run.get(job.key, ("", "not run"))[1]
             evaluation.add(record)
         return evaluation
 
@@ -300,10 +346,8 @@ class Evaluator:
         planned = RunRecord(experiment=experiment, kind=kind, subject=sub.content_hash,
                             profile=self.settings.profile.name, seed=seed, spec=spec, spec_hash=dict_hash(spec),
                             harness_version=harness.__version__)
-        task = Task(key=f"{sub.content_hash[:16]}-{experiment}-{planned.spec_hash[:16]}",
-                    label=f"{sub.student}: {experiment}", job=child_job, files=sub.files, layer=self.settings.layer,
-                    limits=limits, data=data, device=device)
-        return Job(sub, planned, task, interpret)
+        return Job(sub, planned, f"{sub.content_hash[:16]}-{experiment}-{planned.spec_hash[:16]}",
+                   f"{sub.student}: {experiment}", child_job, limits, interpret, data, device)
 
     def _smoke_job(self, sub: submission.Submission) -> Job:
         mean, std, _ = _normalization(self.settings.data_root)

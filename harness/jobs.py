@@ -1,8 +1,9 @@
 """One sandboxed job as a plain value: everything a worker needs, on this machine or another.
 
-The coordinator builds a Task (the child's instructions, the submission's bytes, the isolation layer
-and limits, which slice of CIFAR-10 to hand over); any worker runs it with `run_task` and returns the
-sandbox's Outcome, with the run's validation scored on the test labels the worker kept from the
+The coordinator builds a Task (the child's instructions for one or more jobs of one submission, done
+one after another in one sandboxed child; the submission's bytes, the isolation layer and limits,
+which slice of CIFAR-10 to hand over); any worker runs it with `run_task` and returns each job's
+sandbox Outcome, a training run's validation scored on the test labels the worker kept from the
 child (`held_out`). Workers never touch the results store.
 """
 
@@ -37,9 +38,9 @@ class DataSlice:
 
 @dataclass(frozen=True)
 class Task:
-    key: str  # unique within a batch: the planned record's identity
-    label: str  # "student: experiment", for progress lines
-    job: dict[str, Any]
+    key: str  # unique within a batch: its first planned record's identity
+    label: str  # "student: experiment, ...", for progress lines
+    jobs: tuple[dict[str, Any], ...]  # the child's instructions, one per job, done in this order
     files: dict[str, bytes] = field(repr=False)
     layer: str
     limits: sandbox.Limits
@@ -49,7 +50,7 @@ class Task:
 
 @dataclass
 class Ran:
-    """What a worker hands back: the sandbox's outcome, and when and where it ran."""
+    """What a worker hands back for one job: the sandbox's outcome, and when and where it ran."""
 
     outcome: sandbox.Outcome  # its outputs already scored and dropped: only `validation` travels
     started_at: str  # ISO 8601, UTC
@@ -61,21 +62,26 @@ class WorkerUnfit(RuntimeError):
     """This worker cannot give the isolation the coordinator promised; the task must run elsewhere."""
 
 
-def run_task(task: Task, cancel: threading.Event | None = None) -> Ran:
-    """Run one task in the sandbox on this machine (called on the worker)."""
+def run_task(task: Task, cancel: threading.Event | None = None) -> list[Ran]:
+    """Run one task's jobs in one sandboxed child on this machine (called on the worker); a Ran per job."""
     if task.layer not in sandbox.available_layers():
         raise WorkerUnfit(f"{socket.gethostname()} cannot isolate with {task.layer} "
                           f"(it has {', '.join(sandbox.available_layers())}); install bubblewrap there")
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     where = {**env.environment(env.resolve_device(task.device)), "host": socket.gethostname(),
              "isolation": task.layer, "torch_threads": task.limits.threads}  # the child's, not this process's
+    if len(task.jobs) > 1:
+        where["jobs_in_child"] = len(task.jobs)
     handover = _handover(task.data) if task.data else None
     inputs = {"data": handover.path} if handover else {}
-    outcome = sandbox.run_child(task.job, files=task.files, layer=task.layer, limits=task.limits,
-                                inputs=inputs, cancel=cancel, devices=_devices(task.device))
-    validation = _scored(outcome, handover, task.data) if handover else None
-    outcome.outputs = None
-    return Ran(outcome, started, where, validation)
+    outcomes = sandbox.run_children(list(task.jobs), files=task.files, layer=task.layer, limits=task.limits,
+                                    inputs=inputs, cancel=cancel, devices=_devices(task.device))
+    ran = []
+    for outcome in outcomes:
+        validation = _scored(outcome, handover, task.data) if handover else None
+        outcome.outputs = None
+        ran.append(Ran(outcome, started, dict(where), validation))  # each record amends its own copy
+    return ran
 
 
 def _devices(device: str) -> tuple[Path, ...]:

@@ -11,8 +11,13 @@ dumps), a wall-clock timeout that kills the whole process tree, a scrubbed envir
 /dev/null, one thread per library unless asked otherwise. As root, the child runs under its own
 unprivileged uid so the process limit applies to it (root ignores RLIMIT_NPROC).
 
-The child's only channels back are a JSON file and one .npy array in its work folder, each capped
-in size and parsed here (the array without pickle); nothing the child writes elsewhere is read.
+The child's only channels back are, per job, a JSON file and one .npy array in its work folder, each
+capped in size and parsed here (the array without pickle); nothing the child writes elsewhere is read.
+
+One child can do several jobs one after another (`run_children`): the interpreter starts and imports
+torch once (about 3 s of a 5 s quick training run on a 2-core CPU). Each job still has its own wall
+limit, counted from the moment the job before it handed its result back, and its own Outcome: a job
+that hangs or kills the process fails alone, and the jobs after it come back 'not_started'.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -42,8 +47,8 @@ import numpy as np
 import harness
 
 LAYERS = ("bwrap", "unshare", "limits")
-RESULT_FILE = "result.json"
-OUTPUTS_FILE = "outputs.npy"  # a training job's test outputs, scored by the grader (harness.held_out)
+RESULT_FILE = "result-{}.json"  # job i of the child writes result-i.json (whole, by rename) when it is done
+OUTPUTS_FILE = "outputs-{}.npy"  # a training job's test outputs, scored by the grader (harness.held_out)
 SANDBOX_UID_BASE = 61000  # child uids when the grader runs as root: one per concurrent slot
 GiB = 1024**3
 
@@ -58,8 +63,8 @@ class Cancelled(Exception):
 
 @dataclass(frozen=True)
 class Limits:
-    wall_s: float = 300.0  # whole child, start-up included
-    cpu_s: int = 1200  # CPU seconds over all threads
+    wall_s: float = 300.0  # per job, the child's start-up included in its first
+    cpu_s: int = 1200  # CPU seconds over all threads, per job
     memory_bytes: int = 6 * GiB  # RLIMIT_DATA (RLIMIT_AS breaks PyTorch, see ISOLATION.md)
     processes: int = 256  # threads and processes of the child's uid
     file_bytes: int = 64 * 1024**2  # largest file the child may write (its logs included)
@@ -71,7 +76,7 @@ class Limits:
 
 @dataclass
 class Outcome:
-    status: str  # ok | timeout | crashed | no_result | bad_result
+    status: str  # ok | timeout | crashed | no_result | bad_result | not_started (an earlier job of its child failed)
     result: dict[str, Any] | None
     log_tail: str  # the end of the child's stdout+stderr
     wall_s: float
@@ -286,8 +291,13 @@ def claimed_slot(folder: Path = Path(tempfile.gettempdir()) / "harness-slots") -
         return
 
 
-def run_child(
-    job: dict[str, Any],
+def run_child(job: dict[str, Any], **options: Any) -> Outcome:
+    """One job in a child of its own (the options of `run_children`)."""
+    return run_children([job], **options)[0]
+
+
+def run_children(
+    jobs: list[dict[str, Any]],
     *,
     files: dict[str, bytes],
     layer: str,
@@ -295,25 +305,26 @@ def run_child(
     inputs: dict[str, Path] | None = None,
     cancel: threading.Event | None = None,
     devices: tuple[Path, ...] = (),
-) -> Outcome:
-    """Run `python -I -m harness.child` on `job` with the submission's `files` and `inputs` (name ->
-    file; the job refers to them by name) in a private work folder, with the device nodes `devices`
-    (`gpu_devices()` for a job on the GPU). Setting `cancel` kills the child and raises Cancelled."""
+) -> list[Outcome]:
+    """Run `python -I -m harness.child` on `jobs`, one after another, with the submission's `files` and
+    `inputs` (name -> file; the jobs refer to them by name) in a private work folder, with the device
+    nodes `devices` (`gpu_devices()` for jobs on the GPU); an Outcome per job. Setting `cancel` kills
+    the child and raises Cancelled."""
     inputs = inputs or {}
     workdir = prepare_workdir(files, inputs)
     try:
         with claimed_slot() as slot:
-            return _run_in(workdir, job, inputs, layer, limits, slot, cancel, devices)
+            return _run_in(workdir, jobs, inputs, layer, limits, slot, cancel, devices)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _run_in(workdir: Path, job: dict[str, Any], inputs: dict[str, Path], layer: str, limits: Limits, slot: int,
-            cancel: threading.Event | None, devices: tuple[Path, ...]) -> Outcome:
-    job = {**job, "submission": str(workdir / "submission"), "result": str(workdir / RESULT_FILE),
-           "outputs": str(workdir / OUTPUTS_FILE),
-           **{name: str(workdir / name) for name in inputs}}
-    (workdir / "job.json").write_text(json.dumps(job))
+def _run_in(workdir: Path, jobs: list[dict[str, Any]], inputs: dict[str, Path], layer: str, limits: Limits,
+            slot: int, cancel: threading.Event | None, devices: tuple[Path, ...]) -> list[Outcome]:
+    named = {name: str(workdir / name) for name in inputs}
+    jobs = [{**job, "submission": str(workdir / "submission"), "result": str(workdir / RESULT_FILE.format(i)),
+             "outputs": str(workdir / OUTPUTS_FILE.format(i)), **named} for i, job in enumerate(jobs)]
+    (workdir / "job.json").write_text(json.dumps({"jobs": jobs}))
     uid = SANDBOX_UID_BASE + slot if os.geteuid() == 0 and layer == "bwrap" else None
     if uid is not None:
         for path in [workdir, *workdir.rglob("*")]:
@@ -323,37 +334,59 @@ def _run_in(workdir: Path, job: dict[str, Any], inputs: dict[str, Path], layer: 
     readonly = _readonly_paths() if layer == "bwrap" else []
     argv = _wrap(layer, command, workdir, readonly, env, slot=slot, devices=devices)
     log = workdir / "child.log"
+    whole = replace(limits, cpu_s=limits.cpu_s * len(jobs))
     started = time.perf_counter()
     with open(log, "wb") as out:
         process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                   env=env, cwd=workdir, preexec_fn=lambda: _limit_child(limits, uid))
+                                   env=env, cwd=workdir, preexec_fn=lambda: _limit_child(whole, uid))
         try:
-            code, timed_out = _wait(process, started + limits.wall_s, cancel or threading.Event())
-        finally:  # also on Ctrl-C or cancel: the child never outlives its job
+            code, finished, timed_out = _wait(process, [Path(job["result"]) for job in jobs], limits.wall_s,
+                                              cancel or threading.Event())
+        finally:  # also on Ctrl-C or cancel: the child never outlives its jobs
             _kill_tree(process, uid)
-    elapsed = time.perf_counter() - started
-    return _outcome(workdir, _tail(log), elapsed, layer, code, timed_out, limits)
+    ended, tail = time.perf_counter(), _tail(log)
+    marks = [started, *finished]
+    outcomes = [_outcome(workdir, i, tail, marks[i + 1] - marks[i], layer, code, False, limits)
+                for i in range(len(finished))]
+    if len(finished) < len(jobs):  # the job under way when the child ended or was stopped
+        outcomes.append(_outcome(workdir, len(finished), tail, ended - marks[-1], layer, code, timed_out, limits))
+    outcomes += [Outcome("not_started", None, "", 0.0, layer, code) for _ in jobs[len(outcomes):]]
+    return outcomes
 
 
-def _wait(process: subprocess.Popen, deadline: float, cancel: threading.Event) -> tuple[int | None, bool]:
-    """(exit code, timed out), polling so that a cancel is noticed within a fraction of a second."""
+def _wait(process: subprocess.Popen, results: list[Path], wall_s: float,
+          cancel: threading.Event) -> tuple[int | None, list[float], bool]:
+    """(exit code, when each job's result appeared, timed out), polling so that a cancel is noticed
+    within a fraction of a second. Each job may take `wall_s` from the moment the one before it ended."""
+    finished: list[float] = []
+    deadline = time.perf_counter() + wall_s
     while True:
         try:
-            return process.wait(timeout=max(0.0, min(0.25, deadline - time.perf_counter()))), False
+            code = process.wait(timeout=max(0.0, min(0.25, deadline - time.perf_counter())))
         except subprocess.TimeoutExpired:
-            if cancel.is_set():
-                raise Cancelled() from None
-            if time.perf_counter() >= deadline:
-                return None, True
+            code = None
+        now = time.perf_counter()
+        while len(finished) < len(results) and results[len(finished)].exists():
+            finished.append(now)
+            deadline = now + wall_s
+        if code is not None:
+            return code, finished, False
+        if cancel.is_set():
+            raise Cancelled()
+        if len(finished) == len(results):  # every result is in: the child is only exiting
+            deadline = min(deadline, now + 10.0)
+        if now >= deadline:
+            return None, finished, len(finished) < len(results)
 
 
-def _outcome(workdir: Path, log: str, elapsed: float, layer: str, code: int | None,
+def _outcome(workdir: Path, index: int, log: str, elapsed: float, layer: str, code: int | None,
              timed_out: bool, limits: Limits) -> Outcome:
+    """Job `index`'s outcome from the files it left in `workdir`."""
     if timed_out:
         return Outcome("timeout", None, log, elapsed, layer, code)
     try:
-        result = _read_result(workdir / RESULT_FILE, limits)
-        outputs = _read_outputs(workdir / OUTPUTS_FILE, limits)
+        result = _read_result(workdir / RESULT_FILE.format(index), limits)
+        outputs = _read_outputs(workdir / OUTPUTS_FILE.format(index), limits)
     except FileNotFoundError:
         return Outcome("crashed" if code else "no_result", None, log, elapsed, layer, code)
     except ValueError as error:

@@ -34,7 +34,7 @@ def smoke_task(key: str, layer: str = LAYER) -> Task:
     mean, std = CIFAR_TRAIN_STATS
     job = {"job": "smoke", "mean": list(mean), "std": list(std), "dropout_rate": 0.5}
     files = submission.read_files(EXAMPLES / "correct")
-    return Task(key=key, label=f"correct: {key}", job=job, files=files, layer=layer, limits=Limits(wall_s=60))
+    return Task(key=key, label=f"correct: {key}", jobs=(job,), files=files, layer=layer, limits=Limits(wall_s=60))
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def test_every_backend_runs_the_sandboxed_task_and_hands_back_its_outcome(backen
         with InProcess() if backend == "in-process" else LocalPool(2) as executor:
             results = run_all(executor, tasks)
     assert set(results) == {"a", "b"}
-    for ran in results.values():
+    for (ran,) in results.values():
         assert ran.outcome.ok and ran.outcome.result == {"ok": True}, ran.outcome.log_tail
         assert ran.environment["isolation"] == LAYER and ran.environment["torch_threads"] == 1
         assert ran.started_at.endswith("+00:00")
@@ -68,7 +68,7 @@ def test_an_existing_cluster_is_used_through_its_scheduler_address(dask_cluster)
     address = dask_cluster.client.scheduler.address
     with DaskCluster(address, workers=1) as remote:
         assert remote.description == f"Dask cluster at {address}, 2 worker thread(s) now"
-        [ran] = run_all(remote, [smoke_task("remote")]).values()
+        [[ran]] = run_all(remote, [smoke_task("remote")]).values()
     assert ran.outcome.ok, ran.outcome.log_tail
     assert dask_cluster.client.status == "running"  # leaving does not shut the cluster down
 
@@ -96,11 +96,11 @@ def _kill_a_worker_mid_training(cluster: DaskCluster, killed: list, deadline: fl
     while time.monotonic() < deadline and not killed:
         for address, pid in cluster.client.run(os.getpid).items():
             for child in _children(pid):
-                job = _job_of(child)
-                if job and job.get("job") == "train":
+                jobs = _jobs_of(child)
+                if jobs and jobs[0].get("job") == "train":
                     time.sleep(1)
                     os.kill(pid, signal.SIGKILL)
-                    killed.append((address, pid, job["experiment"]))
+                    killed.append((address, pid, [job["experiment"] for job in jobs]))
                     return
         time.sleep(0.2)
 
@@ -119,12 +119,12 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _job_of(pid: int) -> dict | None:
+def _jobs_of(pid: int) -> list[dict] | None:
     try:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         job_file = next(a.decode() for a in argv if a.endswith(b"job.json"))
-        return json.loads(Path(job_file).read_text())
-    except (OSError, StopIteration, ValueError):
+        return json.loads(Path(job_file).read_text())["jobs"]
+    except (OSError, StopIteration, ValueError, KeyError):
         return None
 
 
@@ -142,10 +142,10 @@ def test_a_worker_killed_mid_run_has_its_run_redone_elsewhere_and_stored_once(da
         killer.join()
         records = list(store.runs())
     assert killed, "no worker was seen running a training job"
-    [(_, pid, experiment)] = killed
+    [(_, pid, experiments)] = killed
     assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split(")")[-1][:3]
     assert evaluator.not_run == {}
-    assert evaluation.status == "complete" and evaluation.runs[experiment].status == "ok"
+    assert evaluation.status == "complete" and all(evaluation.runs[e].status == "ok" for e in experiments)
     assert all(r.status == "ok" for r in evaluation.runs.values())
     keys = [(r.subject, r.experiment) for r in records]
     assert len(keys) == len(set(keys)) == 2 + len(runs)  # smoke, checks, each run: once
@@ -188,7 +188,7 @@ class GivesUpOnTraining(Executor):
         while self.queue:
             task = self.queue.pop(0)
             lost = RuntimeError("Attempted to run task on 3 different workers, but all those workers died")
-            yield task, lost if task.job["job"] == "train" else run_task(task)
+            yield task, lost if task.jobs[0]["job"] == "train" else run_task(task)
 
 
 def test_a_job_given_up_is_not_stored_and_the_next_run_does_only_it(tmp_path, synth_root):
@@ -208,3 +208,18 @@ def test_a_job_given_up_is_not_stored_and_the_next_run_does_only_it(tmp_path, sy
             again = Evaluator(settings, store, pool).evaluate(folder)
         assert again.status == "complete" and again.runs["cw_baseline"].status == "ok"
         assert sorted(r.experiment for r in store.runs()) == ["behaviour_checks", "cw_baseline", "smoke"]
+
+
+def test_runs_sharing_a_child_give_what_they_give_in_children_of_their_own(tmp_path, synth_root):
+    """Dropout and augmentation draw random numbers at every step: a run must not draw from the one before."""
+    runs = ("cw_dropout", "cw_aug2")
+    metrics = {}
+    for children in (1, None):
+        settings = Settings(profile=PROFILES["check"], data_root=synth_root, layer=LAYER, runs=runs, children=children)
+        with Store(tmp_path / f"{children}.sqlite") as store, LocalPool(2) as pool:
+            evaluation = Evaluator(settings, store, pool).evaluate(EXAMPLES / "correct")
+        assert evaluation.status == "complete"
+        metrics[children] = {run: {k: v for k, v in evaluation.runs[run].metrics.items() if not k.endswith(("_s", "per_s"))}
+                             for run in runs}
+        assert all(("jobs_in_child" in evaluation.runs[run].environment) == (children == 1) for run in runs)
+    assert metrics[1] == metrics[None] and metrics[1]["cw_dropout"]["best_val_accuracy"] > 0

@@ -137,11 +137,18 @@ def test_training_runs_sharing_a_gpu_are_given_time_in_proportion_and_cpu_jobs_a
     """Eight runs sharing an H200 each took about eight times as long as one alone: the limit must not
     turn the grader's own sharing into a student's timeout."""
     on_cpu = Settings(profile=PROFILES["check"], data_root=tmp_path, layer="bwrap")
-    assert sharing(on_cpu, 8) == on_cpu  # a core each
+    assert sharing(on_cpu, 8).train_limits == on_cpu.train_limits  # a core each
     on_gpu = replace(on_cpu, device="cuda")
     shared = sharing(on_gpu, 8)
     assert (shared.train_limits.wall_s, shared.train_limits.cpu_s) == (8 * on_gpu.train_limits.wall_s,
                                                                        8 * on_gpu.train_limits.cpu_s)
     assert shared.train_limits.memory_bytes == on_gpu.train_limits.memory_bytes
     assert (shared.smoke_limits, shared.checks_limits) == (on_gpu.smoke_limits, on_gpu.checks_limits)  # on the CPU
-    assert sharing(on_gpu, 1) == on_gpu
+    assert sharing(on_gpu, 1).train_limits == on_gpu.train_limits
+
+
+def test_short_runs_share_a_child_per_job_slot_and_full_runs_keep_their_own(tmp_path):
+    """A check-profile run trains in about a second; its child takes 3 s to import torch."""
+    for name in ("check", "quick"):
+        assert sharing(Settings(profile=PROFILES[name], data_root=tmp_path, layer="bwrap"), 2).children == 2
+    assert sharing(Settings(profile=PROFILES["full"], data_root=tmp_path, layer="bwrap"), 2).children is None

@@ -94,13 +94,13 @@ def test_scores_follow_the_images_back_into_the_test_sets_order(synth_root, tmp_
 
 
 def _write_child_files(folder, *, result=None, outputs=None):
-    (folder / sandbox.RESULT_FILE).write_text(json.dumps(result if result is not None else {"ok": True}))
+    (folder / sandbox.RESULT_FILE.format(0)).write_text(json.dumps(result if result is not None else {"ok": True}))
     if outputs is not None:
-        (folder / sandbox.OUTPUTS_FILE).write_bytes(outputs)
+        (folder / sandbox.OUTPUTS_FILE.format(0)).write_bytes(outputs)
 
 
 def _outcome(folder):
-    return sandbox._outcome(folder, "log", 1.0, "limits", 0, False, sandbox.Limits(outputs_bytes=10_000))
+    return sandbox._outcome(folder, 0, "log", 1.0, "limits", 0, False, sandbox.Limits(outputs_bytes=10_000))
 
 
 def _npy(array):
@@ -132,7 +132,7 @@ def test_outputs_that_are_not_a_plain_array_of_their_declared_size_are_never_loa
 def test_an_outputs_link_is_refused(tmp_path):
     (tmp_path / "elsewhere.npy").write_bytes(_npy(np.zeros(3, np.float32)))
     _write_child_files(tmp_path)
-    (tmp_path / sandbox.OUTPUTS_FILE).symlink_to(tmp_path / "elsewhere.npy")
+    (tmp_path / sandbox.OUTPUTS_FILE.format(0)).symlink_to(tmp_path / "elsewhere.npy")
     outcome = _outcome(tmp_path)
     assert outcome.status == "bad_result" and "not a plain file" in outcome.log_tail
 
@@ -150,11 +150,13 @@ class Scripted(Executor):
     def completed(self):
         while self.tasks:
             task = self.tasks.pop(0)
-            kind = task.job["job"]
-            result = {"smoke": {"ok": True}, "checks": {"checks": [{"id": "x", "passed": True}]},
-                      "train": self.train_result}[kind]
-            yield task, Ran(sandbox.Outcome("ok", result, "", 0.1, "bwrap"), "2026-11-26T00:00:00+00:00", {},
-                            self.validation if kind == "train" else None)
+            yield task, [self._ran(job["job"]) for job in task.jobs]
+
+    def _ran(self, kind: str) -> Ran:
+        result = {"smoke": {"ok": True}, "checks": {"checks": [{"id": "x", "passed": True}]},
+                  "train": self.train_result}[kind]
+        return Ran(sandbox.Outcome("ok", result, "", 0.1, "bwrap"), "2026-11-26T00:00:00+00:00", {},
+                   self.validation if kind == "train" else None)
 
 
 BOASTFUL_CHILD = {  # a child that reports perfect validation of its own
@@ -203,7 +205,7 @@ def test_a_stored_failure_is_kept_unless_failures_are_retried(synth_root, tmp_pa
         assert again.runs["cw_baseline"].status == "failed" and kept.submitted == []
         assert "cw_baseline: already in the store (failed; --retry-failed runs it again)" in said.getvalue()
         fixed = Evaluator(settings, store, retried, retry_failed=True).evaluate(EXAMPLES / "correct")
-        assert [task.job["job"] for task in retried.submitted] == ["train"]  # smoke and checks had passed
+        assert [job["job"] for task in retried.submitted for job in task.jobs] == ["train"]  # smoke and checks had passed
         assert fixed.runs["cw_baseline"].status == "ok" and fixed.runs["cw_baseline"].metrics["best_val_accuracy"] == 0.25
         assert [r.status for r in store.runs() if r.experiment == "cw_baseline"] == ["ok"]
 
@@ -244,3 +246,35 @@ def test_a_handover_left_by_a_process_that_died_is_swept_by_the_next(synth_root,
         jobs._cached_handover.cache_clear()
     assert not stale.exists() and all(folder.exists() for folder in kept)
     assert handover.path.exists() and handover.path.parent.name.startswith(f"harness-data-{os.getpid()}@{host}-")
+
+
+class HangsOnce(Scripted):
+    """In the first child given several training runs, the first trains, the second hangs (its child is
+    killed at the limit) and the rest never start; every other job runs as Scripted does."""
+
+    hung = False
+
+    def completed(self):
+        while self.tasks:
+            task = self.tasks.pop(0)
+            if len(task.jobs) > 1 and not self.hung:
+                self.hung = True
+                hang = Ran(sandbox.Outcome("timeout", None, "epoch 1 of 1", 900.0, "bwrap"), "", {})
+                unstarted = [Ran(sandbox.Outcome("not_started", None, "", 0.0, "bwrap"), "", {}) for _ in task.jobs[2:]]
+                yield task, [self._ran("train"), hang, *unstarted]
+            else:
+                yield task, [self._ran(job["job"]) for job in task.jobs]
+
+
+def test_runs_sharing_a_child_after_one_that_hung_get_a_child_of_their_own(synth_root, tmp_path):
+    runs = ("cw_baseline", "cw_aug1", "cw_dropout", "cw_batchnorm")
+    settings = Settings(profile=PROFILES["check"], data_root=synth_root, layer="bwrap", runs=runs, children=1)
+    executor = HangsOnce(BOASTFUL_CHILD, [{"val_loss": 2.1, "val_accuracy": 0.25}])
+    with Store(tmp_path / "store.sqlite") as store:
+        evaluation = Evaluator(settings, store, executor).evaluate(EXAMPLES / "correct")
+        assert sorted(r.experiment for r in store.runs()) == sorted(["smoke", "behaviour_checks", *runs])
+    assert [[job.get("experiment", job["job"]) for job in task.jobs] for task in executor.submitted] == [
+        ["smoke"], ["checks"], list(runs), ["cw_dropout", "cw_batchnorm"]]
+    assert evaluation.runs["cw_aug1"].status == "failed" and "did not finish within 900 s" in evaluation.runs["cw_aug1"].error
+    assert [evaluation.runs[r].status for r in ("cw_baseline", "cw_dropout", "cw_batchnorm")] == ["ok"] * 3
+    assert evaluation.status == "errors"

@@ -265,3 +265,44 @@ def test_grading_on_cuda_needs_a_sandboxed_child_that_computes_there():
         return
     with pytest.raises(sandbox.IsolationUnavailable, match=r"cannot compute on the GPU \(.*Error.*\); grade with --device cpu"):
         check_gpu(LAYER, "cuda")
+
+
+ACTS_BY_DROPOUT_RATE = """
+import os as _os, time as _time
+_init = CNNModel.__init__
+def _acting(self, *args, dropout_rate=0.5, **kwargs):
+    if dropout_rate == 0.2:
+        _time.sleep(5)
+    if dropout_rate == 0.3:
+        while True:
+            pass
+    if dropout_rate == 0.4:
+        _os._exit(3)
+    _init(self, *args, dropout_rate=dropout_rate, **kwargs)
+CNNModel.__init__ = _acting
+"""
+
+
+def _smoke_jobs(tmp_path: Path, rates: list[float], wall_s: float) -> list[sandbox.Outcome]:
+    """Smoke jobs for the correct submission, one per dropout rate, in one child; its model sleeps 5 s
+    at rate 0.2, loops at 0.3 and ends the process at 0.4."""
+    folder = shutil.copytree(EXAMPLES / "correct", tmp_path / "submission")
+    (folder / "model.py").write_text((EXAMPLES / "correct" / "model.py").read_text() + ACTS_BY_DROPOUT_RATE)
+    jobs = [{"job": "smoke", "mean": [0.5] * 3, "std": [0.25] * 3, "dropout_rate": rate} for rate in rates]
+    return sandbox.run_children(jobs, files=submission.load(folder).files, layer=LAYER, limits=Limits(wall_s=wall_s))
+
+
+def test_jobs_sharing_a_child_each_get_the_whole_limit_and_one_that_hangs_fails_alone(tmp_path):
+    slow, slow_again, hangs, after = _smoke_jobs(tmp_path, [0.2, 0.2, 0.3, 0.5], wall_s=12)
+    assert (slow.status, slow.result, slow_again.status, slow_again.result) == ("ok", {"ok": True}, "ok", {"ok": True})
+    assert slow.wall_s >= 5 and 5 <= slow_again.wall_s < 12  # the second started without the child's start-up
+    assert slow.wall_s + slow_again.wall_s > 12  # together longer than one limit: each job has its own
+    assert hangs.status == "timeout" and 12 <= hangs.wall_s < 14
+    assert (after.status, after.result) == ("not_started", None)
+
+
+def test_a_job_that_ends_the_shared_child_fails_alone_and_the_next_one_is_not_started(tmp_path):
+    done, exits, after = _smoke_jobs(tmp_path, [0.5, 0.4, 0.5], wall_s=30)
+    assert (done.status, done.result) == ("ok", {"ok": True})
+    assert (exits.status, exits.exit_code) == ("crashed", 3)
+    assert after.status == "not_started"
