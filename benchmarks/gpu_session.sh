@@ -2,7 +2,7 @@
 # The GPU figures quoted for issue 5, in one call on a lent GPU machine (run from the repo root):
 #     OUT=/some/folder DEADLINE_S=520 bash benchmarks/gpu_session.sh [SECTION...]
 # Sections (default: all, in this order, most-needed first): setup data tests streams baseline steps
-# compile runs_at_once coursework grading bench. Each is cut at its own cap and at the overall deadline, so a slow
+# compile runs_at_once coursework mps grading bench. Each is cut at its own cap and at the overall deadline, so a slow
 # one costs the later ones, never the whole call. Logs and JSON lines go to $OUT. BWRAP=path: a bubblewrap
 # binary for `setup` to install where the machine has none.
 set -u
@@ -98,10 +98,26 @@ runs_at_once() {
 
 coursework() {  # every run of a submission's coursework, the reference's model and augmentation; JOBS=N: processes
     # at once; TOGETHER=K: runs taking turns in each (H200, JOBS and TOGETHER unset: 331 s)
-    section coursework 420 $PY -m harness reference run cw_baseline cw_aug1 cw_aug2 cw_dropout cw_batchnorm \
+    section "${1:-coursework}" 420 $PY -m harness reference run cw_baseline cw_aug1 cw_aug2 cw_dropout cw_batchnorm \
         cw_bn_dropout cw_zeros_init cw_sgd_3e-3 cw_sgd_1e-3 cw_sgd_3e-4 --profile full --device "$DEVICE" \
-        --data-root "$DATA" --no-download --store /tmp/coursework.db --html "" --force ${JOBS:+--jobs $JOBS} \
+        --data-root "$DATA" --no-download --store "/tmp/${1:-coursework}.db" --html "" --force ${JOBS:+--jobs $JOBS} \
         ${TOGETHER:+--together $TOGETHER}
+}
+
+mps() {  # the coursework as processes under NVIDIA's MPS, which lets kernels of several processes run side by side
+    # (without it they take the GPU in time slices); the daemon is stopped afterwards
+    command -v nvidia-cuda-mps-control >/dev/null || { echo "== mps: nvidia-cuda-mps-control not installed" |
+        tee -a "$OUT/summary.txt"; return; }
+    export CUDA_MPS_PIPE_DIRECTORY=/tmp/mps-pipe CUDA_MPS_LOG_DIRECTORY=/tmp/mps-log
+    mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
+    nvidia-cuda-mps-control -d || { echo "== mps: the daemon did not start" | tee -a "$OUT/summary.txt"; return; }
+    sample_gpu &
+    local sampler=$!
+    coursework coursework_mps
+    kill "$sampler"
+    echo quit | nvidia-cuda-mps-control
+    cp -r "$CUDA_MPS_LOG_DIRECTORY" "$OUT/mps-log" 2>/dev/null
+    unset CUDA_MPS_PIPE_DIRECTORY CUDA_MPS_LOG_DIRECTORY
 }
 
 grading() {  # a whole submission through the grader on the GPU: sandboxed, the ten full-profile runs, no claims
@@ -118,7 +134,7 @@ bench() {
     section bench 90 $PY -m harness bench --device "$DEVICE" --images 5000 --repeats 1
 }
 
-for name in "${@:-setup data tests streams baseline steps compile runs_at_once coursework grading bench}"; do
+for name in "${@:-setup data tests streams baseline steps compile runs_at_once coursework mps grading bench}"; do
     for each in $name; do "$each"; done
 done
 echo "== done at t=$(($(date +%s) - start))s"
