@@ -49,15 +49,15 @@ def sharing(settings: Settings, jobs: int) -> Settings:
     """`settings` for `jobs` jobs at once.
 
     A run of a capped profile (check, quick) trains for seconds, about as long as a child takes to start
-    (torch's import: 3 s on a 2-core CPU), so a submission's runs are spread over `jobs` children, each
-    doing its share one run after another. A full-profile run keeps a child of its own: an interrupted
-    grading then loses at most the runs under way.
+    (torch's import: 3 s on a 2-core CPU), so a submission's runs are spread over `jobs` - 1 children
+    (the behaviour checks take the slot left), each doing its share one run after another. A full-profile
+    run keeps a child of its own: an interrupted grading then loses at most the runs under way.
 
     On a GPU the training runs take it in turns (eight sharing an H200 each took about eight times as
     long as one alone), so a run's time limits grow with them, its CPU seconds too (a process waiting on
     the GPU may spin); on the CPU each job has a core of its own."""
     if settings.profile.max_epochs is not None:
-        settings = replace(settings, children=max(1, jobs))
+        settings = replace(settings, children=max(1, jobs - 1))
     if settings.device == "cpu" or jobs <= 1:
         return settings
     limits = settings.train_limits

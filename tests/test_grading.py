@@ -147,8 +147,9 @@ def test_training_runs_sharing_a_gpu_are_given_time_in_proportion_and_cpu_jobs_a
     assert sharing(on_gpu, 1).train_limits == on_gpu.train_limits
 
 
-def test_short_runs_share_a_child_per_job_slot_and_full_runs_keep_their_own(tmp_path):
+def test_short_runs_share_the_job_slots_the_checks_leave_and_full_runs_keep_a_child_each(tmp_path):
     """A check-profile run trains in about a second; its child takes 3 s to import torch."""
     for name in ("check", "quick"):
-        assert sharing(Settings(profile=PROFILES[name], data_root=tmp_path, layer="bwrap"), 2).children == 2
+        settings = Settings(profile=PROFILES[name], data_root=tmp_path, layer="bwrap")
+        assert [sharing(settings, jobs).children for jobs in (1, 2, 8)] == [1, 1, 7]
     assert sharing(Settings(profile=PROFILES["full"], data_root=tmp_path, layer="bwrap"), 2).children is None
