@@ -21,7 +21,7 @@ from harness.jobs import DataSlice, Ran, Task
 from harness.progress import Progress
 from harness.results import RunRecord
 from harness.runner import best_metrics
-from harness.spec import Profile, dict_hash, to_dict
+from harness.spec import Profile, TrainSpec, dict_hash, to_dict
 from harness.store import Store
 
 SMOKE = "smoke"  # import, build, one forward pass, the transforms: the gate before everything else
@@ -30,6 +30,12 @@ VALIDATION = "scored by the grader on test labels the sandbox never saw"
 CHILD_METRICS = ("epochs_run", "train_s", "train_samples_per_s")  # the only summary numbers taken from the child
 # CIFAR-10 training-set statistics, used for the checks when the dataset itself is not at hand
 CIFAR_TRAIN_STATS = ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616))
+CIFAR_SIZES = (50_000, 10_000)  # train and test images, where the profile takes them all
+# A training run's time limit, per image and epoch (training and test images alike): about 4-5 times
+# what the reference CNN takes with strategy 2's augmentation, on one CPU thread (1.1 ms, measured on
+# a 2-core CPU) or on a GPU with eager steps (0.06 ms, H200); plus the child's start-up and the set-up.
+SECONDS_PER_IMAGE = {"cpu": 5e-3, "cuda": 3e-4}
+RUN_START_S = 120
 
 
 @dataclass(frozen=True)
@@ -40,9 +46,22 @@ class Settings:
     runs: tuple[str, ...] = coursework.RUNS
     smoke_limits: sandbox.Limits = sandbox.Limits(wall_s=90)
     checks_limits: sandbox.Limits = sandbox.Limits(wall_s=180)
-    train_limits: sandbox.Limits = sandbox.Limits(wall_s=900)
+    train_limits: sandbox.Limits | None = None  # None: each run's sized to its epochs and images (`run_limits`)
     device: str = "cpu"  # where the coursework runs train; smoke tests and behaviour checks stay on the CPU
     children: int | None = None  # a submission's training runs share this many sandboxed children; None: one each
+    shares: int = 1  # training runs taking turns on one GPU: a run's time limits grow with them
+
+
+def run_limits(spec: TrainSpec, settings: Settings) -> sandbox.Limits:
+    """A training run's limits: the settings' own when given, else wall and CPU seconds sized to the
+    run's epochs and images on the settings' device (check: about 2 min; full, on a CPU: 3.4 h)."""
+    if settings.train_limits is not None:
+        return settings.train_limits
+    train = settings.profile.train_limit.get("cifar10", CIFAR_SIZES[0])
+    test = settings.profile.test_limit.get("cifar10", CIFAR_SIZES[1])
+    per_image = SECONDS_PER_IMAGE["cpu" if settings.device == "cpu" else "cuda"]
+    wall_s = (RUN_START_S + spec.epochs * (train + test) * per_image) * settings.shares
+    return sandbox.Limits(wall_s=wall_s, cpu_s=math.ceil(2 * wall_s))
 
 
 def sharing(settings: Settings, jobs: int) -> Settings:
@@ -58,10 +77,7 @@ def sharing(settings: Settings, jobs: int) -> Settings:
     the GPU may spin); on the CPU each job has a core of its own."""
     if settings.profile.max_epochs is not None:
         settings = replace(settings, children=max(1, jobs - 1))
-    if settings.device == "cpu" or jobs <= 1:
-        return settings
-    limits = settings.train_limits
-    return replace(settings, train_limits=replace(limits, wall_s=limits.wall_s * jobs, cpu_s=limits.cpu_s * jobs))
+    return settings if settings.device == "cpu" else replace(settings, shares=max(1, jobs))
 
 
 @dataclass
@@ -212,8 +228,9 @@ def _task(jobs: list[Job], layer: str) -> Task:
     """One child for `jobs`, done in their order."""
     first = jobs[0]
     label = f"{first.submission.student}: {', '.join(job.planned.experiment for job in jobs)}"
+    limits = max((job.limits for job in jobs), key=lambda limits: limits.wall_s)  # each job is given the most
     return Task(key=first.key, label=label, jobs=tuple(job.child_job for job in jobs), files=first.submission.files,
-                layer=layer, limits=first.limits, data=first.data, device=first.device)
+                layer=layer, limits=limits, data=first.data, device=first.device)
 
 
 class Evaluator:
@@ -388,7 +405,7 @@ class Evaluator:
 
     def _train_job(self, sub: submission.Submission, experiment: str) -> Job:
         spec = self.settings.profile.apply(coursework.submission_spec(experiment, dropout_rate=sub.manifest.dropout_rate))
-        limits = self.settings.train_limits
+        limits = run_limits(spec, self.settings)
         child_job = {"job": "train", "experiment": experiment, "profile": self.settings.profile.name,
                      "dropout_rate": sub.manifest.dropout_rate, "device": self.settings.device,
                      "gpu_memory_bytes": limits.gpu_memory_bytes}

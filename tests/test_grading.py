@@ -9,9 +9,11 @@ import pytest
 
 from harness import gradebook, rubric
 from harness.coursework import RUNS
-from harness.grader import CHECKS, SMOKE, Evaluation, Settings, sharing
+from harness import coursework
+from harness.grader import CHECKS, RUN_START_S, SMOKE, Evaluation, Settings, run_limits, sharing
 from harness.grading import FAIL, NOT_ASSESSED, grade
 from harness.results import RunRecord
+from harness.sandbox import Limits
 from harness.spec import PROFILES
 from harness.spread import Spread
 from harness.submission import CLAIMED_RUNS
@@ -136,15 +138,29 @@ def test_the_terminal_summary_lists_failures_with_their_reason():
 def test_training_runs_sharing_a_gpu_are_given_time_in_proportion_and_cpu_jobs_are_not(tmp_path):
     """Eight runs sharing an H200 each took about eight times as long as one alone: the limit must not
     turn the grader's own sharing into a student's timeout."""
-    on_cpu = Settings(profile=PROFILES["check"], data_root=tmp_path, layer="bwrap")
-    assert sharing(on_cpu, 8).train_limits == on_cpu.train_limits  # a core each
+    spec = coursework.submission_spec("cw_baseline", dropout_rate=0.5)
+    on_cpu = Settings(profile=PROFILES["full"], data_root=tmp_path, layer="bwrap")
+    assert run_limits(spec, sharing(on_cpu, 8)) == run_limits(spec, on_cpu)  # a core each
     on_gpu = replace(on_cpu, device="cuda")
-    shared = sharing(on_gpu, 8)
-    assert (shared.train_limits.wall_s, shared.train_limits.cpu_s) == (8 * on_gpu.train_limits.wall_s,
-                                                                       8 * on_gpu.train_limits.cpu_s)
-    assert shared.train_limits.memory_bytes == on_gpu.train_limits.memory_bytes
-    assert (shared.smoke_limits, shared.checks_limits) == (on_gpu.smoke_limits, on_gpu.checks_limits)  # on the CPU
-    assert sharing(on_gpu, 1).train_limits == on_gpu.train_limits
+    alone, shared = run_limits(spec, on_gpu), run_limits(spec, sharing(on_gpu, 8))
+    assert (shared.wall_s, shared.cpu_s) == pytest.approx((8 * alone.wall_s, 8 * alone.cpu_s), abs=1)
+    assert shared.memory_bytes == alone.memory_bytes
+    assert run_limits(spec, sharing(on_gpu, 1)) == alone
+
+
+def test_a_runs_time_limit_follows_its_epochs_and_images_and_the_device(tmp_path):
+    """A full run on one CPU thread takes the reference about 40 minutes (1.1 ms an image and epoch): a
+    fixed 15-minute limit failed every one of them; a student's self-check must not wait that long on a hang."""
+    spec = coursework.submission_spec("cw_aug2", dropout_rate=0.5)
+    limit = {(name, device): run_limits(PROFILES[name].apply(spec), Settings(
+        profile=PROFILES[name], data_root=tmp_path, layer="bwrap", device=device)).wall_s
+        for name in ("check", "quick", "full") for device in ("cpu", "cuda")}
+    assert 40 * 60_000 * 1.1e-3 * 4 < limit["full", "cpu"] < 4 * 3600
+    assert limit["check", "cpu"] < 180 and limit["quick", "cpu"] < 180
+    assert limit["check", "cpu"] < limit["quick", "cpu"] < limit["full", "cpu"]
+    assert limit["full", "cuda"] == pytest.approx(RUN_START_S + 40 * 60_000 * 3e-4)  # 15 min, as before
+    given = Limits(wall_s=30)
+    assert run_limits(spec, Settings(profile=PROFILES["full"], data_root=tmp_path, layer="bwrap", train_limits=given)) is given
 
 
 def test_short_runs_share_the_job_slots_the_checks_leave_and_full_runs_keep_a_child_each(tmp_path):
