@@ -227,9 +227,8 @@ class Job:
 def _task(jobs: list[Job], layer: str) -> Task:
     """One child for `jobs`, done in their order."""
     first = jobs[0]
-    label = f"{first.submission.student}: {', '.join(job.planned.experiment for job in jobs)}"
     limits = max((job.limits for job in jobs), key=lambda limits: limits.wall_s)  # each job is given the most
-    return Task(key=first.key, label=label, jobs=tuple(job.child_job for job in jobs), files=first.submission.files,
+    return Task(key=first.key, jobs=tuple(job.child_job for job in jobs), files=first.submission.files,
                 layer=layer, limits=limits, data=first.data, device=first.device)
 
 

@@ -39,7 +39,6 @@ class DataSlice:
 @dataclass(frozen=True)
 class Task:
     key: str  # unique within a batch: its first planned record's identity
-    label: str  # "student: experiment, ...", for progress lines
     jobs: tuple[dict[str, Any], ...]  # the child's instructions, one per job, done in this order
     files: dict[str, bytes] = field(repr=False)
     layer: str

@@ -34,7 +34,7 @@ def smoke_task(key: str, layer: str = LAYER) -> Task:
     mean, std = CIFAR_TRAIN_STATS
     job = {"job": "smoke", "mean": list(mean), "std": list(std), "dropout_rate": 0.5}
     files = submission.read_files(EXAMPLES / "correct")
-    return Task(key=key, label=f"correct: {key}", jobs=(job,), files=files, layer=layer, limits=Limits(wall_s=60))
+    return Task(key=key, jobs=(job,), files=files, layer=layer, limits=Limits(wall_s=60))
 
 
 @pytest.fixture(scope="module")
