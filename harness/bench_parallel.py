@@ -18,13 +18,14 @@ from typing import Callable
 
 import torch
 
-from harness import data
+from harness import data, env
 from harness.bench import CASES, Case, harness_batches, harness_trainee
 from harness.trainer import train_one_epoch
 
 
 def _train(case_name: str, root: str, n: int, device: str, threads: int, epochs: int, precision: str,
            ready, start) -> None:
+    env.keep_freed_memory()  # as every training process of the harness does
     torch.set_num_threads(threads)
     case, where = CASES[case_name], torch.device(device)
     batches = harness_batches(case, Path(root), n, where)

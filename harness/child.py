@@ -171,6 +171,9 @@ def main(job_path: str) -> int:
     threads = int(os.environ.get("HARNESS_THREADS", "1"))
     import torch
 
+    from harness import env
+
+    env.keep_freed_memory()
     torch.set_num_threads(threads)
     for job in jobs:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import os
 import platform
@@ -31,6 +32,25 @@ def resolve_device(name: str = "auto") -> torch.device:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise DeviceUnavailable(f"--device {name} was asked for, but torch sees no CUDA GPU; use --device cpu")
     return torch.device(name)
+
+
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4  # glibc's mallopt parameters (malloc.h)
+
+
+@functools.cache  # a process-wide setting: the first call makes it
+def keep_freed_memory() -> bool:
+    """Have glibc's malloc keep what this process frees for its next allocations. By default it
+    hands every block over its mmap threshold (32 MiB at most) back to the OS when freed, and the
+    next allocation faults it in again page by page. Evaluation, in batches of 1,000, makes such
+    blocks (the coursework CNN's first activations are 131 MB): CIFAR-10's 10,000
+    test images took 3.2 s to evaluate, 4 million page faults, and take 1.7 s with this (fp32, 2
+    CPU threads). Training steps at batch 64 were as fast either way. The process keeps its peak
+    memory, which it reaches at every evaluation anyway. True where it took effect (glibc);
+    elsewhere nothing changes."""
+    if platform.libc_ver()[0] != "glibc":
+        return False
+    libc = ctypes.CDLL(None)
+    return bool(libc.mallopt(_M_MMAP_MAX, 0)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))
 
 
 def cpus() -> int:
