@@ -34,6 +34,13 @@ def _at_least_one(text: str) -> int:
     return value
 
 
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be a fraction from 0 up to 1 (0.2 is 20%), got {value}")
+    return value
+
+
 def _hyperparameters(spec: Spec) -> dict[str, str]:
     if not isinstance(spec, TrainSpec):
         params = ", ".join(f"{k}={v}" for k, v in spec.params.items())
@@ -273,6 +280,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     from harness import bench, synthetic
 
+    if args.compare:
+        return _bench_compare(*args.compare, tolerance=args.tolerance)
     cases = args.cases or list(bench.CASES)
     unknown = [c for c in cases if c not in bench.CASES]
     if unknown:
@@ -293,6 +302,33 @@ def cmd_bench(args: argparse.Namespace) -> int:
     decimals = 4 if args.parity else 2  # accuracies, or seconds and ratios
     print(table.to_string(index=False, float_format=lambda v: f"{v:,.{decimals}f}"))
     return 0
+
+
+def _bench_compare(before_path: str, now_path: str, *, tolerance: float) -> int:
+    """Speed-ups of two saved benchmark runs side by side; 1 when one fell by more than `tolerance`."""
+    import pandas as pd
+
+    from harness import bench_compare
+
+    try:
+        before, now = bench_compare.load(before_path), bench_compare.load(now_path)
+    except bench_compare.NotABenchmark as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    table = bench_compare.compare(before, now, tolerance)
+    if table.empty:
+        print(f"error: neither file has a harness benchmark beside the notebook's loop as written; "
+              f"they come from `pytest benchmarks/`", file=sys.stderr)
+        return 2
+    print(f"before: {bench_compare.describe(before)}\nnow:    {bench_compare.describe(now)}\n"
+          f"speed-up over the notebook's loop in the same session; slower: fell by more than {tolerance:.0%}",
+          file=sys.stderr)
+    shown = table.assign(change=table["change"].map(lambda v: "" if pd.isna(v) else f"{v:+.0%}"))
+    print(shown.to_string(index=False, float_format=lambda v: f"{v:.2f}", na_rep=""))
+    slower = table[table["verdict"] == "slower"]
+    if not slower.empty:
+        print(f"slower: {', '.join(slower['case'] + ' ' + slower['precision'])}", file=sys.stderr)
+    return 1 if not slower.empty else 0
 
 
 def _bench_epochs(args: argparse.Namespace, cases: list, root: Path, device: torch.device) -> pd.DataFrame:
@@ -431,6 +467,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench_parser.add_argument("--parity", type=int, default=0, metavar="EPOCHS",
                               help="instead of timing, train EPOCHS epochs per seed (--repeats seeds) with both loops "
                                    "and compare final validation accuracy")
+    bench_parser.add_argument("--compare", nargs=2, metavar=("BEFORE", "NOW"),
+                              help="instead, compare two saved runs of `pytest benchmarks/ --benchmark-json FILE`: "
+                                   "each speed-up over the notebook's loop, before and now; exit 1 when one fell by "
+                                   "more than --tolerance")
+    bench_parser.add_argument("--tolerance", type=_fraction, default=0.3,
+                              help="with --compare: the fall in a speed-up that counts as slower (default 0.3: 30%%; "
+                                   "two runs of one commit on a shared 2-core CPU differed by up to 20%%)")
     bench_parser.add_argument("--runs-at-once", action="store_true",
                               help="instead, time layouts that train the same epochs: on the CPU, one run per CPU "
                                    "with one thread each (how grading trains) against one run at a time with every "

@@ -1,0 +1,9 @@
+"""A saved run carries its speed-ups (`speedups` in the JSON): each harness epoch against the
+notebook's loop as written, both timed in the same session (`harness bench --compare` reads them
+the same way from two saved runs)."""
+
+from harness import bench_compare
+
+
+def pytest_benchmark_update_json(config, benchmarks, output_json):
+    output_json["speedups"] = bench_compare.speedups(output_json).to_dict(orient="records")
