@@ -43,7 +43,7 @@ def keep_freed_memory() -> bool:
     hands every block over its mmap threshold (32 MiB at most) back to the OS when freed, and the
     next allocation faults it in again page by page. Evaluation, in batches of 1,000, makes such
     blocks (the coursework CNN's first activations are 131 MB): CIFAR-10's 10,000
-    test images took 3.2 s to evaluate, 4 million page faults, and take 1.7 s with this (fp32, 2
+    test images took 3.2 s to evaluate, 1.3 million page faults, and take 1.7 s with this (fp32, 2
     CPU threads). Training steps at batch 64 were as fast either way. The process keeps its peak
     memory, which it reaches at every evaluation anyway. True where it took effect (glibc);
     elsewhere nothing changes."""
