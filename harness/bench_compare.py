@@ -56,8 +56,8 @@ def compare(before: dict[str, Any], now: dict[str, Any], tolerance: float) -> pd
     """Each (case, precision) with its speed-up before and now, the change, and a verdict: `slower`
     where the speed-up fell by more than `tolerance`, `only before` / `only now` where one run lacks it."""
     keys = ["case", "precision"]
-    was, is_ = (speedups(document)[[*keys, "speedup"]] for document in (before, now))
-    table = was.merge(is_, on=keys, how="outer", suffixes=("_before", "_now"))
+    earlier, later = (speedups(document)[[*keys, "speedup"]] for document in (before, now))
+    table = earlier.merge(later, on=keys, how="outer", suffixes=("_before", "_now"))
     table["change"] = table["speedup_now"] / table["speedup_before"] - 1
     table["verdict"] = [
         "only now" if pd.isna(was) else "only before" if pd.isna(is_) else "slower" if change < -tolerance else "ok"

@@ -276,12 +276,12 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.compare:  # before torch is imported: comparing two files trains nothing
+        return _bench_compare(*args.compare, tolerance=args.tolerance)
     import tempfile
 
     from harness import bench, synthetic
 
-    if args.compare:
-        return _bench_compare(*args.compare, tolerance=args.tolerance)
     cases = args.cases or list(bench.CASES)
     unknown = [c for c in cases if c not in bench.CASES]
     if unknown:
@@ -317,8 +317,8 @@ def _bench_compare(before_path: str, now_path: str, *, tolerance: float) -> int:
         return 2
     table = bench_compare.compare(before, now, tolerance)
     if table.empty:
-        print(f"error: neither file has a harness benchmark beside the notebook's loop as written; "
-              f"they come from `pytest benchmarks/`", file=sys.stderr)
+        print("error: neither file has a harness benchmark beside the notebook's loop as written; "
+              "they come from `pytest benchmarks/`", file=sys.stderr)
         return 2
     print(f"before: {bench_compare.describe(before)}\nnow:    {bench_compare.describe(now)}\n"
           f"speed-up over the notebook's loop in the same session; slower: fell by more than {tolerance:.0%}",
