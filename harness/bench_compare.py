@@ -32,7 +32,8 @@ def load(path: str | Path) -> dict[str, Any]:
         raise NotABenchmark(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise NotABenchmark(f"{path} could not be read as JSON ({error})") from None
-    if not isinstance(document, dict) or not isinstance(document.get("benchmarks"), list):
+    benchmarks = document.get("benchmarks") if isinstance(document, dict) else None
+    if not isinstance(benchmarks, list) or not all(isinstance(b, dict) for b in benchmarks):
         raise NotABenchmark(f"{path} is not pytest-benchmark JSON (no 'benchmarks' list); write one with "
                             "`pytest benchmarks/ --benchmark-json FILE`")
     return document
@@ -41,14 +42,16 @@ def load(path: str | Path) -> dict[str, Any]:
 def speedups(document: dict[str, Any]) -> pd.DataFrame:
     """One row per harness benchmark whose case has the notebook's loop as written in the same
     session: its best epoch, the notebook's best epoch on the same images, and their ratio."""
-    timed = [(b.get("extra_info", {}), b["stats"]["min"]) for b in document["benchmarks"]]
-    notebook = {(info["case"], info["images"]): seconds for info, seconds in timed
+    timed = [(b.get("extra_info") or {}, (b.get("stats") or {}).get("min")) for b in document["benchmarks"]]
+    timed = [(info, seconds) for info, seconds in timed if isinstance(seconds, (int, float)) and seconds > 0]
+    notebook = {(info.get("case"), info.get("images")): seconds for info, seconds in timed
                 if info.get("loop") == "notebook" and info.get("as_written")}
-    rows = [{"case": info["case"], "precision": info["precision"], "images": info["images"], "epoch_s": seconds,
-             "notebook_epoch_s": notebook[info["case"], info["images"]],
+    rows = [{"case": info["case"], "precision": info["precision"], "images": info["images"],
+             "epoch_s": seconds, "notebook_epoch_s": notebook[info["case"], info["images"]],
              "speedup": notebook[info["case"], info["images"]] / seconds}
             for info, seconds in timed
-            if info.get("loop") == "harness" and (info.get("case"), info.get("images")) in notebook]
+            if info.get("loop") == "harness" and "precision" in info
+            and (info.get("case"), info.get("images")) in notebook]
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

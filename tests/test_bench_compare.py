@@ -64,6 +64,7 @@ def test_the_cli_exits_1_and_names_what_got_slower(tmp_path, capsys):
     (None, "no such file"),
     ("not json", "could not be read as JSON"),
     ('{"results": []}', "is not pytest-benchmark JSON"),
+    ('{"benchmarks": [1, 2]}', "is not pytest-benchmark JSON"),
 ])
 def test_a_file_that_is_not_a_saved_benchmark_run_is_a_clear_error(tmp_path, capsys, content, message):
     good, bad = tmp_path / "good.json", tmp_path / "bad.json"
@@ -74,10 +75,14 @@ def test_a_file_that_is_not_a_saved_benchmark_run_is_a_clear_error(tmp_path, cap
     assert message in capsys.readouterr().err
 
 
-def test_runs_without_a_harness_benchmark_beside_the_notebook_loop_are_a_clear_error(tmp_path, capsys):
-    notebook_only = tmp_path / "notebook.json"
-    notebook_only.write_text(json.dumps(run(("mnist_mlp", "notebook", 0, 0.8))))
-    assert main(["bench", "--compare", str(notebook_only), str(notebook_only)]) == 2
+@pytest.mark.parametrize("benchmarks", [
+    run(("mnist_mlp", "notebook", 0, 0.8))["benchmarks"],  # the notebook's loop alone
+    [{"name": "test_sort", "extra_info": {}, "stats": {"min": 0.1}}, {"name": "errored"}],  # another project's
+])
+def test_runs_without_a_harness_benchmark_beside_the_notebook_loop_are_a_clear_error(tmp_path, capsys, benchmarks):
+    saved = tmp_path / "saved.json"
+    saved.write_text(json.dumps({"benchmarks": benchmarks}))
+    assert main(["bench", "--compare", str(saved), str(saved)]) == 2
     assert "neither file has a harness benchmark beside the notebook's loop" in capsys.readouterr().err
 
 
