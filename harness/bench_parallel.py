@@ -25,8 +25,7 @@ from harness.trainer import train_one_epoch
 
 def _train(case_name: str, root: str, n: int, device: str, threads: int, epochs: int, precision: str,
            ready, start) -> None:
-    env.keep_freed_memory()  # as every training process of the harness does
-    torch.set_num_threads(threads)
+    env.training_process(threads)
     case, where = CASES[case_name], torch.device(device)
     batches = harness_batches(case, Path(root), n, where)
     _, step = harness_trainee(case, where, precision)

@@ -169,12 +169,9 @@ def main(job_path: str) -> int:
     the next starts, so the grader can tell which job was under way if the process ends early."""
     jobs = json.loads(Path(job_path).read_text())["jobs"]
     threads = int(os.environ.get("HARNESS_THREADS", "1"))
-    import torch
-
     from harness import env
 
-    env.keep_freed_memory()
-    torch.set_num_threads(threads)
+    env.training_process(threads)
     for job in jobs:
         try:
             result = JOBS[job["job"]](job)

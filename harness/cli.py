@@ -497,7 +497,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    env.keep_freed_memory()  # before anything is trained or loaded in this process
+    env.training_process()  # before anything is trained or loaded in this process
     try:
         if args.command == "reference":
             if args.action == "run":

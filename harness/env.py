@@ -53,6 +53,14 @@ def keep_freed_memory() -> bool:
     return bool(libc.mallopt(_M_MMAP_MAX, 0)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))
 
 
+def training_process(threads: int | None = None) -> None:
+    """Set this process up as every process of the harness that trains is: freed memory kept
+    (`keep_freed_memory`) and, when given, `threads` torch threads."""
+    keep_freed_memory()
+    if threads is not None:
+        torch.set_num_threads(threads)
+
+
 def cpus() -> int:
     """The CPUs this process may run on (its affinity, which a batch scheduler or taskset may narrow)."""
     return len(os.sched_getaffinity(0))

@@ -16,7 +16,7 @@ from typing import Any, Iterator, Sequence
 
 import torch
 
-from harness.env import cpus, keep_freed_memory
+from harness.env import cpus, training_process
 from harness.results import RunRecord
 from harness.runner import run_spec, run_spec_steps
 from harness.spec import Spec
@@ -45,8 +45,7 @@ def threads_each(jobs: int) -> int:
 
 
 def _start_worker(threads: int) -> None:
-    keep_freed_memory()
-    torch.set_num_threads(threads)
+    training_process(threads)
 
 
 def run(specs: Sequence[Spec], *, jobs: int, device: torch.device, together: int = 1,
