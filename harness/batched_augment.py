@@ -11,7 +11,7 @@ fill; `_blend` for colour, with its float32 arithmetic, clamping and casts).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import torch
 import torch.nn.functional as nnf
@@ -19,6 +19,8 @@ from torchvision import transforms as T
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms import _functional_tensor as FT
 from torchvision.transforms import functional as F
+
+from harness.transfer import to_device
 
 Params = dict[str, torch.Tensor]
 
@@ -50,7 +52,7 @@ def warp(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
     n, _, h, w = x.shape
     xs = torch.linspace(-w * 0.5 + 0.5, w * 0.5 + 0.5 - 1, steps=w, device=x.device).view(1, 1, w, 1)
     ys = torch.linspace(-h * 0.5 + 0.5, h * 0.5 + 0.5 - 1, steps=h, device=x.device).view(1, h, 1, 1)
-    scaled = theta.to(x.device).transpose(1, 2) / torch.tensor([0.5 * w, 0.5 * h], device=x.device)  # (N, 3, 2)
+    scaled = to_device(theta.transpose(1, 2) / torch.tensor([0.5 * w, 0.5 * h]), x.device)  # (N, 3, 2)
     a, b, c = (scaled[:, k].view(n, 1, 1, 2) for k in range(3))
     grid = (xs * a + ys * b).add_(c)
     out = nnf.grid_sample(x.float(), grid, mode="nearest", padding_mode="zeros", align_corners=False)
@@ -66,7 +68,7 @@ class Flip:
         return {"flip": torch.rand(n) < self.p}
 
     def apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
-        return torch.where(params["flip"].to(x.device).view(-1, 1, 1, 1), x.flip(self.dim), x)
+        return torch.where(to_device(params["flip"], x.device).view(-1, 1, 1, 1), x.flip(self.dim), x)
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ class Crop:
         left, top, right, bottom = self.padding
         windows = nnf.pad(x, (left, right, top, bottom)).unfold(2, self.size[0], 1).unfold(3, self.size[1], 1)
         samples = torch.arange(len(x), device=x.device)
-        return windows[samples, :, params["i"].to(x.device), params["j"].to(x.device)]
+        return windows[samples, :, to_device(params["i"], x.device), to_device(params["j"], x.device)]
 
 
 def _hue(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
@@ -151,7 +153,7 @@ class ColorJitter:
         work = x.float() if integer else x
         order = params["order"]  # stays on the host: deciding what to run never waits for the GPU
         coefficients, blends_at = self._blend_coefficients(params)
-        coefficients = coefficients.to(x.device, non_blocking=True)
+        coefficients = to_device(coefficients, x.device)
         for position in range(4):
             if blends_at[position]:
                 work = self._blend_step(work, coefficients[position], integer)
@@ -193,8 +195,8 @@ class ColorJitter:
     def _hue_step(self, x: torch.Tensor, chosen: torch.Tensor, factor: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         image = x.to(dtype)  # hue runs on the image's own dtype
         if image.is_cuda:  # the whole batch, kept where chosen: no data-dependent shapes, so no GPU sync
-            adjusted = _hue(image, factor.to(image.device, non_blocking=True))
-            image = torch.where(chosen.to(image.device, non_blocking=True).view(-1, 1, 1, 1), adjusted, image)
+            adjusted = _hue(image, to_device(factor, image.device))
+            image = torch.where(to_device(chosen, image.device).view(-1, 1, 1, 1), adjusted, image)
         elif bool(chosen.any()):
             image = image.clone()  # on the CPU, only the chosen samples
             image[chosen] = _hue(image[chosen], factor[chosen])
@@ -280,8 +282,8 @@ class ResizedCrop:
         return w, h
 
     def apply(self, x: torch.Tensor, params: Params) -> torch.Tensor:
-        rows = _resize_weights(params["i"], params["h"], self.size[0], x.shape[-2], self.antialias).to(x.device)
-        cols = _resize_weights(params["j"], params["w"], self.size[1], x.shape[-1], self.antialias).to(x.device)
+        rows = to_device(_resize_weights(params["i"], params["h"], self.size[0], x.shape[-2], self.antialias), x.device)
+        cols = to_device(_resize_weights(params["j"], params["w"], self.size[1], x.shape[-1], self.antialias), x.device)
         out = rows.unsqueeze(1) @ (x.float() @ cols.transpose(1, 2).unsqueeze(1))  # width first, as ATen
         return out if x.is_floating_point() else out.round_().to(x.dtype)
 
@@ -308,13 +310,13 @@ class Erasing:
         device = x.device
         rows = torch.arange(height, device=device).view(1, height, 1)
         cols = torch.arange(width, device=device).view(1, 1, width)
-        i, j, h, w = (params[k].to(device).view(n, 1, 1) for k in ("i", "j", "h", "w"))
+        i, j, h, w = (to_device(params[k], device).view(n, 1, 1) for k in ("i", "j", "h", "w"))
         box = (rows >= i) & (rows < i + h) & (cols >= j) & (cols < j + w)
-        box &= params["erase"].to(device).view(n, 1, 1)
+        box &= to_device(params["erase"], device).view(n, 1, 1)
         if self.value is None:
             fill = torch.empty_like(x, dtype=torch.float32).normal_().to(x.dtype)
         else:
-            fill = torch.tensor(self.value, device=device).view(1, -1, 1, 1).to(x.dtype).expand_as(x)
+            fill = to_device(torch.tensor(self.value), device).view(1, -1, 1, 1).to(x.dtype).expand_as(x)
         return torch.where(box.unsqueeze(1), fill, x)
 
 
@@ -361,12 +363,19 @@ def twin(t: Any):
     raise Unsupported(f"{kind.__name__} has no batched version")
 
 
-def _normalize(mean: list[float], std: list[float]) -> Callable[[torch.Tensor], torch.Tensor]:
-    def run(x: torch.Tensor) -> torch.Tensor:
-        shape = (1, -1, 1, 1)
-        return (x - torch.tensor(mean, device=x.device).view(shape)) / torch.tensor(std, device=x.device).view(shape)
+class Normalize:
+    """(x - mean) / std per channel, as `T.Normalize`; the constants are sent to a device once, not
+    at every batch."""
 
-    return run
+    def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
+        self.mean, self.std = [float(m) for m in mean], [float(s) for s in std]
+        self._on: dict[torch.device, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if x.device not in self._on:
+            self._on[x.device] = tuple(to_device(torch.tensor(v).view(1, -1, 1, 1), x.device) for v in (self.mean, self.std))
+        mean, std = self._on[x.device]
+        return (x - mean) / std
 
 
 def _to_float(x: torch.Tensor) -> torch.Tensor:
@@ -386,7 +395,7 @@ def compile_pipeline(pipeline: Any) -> Callable[[torch.Tensor], torch.Tensor] | 
         if kind is T.ToTensor or (kind is T.ConvertImageDtype and step.dtype == torch.float32):
             ops.append(_to_float)
         elif kind is T.Normalize:
-            ops.append(_normalize(list(step.mean), list(step.std)))
+            ops.append(Normalize(step.mean, step.std))
         else:
             try:
                 augment = twin(step)

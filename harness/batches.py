@@ -14,6 +14,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from harness.data import Split
+from harness.transfer import to_device
 
 Prepare = Callable[[torch.Tensor], torch.Tensor]
 
@@ -53,7 +54,7 @@ class Batches:
         n = len(self.y)
         order = None
         if self._generator is not None:
-            order = torch.randperm(n, generator=self._generator).to(self.x.device)
+            order = to_device(torch.randperm(n, generator=self._generator), self.x.device)
         chunks = [slice(start, start + self.batch_size) if order is None else order[start : start + self.batch_size]
                   for start in range(0, n, self.batch_size)]
         if not self.workers:

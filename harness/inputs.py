@@ -15,7 +15,7 @@ from torchvision.transforms.functional import to_pil_image
 
 import torch
 
-from harness.batched_augment import compile_pipeline
+from harness.batched_augment import Normalize, compile_pipeline
 from harness.batches import Prepare
 
 Augment = Callable[[torch.Tensor], torch.Tensor]
@@ -39,6 +39,7 @@ def make_prepare(
     if (mean is None) != (std is None):
         raise ValueError("normalization needs both mean and std")
     batched = compile_pipeline(pipeline or augment) if (pipeline or augment) else None
+    normalize = Normalize(mean, std) if mean is not None else None
 
     def prepare(x: torch.Tensor) -> torch.Tensor:
         out = _prepare(x)
@@ -53,11 +54,8 @@ def make_prepare(
         if augment is not None:
             x = batched(x) if batched else torch.stack([augment(image) for image in x])
         x = x.float().div_(255.0)
-        if mean is not None:
-            shape = (1, -1, 1, 1)
-            x = (x - torch.tensor(mean, device=x.device).view(shape)) / torch.tensor(
-                std, device=x.device
-            ).view(shape)
+        if normalize is not None:
+            x = normalize(x)
         return x.flatten(1) if flatten else x
 
     return prepare

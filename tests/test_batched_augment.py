@@ -12,6 +12,8 @@ from torchvision.transforms import functional as F
 from torchvision.transforms.functional import to_pil_image
 
 from harness.batched_augment import Unsupported, compile_pipeline, twin
+from harness.batches import Batches
+from harness.data import Split
 from harness.inputs import augmentation_path, make_prepare
 
 N = 48
@@ -246,3 +248,30 @@ def test_a_run_records_which_augmentation_path_it_took(synth_root):
     assert record.arrays["train_step"] == "eager"  # a CUDA graph only on a GPU
     assert "augmentation_path" not in run_spec(EXPERIMENTS["cw_baseline"], profile=PROFILES["check"],
                                                data_root=synth_root, download=False).arrays
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_preparing_batches_on_a_gpu_never_waits_for_it(images):
+    """Parameters are drawn on the host; a blocking copy of them would make the host wait for every
+    queued training step at every batch. Every twin, the scaling and normalization, and the epoch's
+    order, under torch's sync debug mode."""
+    pipeline = T.Compose([
+        T.RandomHorizontalFlip(), T.RandomVerticalFlip(), T.RandomCrop(32, padding=4),
+        T.RandomAffine(15, translate=(0.1, 0.1), scale=(0.9, 1.1), shear=5), T.RandomRotation(10),
+        T.ColorJitter(0.3, 0.3, 0.3, 0.1), T.RandomResizedCrop(32, antialias=True), T.ToTensor(),
+        T.Normalize([0.5, 0.4, 0.3], [0.2, 0.25, 0.3]), T.RandomErasing(value=(1, 2, 3)), T.RandomErasing(value="random"),
+    ])
+    assert compile_pipeline(pipeline) is not None
+    split = Split(images, torch.arange(N) % 10)
+    cuda = torch.device("cuda")
+    for prepare in (make_prepare(pipeline=pipeline),
+                    make_prepare(augment=pipeline.transforms[5], mean=[0.5] * 3, std=[0.2] * 3, channels_last=True)):
+        batches = Batches(split, batch_size=16, prepare=prepare, device=cuda, shuffle_seed=0)
+        list(batches)  # the first pass allocates the pinned blocks and sends the constants
+        torch.cuda.synchronize()
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            prepared = [inputs for inputs, _ in batches]
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+        assert len(prepared) == N // 16 and prepared[0].is_cuda and prepared[0].dtype == torch.float32
