@@ -1,24 +1,37 @@
 """Where sandboxed tasks run: in the coordinator itself, in a local pool, or on a Dask cluster.
 
-Every backend takes Tasks and hands each one's Outcomes, one per job (or the exception that stopped
-it), back to the coordinator, in the order they finish; the coordinator alone interprets and stores
-them. Isolation is the same everywhere: each task is a sandboxed child process of whichever process
-runs it.
+Every backend takes Tasks and hands back each job's outcome (or the exception that stopped its task)
+to the coordinator, in the order they end; the coordinator alone interprets and stores them. The local
+pool hands each job back as soon as it ends, while its child goes on with the task's next job; the
+others, when the whole task is done. Isolation is the same everywhere: each task is a sandboxed child
+process of whichever process runs it.
 """
 
 from __future__ import annotations
 
 import collections
+import queue
 import threading
 import uuid
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator
 
 from harness.jobs import Ran, Task, run_task
 
 CONNECT_TIMEOUT_S = 15  # to reach an existing scheduler; a wrong address should fail while the user watches
 RETRIES = 2  # a task is retried this often on another worker (worker died, or raised) before it is given up
-Finished = tuple[Task, "list[Ran] | BaseException"]  # a Ran per job of the task
+# (task, index, ran): job `index` of `task` has ended. (task, index, error): the task was stopped
+# by `error`, its jobs from `index` on lost. A task is over after its last job or an error.
+Finished = tuple[Task, int, "Ran | BaseException"]
+
+
+def each_job(task: Task, result: "list[Ran] | BaseException") -> Iterator[Finished]:
+    """A whole task's result (a Ran per job, or what stopped it) as the events of `completed()`."""
+    if isinstance(result, BaseException):
+        yield task, 0, result
+        return
+    for index, ran in enumerate(result):
+        yield task, index, ran
 
 
 class ExecutorUnavailable(RuntimeError):
@@ -62,7 +75,7 @@ class InProcess(Executor):
     def completed(self) -> Iterator[Finished]:
         while self._queue:
             task = self._queue.popleft()
-            yield task, run_task(task)
+            yield from each_job(task, run_task(task))
 
 
 class LocalPool(Executor):
@@ -71,18 +84,37 @@ class LocalPool(Executor):
     def __init__(self, jobs: int) -> None:
         self.description = f"local pool, {jobs} job(s) at a time"
         self._pool = ThreadPoolExecutor(jobs, thread_name_prefix="harness-job")
-        self._pending: dict[Future, Task] = {}
+        self._ended: queue.Queue[Finished | Task] = queue.Queue()  # jobs as they end; a task when its child is gone
+        self._open = 0  # tasks submitted whose child may still be there
         self._cancel = threading.Event()
 
     def submit(self, task: Task) -> None:
-        self._pending[self._pool.submit(run_task, task, self._cancel)] = task
+        self._open += 1
+        self._pool.submit(self._run, task)
+
+    def _run(self, task: Task) -> None:
+        ended = 0
+
+        def report(index: int, ran: Ran) -> None:
+            nonlocal ended
+            ended += 1
+            self._ended.put((task, index, ran))
+
+        try:
+            run_task(task, self._cancel, report)
+        except Exception as error:  # noqa: BLE001 - handed to the coordinator, which reports it
+            if ended < len(task.jobs):
+                self._ended.put((task, ended, error))
+        finally:
+            self._ended.put(task)
 
     def completed(self) -> Iterator[Finished]:
-        while self._pending:
-            done, _ = wait(self._pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                task = self._pending.pop(future)
-                yield task, future.exception() or future.result()
+        while self._open:
+            event = self._ended.get()
+            if isinstance(event, Task):
+                self._open -= 1
+            else:
+                yield event
 
     def close(self) -> None:
         self._cancel.set()  # running children are killed; their jobs raise Cancelled and are dropped
@@ -133,7 +165,7 @@ class DaskCluster(Executor):
             except Exception as error:  # KilledWorker after RETRIES deaths, or what the task raised
                 result = error
             future.release()
-            yield task, result
+            yield from each_job(task, result)
 
     def close(self) -> None:
         if self._submitted:  # interrupted: what is still queued or running is dropped

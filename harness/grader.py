@@ -262,26 +262,27 @@ class Evaluator:
                               problems=[str(error)])
 
     def _execute(self, subs: list[submission.Submission]) -> None:
+        """Each job is stored as soon as it ends, also while its child goes on with the next."""
         submitted: dict[str, list[Job]] = {}
+        unstarted: dict[str, list[Job]] = {}
         self._start([self._smoke_job(sub) for sub in subs], submitted)
-        for task, result in self.executor.completed():
-            jobs = submitted.pop(task.key)
+        for task, index, result in self.executor.completed():
+            jobs = submitted[task.key]
             if isinstance(result, BaseException):
                 why = f"{type(result).__name__}: {result}"
-                for job in jobs:
+                for job in jobs[index:]:
                     self.not_run[job.key] = (job.label, why)
                     self.progress.finish(f"{job.label}: NOT RUN, not stored ({why[:200]})")
-                continue
-            unstarted = []
-            for job, ran in zip(jobs, result):
-                if ran.outcome.status == "not_started":
-                    unstarted.append(job)
-                    continue
-                record = self._store(job, ran)
+            elif result.outcome.status == "not_started":
+                unstarted.setdefault(task.key, []).append(jobs[index])
+            else:
+                record = self._store(jobs[index], result)
                 if record.experiment == SMOKE and record.status == "ok":
-                    self._start(self._later_jobs(job.submission), submitted)
-            if unstarted:  # the job before them hung or ended the child: they get a child of their own
-                self._submit(unstarted, submitted)
+                    self._start(self._later_jobs(jobs[index].submission), submitted)
+            if isinstance(result, BaseException) or index == len(jobs) - 1:  # the task is over
+                del submitted[task.key]
+                if task.key in unstarted:  # the job before them hung or ended the child: a child of their own
+                    self._submit(unstarted.pop(task.key), submitted)
 
     def _start(self, jobs: list[Job], submitted: dict[str, list[Job]]) -> None:
         """Submit the jobs the store does not have (a stored smoke test that passed starts the

@@ -19,7 +19,7 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from harness import data, env, held_out, sandbox
 
@@ -61,8 +61,10 @@ class WorkerUnfit(RuntimeError):
     """This worker cannot give the isolation the coordinator promised; the task must run elsewhere."""
 
 
-def run_task(task: Task, cancel: threading.Event | None = None) -> list[Ran]:
-    """Run one task's jobs in one sandboxed child on this machine (called on the worker); a Ran per job."""
+def run_task(task: Task, cancel: threading.Event | None = None,
+             on_ran: Callable[[int, Ran], None] | None = None) -> list[Ran]:
+    """Run one task's jobs in one sandboxed child on this machine (called on the worker); a Ran per job,
+    each also handed to `on_ran(index, ran)` as soon as its job ends."""
     if task.layer not in sandbox.available_layers():
         raise WorkerUnfit(f"{socket.gethostname()} cannot isolate with {task.layer} "
                           f"(it has {', '.join(sandbox.available_layers())}); install bubblewrap there")
@@ -73,13 +75,17 @@ def run_task(task: Task, cancel: threading.Event | None = None) -> list[Ran]:
         where["jobs_in_child"] = len(task.jobs)
     handover = _handover(task.data) if task.data else None
     inputs = {"data": handover.path} if handover else {}
-    outcomes = sandbox.run_children(list(task.jobs), files=task.files, layer=task.layer, limits=task.limits,
-                                    inputs=inputs, cancel=cancel, devices=_devices(task.device))
-    ran = []
-    for outcome in outcomes:
+    ran: list[Ran] = []
+
+    def ended(index: int, outcome: sandbox.Outcome) -> None:
         validation = _scored(outcome, handover, task.data) if handover else None
         outcome.outputs = None
         ran.append(Ran(outcome, started, dict(where), validation))  # each record amends its own copy
+        if on_ran is not None:
+            on_ran(index, ran[-1])
+
+    sandbox.run_children(list(task.jobs), files=task.files, layer=task.layer, limits=task.limits,
+                         inputs=inputs, cancel=cancel, devices=_devices(task.device), on_outcome=ended)
     return ran
 
 

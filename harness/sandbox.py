@@ -40,7 +40,7 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -305,22 +305,29 @@ def run_children(
     inputs: dict[str, Path] | None = None,
     cancel: threading.Event | None = None,
     devices: tuple[Path, ...] = (),
+    on_outcome: Callable[[int, Outcome], None] | None = None,
 ) -> list[Outcome]:
     """Run `python -I -m harness.child` on `jobs`, one after another, with the submission's `files` and
     `inputs` (name -> file; the jobs refer to them by name) in a private work folder, with the device
-    nodes `devices` (`gpu_devices()` for jobs on the GPU); an Outcome per job. Setting `cancel` kills
-    the child and raises Cancelled."""
+    nodes `devices` (`gpu_devices()` for jobs on the GPU); an Outcome per job. `on_outcome(index,
+    outcome)` hears of each job as soon as it ends, while the child goes on with the next. Setting
+    `cancel` kills the child and raises Cancelled."""
     inputs = inputs or {}
     workdir = prepare_workdir(files, inputs)
     try:
         with claimed_slot() as slot:
-            return _run_in(workdir, jobs, inputs, layer, limits, slot, cancel, devices)
+            return _run_in(workdir, jobs, inputs, layer, limits, slot, cancel, devices, on_outcome or _ignore)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def _ignore(index: int, outcome: Outcome) -> None:
+    pass
+
+
 def _run_in(workdir: Path, jobs: list[dict[str, Any]], inputs: dict[str, Path], layer: str, limits: Limits,
-            slot: int, cancel: threading.Event | None, devices: tuple[Path, ...]) -> list[Outcome]:
+            slot: int, cancel: threading.Event | None, devices: tuple[Path, ...],
+            on_outcome: Callable[[int, Outcome], None]) -> list[Outcome]:
     named = {name: str(workdir / name) for name in inputs}
     jobs = [{**job, "submission": str(workdir / "submission"), "result": str(workdir / RESULT_FILE.format(i)),
              "outputs": str(workdir / OUTPUTS_FILE.format(i)), **named} for i, job in enumerate(jobs)]
@@ -335,48 +342,57 @@ def _run_in(workdir: Path, jobs: list[dict[str, Any]], inputs: dict[str, Path], 
     argv = _wrap(layer, command, workdir, readonly, env, slot=slot, devices=devices)
     log = workdir / "child.log"
     whole = replace(limits, cpu_s=limits.cpu_s * len(jobs))
-    started = time.perf_counter()
+    outcomes: list[Outcome] = []
+    last_end = time.perf_counter()
+
+    def ended(code: int | None, timed_out: bool = False) -> None:  # job len(outcomes) is over
+        nonlocal last_end
+        now = time.perf_counter()
+        outcomes.append(_outcome(workdir, len(outcomes), _tail(log), now - last_end, layer, code, timed_out, limits))
+        last_end = now
+        on_outcome(len(outcomes) - 1, outcomes[-1])
+
     with open(log, "wb") as out:
         process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                    env=env, cwd=workdir, preexec_fn=lambda: _limit_child(whole, uid))
-        try:
-            code, finished, timed_out = _wait(process, [Path(job["result"]) for job in jobs], limits.wall_s,
-                                              cancel or threading.Event())
+        try:  # a job whose result is in is over, though the child goes on (its exit code is not known yet)
+            code, timed_out = _wait(process, [Path(job["result"]) for job in jobs], limits.wall_s,
+                                    cancel or threading.Event(), lambda: ended(None))
         finally:  # also on Ctrl-C or cancel: the child never outlives its jobs
             _kill_tree(process, uid)
-    ended, tail = time.perf_counter(), _tail(log)
-    marks = [started, *finished]
-    outcomes = [_outcome(workdir, i, tail, marks[i + 1] - marks[i], layer, code, False, limits)
-                for i in range(len(finished))]
-    if len(finished) < len(jobs):  # the job under way when the child ended or was stopped
-        outcomes.append(_outcome(workdir, len(finished), tail, ended - marks[-1], layer, code, timed_out, limits))
-    outcomes += [Outcome("not_started", None, "", 0.0, layer, code) for _ in jobs[len(outcomes):]]
+    if len(outcomes) < len(jobs):  # the job under way when the child ended or was stopped
+        ended(code, timed_out)
+    for _ in jobs[len(outcomes):]:
+        outcomes.append(Outcome("not_started", None, "", 0.0, layer, code))
+        on_outcome(len(outcomes) - 1, outcomes[-1])
     return outcomes
 
 
-def _wait(process: subprocess.Popen, results: list[Path], wall_s: float,
-          cancel: threading.Event) -> tuple[int | None, list[float], bool]:
-    """(exit code, when each job's result appeared, timed out), polling so that a cancel is noticed
-    within a fraction of a second. Each job may take `wall_s` from the moment the one before it ended."""
-    finished: list[float] = []
+def _wait(process: subprocess.Popen, results: list[Path], wall_s: float, cancel: threading.Event,
+          result_in: Callable[[], None]) -> tuple[int | None, bool]:
+    """(exit code, timed out), calling `result_in()` as each job's result appears, polling so that a
+    cancel is noticed within a fraction of a second. Each job may take `wall_s` from the moment the
+    one before it ended."""
+    finished = 0
     deadline = time.perf_counter() + wall_s
     while True:
         try:
             code = process.wait(timeout=max(0.0, min(0.25, deadline - time.perf_counter())))
         except subprocess.TimeoutExpired:
             code = None
-        now = time.perf_counter()
-        while len(finished) < len(results) and results[len(finished)].exists():
-            finished.append(now)
-            deadline = now + wall_s
+        while finished < len(results) and results[finished].exists():
+            finished += 1
+            result_in()
+            deadline = time.perf_counter() + wall_s
         if code is not None:
-            return code, finished, False
+            return code, False
         if cancel.is_set():
             raise Cancelled()
-        if len(finished) == len(results):  # every result is in: the child is only exiting
+        now = time.perf_counter()
+        if finished == len(results):  # every result is in: the child is only exiting
             deadline = min(deadline, now + 10.0)
         if now >= deadline:
-            return None, finished, len(finished) < len(results)
+            return None, finished < len(results)
 
 
 def _outcome(workdir: Path, index: int, log: str, elapsed: float, layer: str, code: int | None,

@@ -12,12 +12,13 @@ import shutil
 import signal
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from harness import sandbox, submission
-from harness.executors import DaskCluster, Executor, InProcess, LocalPool
+from harness.executors import DaskCluster, Executor, InProcess, LocalPool, each_job
 from harness.grader import CIFAR_TRAIN_STATS, Evaluator, Settings
 from harness.jobs import Task, WorkerUnfit, run_task
 from harness.sandbox import Limits
@@ -46,7 +47,13 @@ def dask_cluster():
 def run_all(executor, tasks):
     for task in tasks:
         executor.submit(task)
-    return {task.key: result for task, result in executor.completed()}
+    results = {}
+    for task, index, result in executor.completed():
+        if isinstance(result, BaseException):
+            results[task.key] = result
+        else:
+            results.setdefault(task.key, []).insert(index, result)
+    return results
 
 
 @pytest.mark.parametrize("backend", ["in-process", "local", "dask"])
@@ -84,6 +91,23 @@ def test_the_local_pool_reports_a_harness_error_instead_of_raising():
     with LocalPool(2) as pool:
         [result] = run_all(pool, [smoke_task("unfit", layer="no-such-layer")]).values()
     assert isinstance(result, WorkerUnfit)
+
+
+def test_the_local_pool_hands_back_each_job_as_it_ends_while_its_child_goes_on():
+    """Runs sharing a child are stored, and shown, one by one: here the second job hangs (its child
+    imports the submission again, and this model.py then sleeps), yet the first is back at once."""
+    task = smoke_task("two")
+    sleepy = b"import sys, time\nif getattr(sys, 'imported_before', False):\n    time.sleep(60)\nsys.imported_before = True\n"
+    task = replace(task, jobs=task.jobs * 2, files={**task.files, "model.py": sleepy + task.files["model.py"]},
+                   limits=Limits(wall_s=40))
+    started = time.perf_counter()
+    with LocalPool(1) as pool:
+        pool.submit(task)
+        key, index, ran = next((t.key, i, r) for t, i, r in pool.completed())
+        back_after = time.perf_counter() - started
+    assert (key, index) == ("two", 0) and ran.outcome.ok, ran.outcome.log_tail
+    assert back_after < 20  # the task itself could only end at the second job's limit, 40 s in
+    assert time.perf_counter() - started < 30  # closing the pool killed the hanging child
 
 
 def test_in_process_raises_a_harness_error_with_its_traceback():
@@ -188,7 +212,7 @@ class GivesUpOnTraining(Executor):
         while self.queue:
             task = self.queue.pop(0)
             lost = RuntimeError("Attempted to run task on 3 different workers, but all those workers died")
-            yield task, lost if task.jobs[0]["job"] == "train" else run_task(task)
+            yield from each_job(task, lost if task.jobs[0]["job"] == "train" else run_task(task))
 
 
 def test_a_job_given_up_is_not_stored_and_the_next_run_does_only_it(tmp_path, synth_root):

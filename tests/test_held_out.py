@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from harness import coursework, data, held_out, jobs, sandbox
-from harness.executors import Executor
+from harness.executors import Executor, each_job
 from harness.grader import Evaluator, Settings, stored_evaluations
 from harness.jobs import DataSlice, Ran
 from harness.progress import Progress
@@ -150,7 +150,7 @@ class Scripted(Executor):
     def completed(self):
         while self.tasks:
             task = self.tasks.pop(0)
-            yield task, [self._ran(job["job"]) for job in task.jobs]
+            yield from each_job(task, [self._ran(job["job"]) for job in task.jobs])
 
     def _ran(self, kind: str) -> Ran:
         result = {"smoke": {"ok": True}, "checks": {"checks": [{"id": "x", "passed": True}]},
@@ -261,9 +261,9 @@ class HangsOnce(Scripted):
                 self.hung = True
                 hang = Ran(sandbox.Outcome("timeout", None, "epoch 1 of 1", 128.0, "bwrap"), "", {})
                 unstarted = [Ran(sandbox.Outcome("not_started", None, "", 0.0, "bwrap"), "", {}) for _ in task.jobs[2:]]
-                yield task, [self._ran("train"), hang, *unstarted]
+                yield from each_job(task, [self._ran("train"), hang, *unstarted])
             else:
-                yield task, [self._ran(job["job"]) for job in task.jobs]
+                yield from each_job(task, [self._ran(job["job"]) for job in task.jobs])
 
 
 def test_runs_sharing_a_child_after_one_that_hung_get_a_child_of_their_own(synth_root, tmp_path):
