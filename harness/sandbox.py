@@ -16,8 +16,9 @@ capped in size and parsed here (the array without pickle); nothing the child wri
 
 One child can do several jobs one after another (`run_children`): the interpreter starts and imports
 torch once (about 3 s of a 5 s quick training run on a 2-core CPU). Each job still has its own wall
-limit, counted from the moment the job before it handed its result back, and its own Outcome: a job
-that hangs or kills the process fails alone, and the jobs after it come back 'not_started'.
+limit, counted from the moment the job before it handed its result back, and its own Outcome, read
+as soon as its result is in place: a job that hangs or kills the process fails alone, and the jobs
+after it come back 'not_started'.
 """
 
 from __future__ import annotations
