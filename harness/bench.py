@@ -125,25 +125,40 @@ def harness_trainee(case: Case, device: torch.device, precision: str = "fp32") -
                             cuda_graph=device.type == "cuda")
 
 
-def interleaved(runs: dict[str, Callable[[], None]], repeats: int) -> dict[str, float]:
-    """Best of `repeats` wall-clock seconds for each run. Each is warmed up once; then the runs take
-    turns, round after round, so a machine that speeds up or slows down meanwhile (a shared or
-    throttled CPU) weighs on all of them alike rather than on whichever ran last."""
+UNSTEADY = 0.10  # a loop's slowest timed epoch this much longer than its best: the machine's speed changed
+
+
+def interleaved(runs: dict[str, Callable[[], None]], repeats: int) -> dict[str, list[float]]:
+    """The wall-clock seconds of `repeats` timed calls of each run. Each is warmed up once; then the
+    runs take turns, round after round, so a machine that speeds up or slows down meanwhile (a shared
+    or throttled CPU) weighs on all of them alike rather than on whichever ran last."""
     for run in runs.values():
         run()
-    best = dict.fromkeys(runs, float("inf"))
+    seconds: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeats):
         for name, run in runs.items():
             started = time.perf_counter()
             run()
-            best[name] = min(best[name], time.perf_counter() - started)
-    return best
+            seconds[name].append(time.perf_counter() - started)
+    return seconds
+
+
+def unsteady(rows: list[dict[str, float | str]]) -> str | None:
+    """A sentence for the reader when some loop's timed epochs differ by more than UNSTEADY: the
+    machine's speed changed during the run (a busy neighbour, a throttled CPU), and the ratios, taken
+    between best epochs, may be off by as much."""
+    worst = max(rows, key=lambda row: row["spread"])
+    if worst["spread"] <= UNSTEADY:
+        return None
+    return (f"the machine's speed changed during this run: an epoch of {worst['case']} {worst['loop']} "
+            f"{worst['precision']} took {worst['spread']:.0%} longer than its best; run it again before quoting the ratios")
 
 
 def measure(case: Case, root: Path, n: int, *, repeats: int = 2, device: torch.device = torch.device("cpu"),
             precisions: tuple[str, ...] = ("fp32", "bf16")) -> list[dict[str, float | str]]:
-    """Rows of (loop, loader workers, precision, seconds per epoch, images/s, steps/s, speed-up over
-    the notebook as written and over the faster of its loader settings)."""
+    """Rows of (loop, loader workers, precision, seconds per epoch (the best), how much longer the
+    slowest timed epoch took, images/s, steps/s, speed-up over the notebook as written and over the
+    faster of its loader settings)."""
     torch.manual_seed(0)
     runs, rows = {}, []
     for workers in sorted({case.notebook_workers, 0}, reverse=True):  # as written first
@@ -157,7 +172,7 @@ def measure(case: Case, root: Path, n: int, *, repeats: int = 2, device: torch.d
         runs[f"harness {precision}"] = partial(train_one_epoch, step, batches)
         rows.append({"case": case.name, "loop": "harness", "workers": 0, "precision": precision})
     for row, seconds in zip(rows, interleaved(runs, repeats).values()):
-        row["epoch_s"] = seconds
+        row["epoch_s"], row["spread"] = min(seconds), max(seconds) / min(seconds) - 1
     images = min(n, len(batches))
     fastest_notebook = min(row["epoch_s"] for row in rows if row["loop"] == "notebook")
     for row in rows:

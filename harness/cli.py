@@ -300,7 +300,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         mode = _bench_parity if args.parity else _bench_runs_at_once if args.runs_at_once else _bench_epochs
         table = mode(args, [bench.CASES[case] for case in cases], root, device)
     decimals = 4 if args.parity else 2  # accuracies, or seconds and ratios
-    print(table.to_string(index=False, float_format=lambda v: f"{v:,.{decimals}f}"))
+    percent = {"spread": "{:+.0%}".format} if "spread" in table else None
+    print(table.to_string(index=False, float_format=lambda v: f"{v:,.{decimals}f}", formatters=percent))
+    if percent and (note := bench.unsteady(table.to_dict("records"))):
+        print(f"note: {note}", file=sys.stderr)
     return 0
 
 
@@ -338,7 +341,8 @@ def _bench_epochs(args: argparse.Namespace, cases: list, root: Path, device: tor
     from harness import bench
 
     print(f"{args.images} training images per epoch, {torch.get_num_threads()} CPU threads, device {device}; "
-          f"best of {args.repeats} epochs after one warm-up, the loops taking turns", file=sys.stderr)
+          f"best of {args.repeats} epochs after one warm-up, the loops taking turns (spread: how much longer "
+          "the slowest took)", file=sys.stderr)
     return pd.DataFrame([row for case in cases for row in bench.measure(
         case, root, args.images, repeats=args.repeats, device=device)])
 

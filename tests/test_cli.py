@@ -118,6 +118,27 @@ def test_bench_prints_the_notebook_loop_beside_the_trainer():
         ("notebook", "0", "fp32"), ("harness", "0", "fp32"), ("harness", "0", "bf16")]  # MNIST: no loader workers
     assert float(rows[0]["speedup"]) == 1.0 and all(float(r["speedup"]) > 0 for r in rows)
     assert [r["speedup"] for r in rows] == [r["speedup_vs_fastest"] for r in rows]  # one notebook loop: one ratio
+    assert all(r["spread"] == "+0%" for r in rows)  # one timed epoch each
+
+
+def test_bench_says_when_the_machine_changed_speed_during_the_run():
+    """The loops take turns, but a loop whose timed epochs differ by more than UNSTEADY was timed on a
+    machine whose speed changed; the reader is told so, naming that loop."""
+    import time
+
+    from harness import bench
+
+    def sleeps(*seconds):
+        durations = iter(seconds)
+        return lambda: time.sleep(next(durations))
+
+    timed = bench.interleaved({"steady": sleeps(0.0, 0.02, 0.02), "slowed": sleeps(0.0, 0.02, 0.05)}, repeats=2)
+    assert [len(seconds) for seconds in timed.values()] == [2, 2]  # the warm-up is not timed
+    rows = [{"case": "cifar_cnn_aug", "loop": loop, "precision": "bf16", "spread": max(s) / min(s) - 1}
+            for loop, s in timed.items()]
+    assert rows[0]["spread"] < bench.UNSTEADY < rows[1]["spread"]
+    assert "an epoch of cifar_cnn_aug slowed bf16 took 1" in bench.unsteady(rows)
+    assert bench.unsteady(rows[:1]) is None
 
 
 def test_bench_times_the_cifar_notebook_loop_with_its_loader_workers_and_without():
