@@ -150,8 +150,9 @@ def unsteady(rows: list[dict[str, float | str]]) -> str | None:
     worst = max(rows, key=lambda row: row["spread"])
     if worst["spread"] <= UNSTEADY:
         return None
-    return (f"the machine's speed changed during this run: an epoch of {worst['case']} {worst['loop']} "
-            f"{worst['precision']} took {worst['spread']:.0%} longer than its best; run it again before quoting the ratios")
+    return (f"the machine's speed changed during this run (an epoch of {worst['case']} {worst['loop']} "
+            f"{worst['precision']} took {worst['spread']:.0%} longer than its best): the ratios, between best "
+            "epochs, may be off by as much; run it again to confirm them")
 
 
 def measure(case: Case, root: Path, n: int, *, repeats: int = 2, device: torch.device = torch.device("cpu"),
