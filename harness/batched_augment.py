@@ -10,6 +10,7 @@ fill; `_blend` for colour, with its float32 arithmetic, clamping and casts).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -20,7 +21,7 @@ from torchvision.transforms import InterpolationMode
 from torchvision.transforms import _functional_tensor as FT
 from torchvision.transforms import functional as F
 
-from harness.transfer import to_device
+from harness.transfer import constant, to_device
 
 Params = dict[str, torch.Tensor]
 
@@ -316,7 +317,7 @@ class Erasing:
         if self.value is None:
             fill = torch.empty_like(x, dtype=torch.float32).normal_().to(x.dtype)
         else:
-            fill = to_device(torch.tensor(self.value), device).view(1, -1, 1, 1).to(x.dtype).expand_as(x)
+            fill = constant(self.value, device).view(1, -1, 1, 1).to(x.dtype).expand_as(x)
         return torch.where(box.unsqueeze(1), fill, x)
 
 
@@ -363,19 +364,11 @@ def twin(t: Any):
     raise Unsupported(f"{kind.__name__} has no batched version")
 
 
-class Normalize:
-    """(x - mean) / std per channel, as `T.Normalize`; the constants are sent to a device once, not
-    at every batch."""
-
-    def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
-        self.mean, self.std = [float(m) for m in mean], [float(s) for s in std]
-        self._on: dict[torch.device, tuple[torch.Tensor, torch.Tensor]] = {}
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        if x.device not in self._on:
-            self._on[x.device] = tuple(to_device(torch.tensor(v).view(1, -1, 1, 1), x.device) for v in (self.mean, self.std))
-        mean, std = self._on[x.device]
-        return (x - mean) / std
+def normalize(x: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
+    """(x - mean) / std per channel, as `T.Normalize`."""
+    shape = (1, -1, 1, 1)
+    return ((x - constant(tuple(map(float, mean)), x.device).view(shape))
+            / constant(tuple(map(float, std)), x.device).view(shape))
 
 
 def _to_float(x: torch.Tensor) -> torch.Tensor:
@@ -395,7 +388,7 @@ def compile_pipeline(pipeline: Any) -> Callable[[torch.Tensor], torch.Tensor] | 
         if kind is T.ToTensor or (kind is T.ConvertImageDtype and step.dtype == torch.float32):
             ops.append(_to_float)
         elif kind is T.Normalize:
-            ops.append(Normalize(step.mean, step.std))
+            ops.append(functools.partial(normalize, mean=list(step.mean), std=list(step.std)))
         else:
             try:
                 augment = twin(step)

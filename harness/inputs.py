@@ -15,7 +15,7 @@ from torchvision.transforms.functional import to_pil_image
 
 import torch
 
-from harness.batched_augment import Normalize, compile_pipeline
+from harness.batched_augment import compile_pipeline, normalize
 from harness.batches import Prepare
 
 Augment = Callable[[torch.Tensor], torch.Tensor]
@@ -39,7 +39,6 @@ def make_prepare(
     if (mean is None) != (std is None):
         raise ValueError("normalization needs both mean and std")
     batched = compile_pipeline(pipeline or augment) if (pipeline or augment) else None
-    normalize = Normalize(mean, std) if mean is not None else None
 
     def prepare(x: torch.Tensor) -> torch.Tensor:
         out = _prepare(x)
@@ -54,8 +53,8 @@ def make_prepare(
         if augment is not None:
             x = batched(x) if batched else torch.stack([augment(image) for image in x])
         x = x.float().div_(255.0)
-        if normalize is not None:
-            x = normalize(x)
+        if mean is not None:
+            x = normalize(x, mean, std)
         return x.flatten(1) if flatten else x
 
     return prepare

@@ -8,6 +8,8 @@ before it could prepare the next batch, and the GPU would then wait for the host
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
 
@@ -16,3 +18,10 @@ def to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
     if device.type != "cuda" or t.device == device:
         return t.to(device)
     return t.pin_memory().to(device, non_blocking=True)
+
+
+@functools.cache
+def constant(values: tuple[float, ...], device: torch.device) -> torch.Tensor:
+    """`torch.tensor(values)` on `device`, sent once per device rather than at every batch (callers
+    share it: never change it in place)."""
+    return to_device(torch.tensor(values), device)
