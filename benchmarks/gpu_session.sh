@@ -5,6 +5,8 @@
 # compile runs_at_once coursework mps grading bench. Each is cut at its own cap and at the overall deadline, so a slow
 # one costs the later ones, never the whole call. Logs and JSON lines go to $OUT. BWRAP=path: a bubblewrap
 # binary for `setup` to install where the machine has none.
+# Narrowing a section: STEP_CASES, STEP_VARIANTS (steps); STREAMS_CASES, STREAMS_RUNS, STREAMS_LAYOUTS (streams);
+# JOBS, TOGETHER (coursework, grading).
 set -u
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/gpu-session}
@@ -64,8 +66,9 @@ tests() {  # what only a GPU can check: graph replay against eager steps, batche
 }
 
 streams() {  # K runs sharing the GPU: K processes (time slices) against K CUDA streams in one process
-    for case in cifar_cnn cifar_cnn_aug; do
-        section "streams_$case" 150 $PY benchmarks/gpu_streams.py "$DATA" --case "$case" --runs 1,4,8 --device "$DEVICE"
+    for case in ${STREAMS_CASES:-cifar_cnn cifar_cnn_aug}; do
+        section "streams_$case" 150 $PY benchmarks/gpu_streams.py "$DATA" --case "$case" --runs "${STREAMS_RUNS:-1,4,8}" \
+            --layouts "${STREAMS_LAYOUTS:-processes,threads,round-robin,together}" --device "$DEVICE"
     done
 }
 
@@ -75,8 +78,8 @@ baseline() {  # the 40-epoch coursework baseline, full CIFAR-10-sized data
 }
 
 steps() {  # a step's cost: replayed from a CUDA graph (the trainer's way) or op by op
-    for case in cifar_cnn_aug cifar_cnn; do
-        for variant in graph eager; do
+    for case in ${STEP_CASES:-cifar_cnn_aug cifar_cnn}; do
+        for variant in ${STEP_VARIANTS:-graph eager}; do
             section "step_${variant}_${case}" 45 $PY benchmarks/gpu_step.py "$variant" "$DATA" --case "$case" \
                 --device "$DEVICE"
         done
@@ -97,7 +100,8 @@ runs_at_once() {
 }
 
 coursework() {  # every run of a submission's coursework, the reference's model and augmentation; JOBS=N: processes
-    # at once; TOGETHER=K: runs taking turns in each (H200, JOBS and TOGETHER unset: 331 s)
+    # at once; TOGETHER=K: runs taking turns in each (JOBS and TOGETHER unset: 331 s on an H200 while batch
+    # preparation waited for the GPU; on an H100 without the waits, 7 of the 10 runs ended within 150 s)
     section "${1:-coursework}" 420 $PY -m harness reference run cw_baseline cw_aug1 cw_aug2 cw_dropout cw_batchnorm \
         cw_bn_dropout cw_zeros_init cw_sgd_3e-3 cw_sgd_1e-3 cw_sgd_3e-4 --profile full --device "$DEVICE" \
         --data-root "$DATA" --no-download --store "/tmp/${1:-coursework}.db" --html "" --force ${JOBS:+--jobs $JOBS} \

@@ -23,8 +23,9 @@ from harness.spec import Spec
 from harness.together import together
 
 GPU_BYTES_PER_RUN = 2 << 30  # a full CIFAR-10 coursework run took 1.36 GiB on an H200 (context, data, model), with room
-GPU_RUNS_MAX = 8  # runs sharing one GPU by default (--jobs overrides). On an H200, 8 at once trained at
-# about the rate of one after another, the GPU 99% busy (processes take it in time slices; README, Speed)
+GPU_RUNS_MAX = 8  # runs sharing one GPU by default (--jobs overrides). They take it in time slices, but each
+# one's Python launches kernels while the others compute: on an H100, 5 processes trained 2.26x as fast as one
+# (README, Speed); more than 8 was not tried
 
 
 def gpu_capacity(device: torch.device) -> int:
@@ -48,13 +49,21 @@ def _start_worker(threads: int) -> None:
     training_process(threads)
 
 
+def dealt(specs: Sequence[Spec], together: int) -> list[list[Spec]]:
+    """The specs in groups of at most `together`, dealt like cards rather than cut in runs: specs that
+    sit side by side (a coursework's two augmented runs, its longest) land in different groups, so no
+    one process is left with all the slow ones."""
+    count = -(-len(specs) // together)
+    return [list(specs[first::count]) for first in range(count)]
+
+
 def run(specs: Sequence[Spec], *, jobs: int, device: torch.device, together: int = 1,
         **options: Any) -> Iterator[tuple[Spec, RunRecord]]:
     """Each spec with its record (`run_spec` with `options`). With one job: in this process, in
     order. Otherwise `jobs` worker processes with the CPUs split between them, records in the
     order they finish; closing the iterator early cancels the runs not started. `together`: runs
     per process, taking turns step by step (`harness.together`)."""
-    groups = [list(specs[start:start + together]) for start in range(0, len(specs), together)]
+    groups = dealt(specs, together)
     if jobs == 1:
         for group in groups:
             yield from zip(group, _run_group(group, device=device, **options))

@@ -18,6 +18,11 @@ PRECISIONS = ("fp32", "bf16")
 WARMUP_STEPS = 3  # eager steps on a side stream before capture: cuDNN's autotuning and the optimizer's state happen there
 
 
+def cuda_generator(device: torch.device) -> torch.Generator:
+    """The default random generator of a CUDA device, the one dropout and captured graphs draw from."""
+    return torch.cuda.default_generators[device.index if device.index is not None else torch.cuda.current_device()]
+
+
 def autocast(precision: str, device_type: str):
     """bf16 autocast for the forward pass and loss, or nothing (fp32)."""
     if precision not in PRECISIONS:
@@ -106,11 +111,16 @@ class GraphedStep:
         self.graph = None
         self.static = (inputs.clone(), targets.clone())
         graph = torch.cuda.CUDAGraph()
+        generator = cuda_generator(inputs.device)
+        before = generator.clone_state()
         try:
             with torch.cuda.graph(graph):
                 self.sums = self.step(*self.static)
         except RuntimeError as error:  # capture forbids host syncs; the step then stays eager
             self.failure = str(error).strip().splitlines()[0][:200]
+            # a capture that fails leaves the generator's state in capture mode, and every random op
+            # outside a graph (the eager step's dropout) would then fail: the state from before goes back
+            generator.graphsafe_set_state(before)
             return
         self.graph, self.captured_lrs = graph, self._lrs()
 

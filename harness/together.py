@@ -1,14 +1,13 @@
 """Several training runs in one process, taking turns step by step, each on a CUDA stream of its own.
 
 Processes sharing a GPU take it in time slices, so one run's small kernels never run beside
-another's (on an H200, eight runs as processes trained at about the rate of one after another:
-README, Speed). Runs in one process can, on separate streams. Each run keeps its own random state
+another's; runs in one process can, on separate streams. Each run keeps its own random state
 (Python's, NumPy's, torch's on the CPU and on the GPU), swapped in for its turns, so it draws what it
 would draw alone: a run gives the same result trained alone or together (bit for bit on the CPU).
 Its times (train_s, val_s) are wall-clock, the other runs' turns included.
 
-Whether this is faster on a GPU is not measured yet (`benchmarks/gpu_streams.py` times it), so only
-`harness reference run --together K` asks for it; nothing uses it by default.
+On an H100 it was slower than processes (README, Speed: one host thread launches every run's
+kernels), so only `harness reference run --together K` asks for it; nothing uses it by default.
 """
 
 from __future__ import annotations
@@ -21,11 +20,16 @@ from typing import Any, Generator, Sequence, TypeVar
 import numpy as np
 import torch
 
+from harness.steps import cuda_generator
+
 T = TypeVar("T")
 
 
 def _random_state(device: torch.device) -> tuple[Any, ...]:
-    cuda = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
+    """The host's random states as values; the GPU's as the generator state object itself, since a
+    captured graph reads the state it was captured with (its seed and offset tensors) when it runs,
+    not when it was launched: runs sharing one state would race for it across their streams."""
+    cuda = cuda_generator(device).graphsafe_get_state() if device.type == "cuda" else None
     return random.getstate(), np.random.get_state(), torch.get_rng_state(), cuda
 
 
@@ -35,7 +39,12 @@ def _restore(state: tuple[Any, ...], device: torch.device) -> None:
     np.random.set_state(numpy)
     torch.set_rng_state(cpu)
     if cuda is not None:
-        torch.cuda.set_rng_state(cuda, device)
+        cuda_generator(device).graphsafe_set_state(cuda)
+
+
+def _own_copy(state: tuple[Any, ...]) -> tuple[Any, ...]:
+    python, numpy, cpu, cuda = state
+    return python, numpy, cpu, cuda.clone_state() if cuda is not None else None
 
 
 @dataclass
@@ -67,7 +76,7 @@ def together(runs: Sequence[Generator[None, None, T]], device: torch.device) -> 
     streams = [torch.cuda.Stream(device) if device.type == "cuda" else None for _ in runs]
     for stream in filter(None, streams):
         stream.wait_stream(torch.cuda.current_stream(device))
-    pending = [_Run(steps, stream, outside) for steps, stream in zip(runs, streams)]
+    pending = [_Run(steps, stream, _own_copy(outside)) for steps, stream in zip(runs, streams)]
     try:
         while any(not run.done for run in pending):
             for run in pending:
