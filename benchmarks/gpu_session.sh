@@ -2,7 +2,7 @@
 # The GPU figures quoted for issue 5, in one call on a lent GPU machine (run from the repo root):
 #     OUT=/some/folder DEADLINE_S=520 bash benchmarks/gpu_session.sh [SECTION...]
 # Sections (default: all, in this order, most-needed first): setup data tests streams baseline steps
-# compile runs_at_once coursework mps grading bench. Each is cut at its own cap and at the overall deadline, so a slow
+# compile runs_at_once coursework all_at_once mps grading bench. Each is cut at its own cap and at the overall deadline, so a slow
 # one costs the later ones, never the whole call. Logs and JSON lines go to $OUT. BWRAP=path: a bubblewrap
 # binary for `setup` to install where the machine has none.
 # Narrowing a section: STEP_CASES, STEP_VARIANTS (steps); STREAMS_CASES, STREAMS_RUNS, STREAMS_LAYOUTS (streams);
@@ -108,6 +108,11 @@ coursework() {  # every run of a submission's coursework, the reference's model 
         ${TOGETHER:+--together $TOGETHER}
 }
 
+all_at_once() {  # the ten runs started together: by default 8 start and the last two wait for a slot, which on an
+    # H100 left them training after the first seven had ended (121-150 s)
+    JOBS=10 coursework coursework_all_at_once
+}
+
 mps() {  # the coursework as processes under NVIDIA's MPS, which lets kernels of several processes run side by side
     # (without it they take the GPU in time slices); the daemon is stopped afterwards
     command -v nvidia-cuda-mps-control >/dev/null || { echo "== mps: nvidia-cuda-mps-control not installed" |
@@ -138,7 +143,7 @@ bench() {
     section bench 90 $PY -m harness bench --device "$DEVICE" --images 5000 --repeats 1
 }
 
-for name in "${@:-setup data tests streams baseline steps compile runs_at_once coursework mps grading bench}"; do
+for name in "${@:-setup data tests streams baseline steps compile runs_at_once coursework all_at_once mps grading bench}"; do
     for each in $name; do "$each"; done
 done
 echo "== done at t=$(($(date +%s) - start))s"
