@@ -109,7 +109,7 @@ coursework() {  # every run of a submission's coursework, the reference's model 
 }
 
 all_at_once() {  # the ten runs started together: by default 8 start and the last two wait for a slot, which on an
-    # H100 left them training after the first seven had ended (121-150 s)
+    # H100 left them still training when the first seven had ended (121-150 s)
     JOBS=10 coursework coursework_all_at_once
 }
 
