@@ -419,7 +419,12 @@ def _grading_options(parser: argparse.ArgumentParser, *, profile: str) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="harness", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_reference, _add_check, _add_grade, _add_bench, _add_report, _add_data):
+        add(commands)
+    return parser
 
+
+def _add_reference(commands: argparse._SubParsersAction) -> None:
     ref = commands.add_parser("reference", help="list or run the notebook's reference experiments")
     ref.add_argument("--list", action="store_true", help="list every experiment with its hyperparameters")
     ref.add_argument("--profile", choices=sorted(PROFILES), default="quick", help=argparse.SUPPRESS)
@@ -451,17 +456,23 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seeds", type=_at_least_one, default=1,
                      help="run each training experiment under this many seeds (its seed, +1, ...): the spread")
 
+
+def _add_check(commands: argparse._SubParsersAction) -> None:
     check = commands.add_parser("check", help="check one submission: contract, behaviour checks, quick runs")
     check.add_argument("submission", help="the submission folder (model.py, augmentations.py, manifest.toml)")
     _grading_options(check, profile="check")
     check.add_argument("--html-dir", default="results/check", help="folder for the HTML preview (default results/check)")
 
+
+def _add_grade(commands: argparse._SubParsersAction) -> None:
     grade = commands.add_parser("grade", help="grade every submission folder under a folder (resumable)")
     grade.add_argument("submissions", help="a folder holding one folder per submission")
     _grading_options(grade, profile="quick")
     grade.add_argument("--gradebook", default="results/gradebook.csv", help="CSV to write (default results/gradebook.csv)")
     grade.add_argument("--reports", default="results/reports", help="folder for the HTML reports (default results/reports)")
 
+
+def _add_bench(commands: argparse._SubParsersAction) -> None:
     bench_parser = commands.add_parser("bench", help="epoch throughput of the trainer beside the notebook's loop")
     bench_parser.add_argument("cases", nargs="*", help="mnist_mlp, cifar_cnn, cifar_cnn_aug (default: all)")
     bench_parser.add_argument("--images", type=int, default=5000, help="training images per epoch (default 5000)")
@@ -483,6 +494,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "with one thread each (how grading trains) against one run at a time with every "
                                    "thread; on a GPU, 1, 2, 4, ... runs sharing it (what reference run --jobs does)")
 
+
+def _add_report(commands: argparse._SubParsersAction) -> None:
     report = commands.add_parser("report", help="render the HTML pages from the store, running nothing")
     report.add_argument("--store", default=DEFAULT_STORE)
     report.add_argument("--profile", choices=sorted(PROFILES), default="quick")
@@ -490,12 +503,13 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--reports", default="results/reports", help="folder for the grade pages (default results/reports)")
     report.add_argument("--rubric", default=None, help="rubric TOML (default reference/rubric.toml)")
 
+
+def _add_data(commands: argparse._SubParsersAction) -> None:
     synth = commands.add_parser("data", help="dataset utilities")
     synth_commands = synth.add_subparsers(dest="action", required=True)
     gen = synth_commands.add_parser("synth", help="write small generated datasets in the real file formats")
     gen.add_argument("root", help="folder to write MNIST/, cifar-10-batches-py/ and california_housing/ into")
     gen.add_argument("--seed", type=int, default=0)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

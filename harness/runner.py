@@ -128,20 +128,12 @@ def train_run_steps(
     it; arrays["val_outputs"] holds every epoch's eval-mode outputs on it instead (epochs, N, classes)."""
     train_split = _split_for(spec, dataset.train, profile.train_limit.get(spec.dataset))
     test_split = _split_for(spec, dataset.test, profile.test_limit.get(spec.dataset))
-    mean = std = None
-    if spec.inputs.normalize == "train":
-        mean, std = dataset.normalization()
-    elif spec.inputs.normalize is not None:
-        mean, std = spec.inputs.normalize
+    mean, std = _normalization(spec, dataset)
     augment = components.augmentations[spec.inputs.augment]() if spec.inputs.augment else None
     pipeline = components.pipelines[spec.inputs.pipeline](list(mean), list(std)) if spec.inputs.pipeline else None
 
     seed_everything(spec.seed)
-    model = components.models[spec.model](**spec.model_args).to(device)
-    channels_last = any(isinstance(m, nn.Conv2d) for m in model.modules())
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    torch.backends.cudnn.benchmark = device.type == "cuda"  # fixed input shapes: let cuDNN pick its kernels
+    model, channels_last = _model(spec, components, device)
     plain = make_prepare(mean=mean, std=std, flatten=spec.inputs.flatten, channels_last=channels_last)
     path = augmentation_path(augment, pipeline)
     train = Batches(
@@ -156,14 +148,9 @@ def train_run_steps(
 
     predictions = Predictions(val, precision) if held_out else None
     history = History()
-    callbacks: list[Callback] = [*filter(None, [predictions]), history]
-    if spec.scheduler:
-        callbacks.append(LRSchedule(spec.scheduler))
-    if spec.early_stopping:
-        callbacks.append(EarlyStopping(spec.early_stopping))
-    callbacks.extend(extra_callbacks)
     state = yield from fit_steps(model, task=task, criterion=criterion, optimizer=optimizer, train=train,
-                                 val=None if held_out else val, epochs=spec.epochs, callbacks=callbacks,
+                                 val=None if held_out else val, epochs=spec.epochs,
+                                 callbacks=_callbacks(spec, predictions, history, extra_callbacks),
                                  precision=precision, cuda_graph=device.type == "cuda")
 
     metrics = {} if held_out else {f"final_val_{k}": v for k, v in evaluate(model, task, criterion, val, precision).items()}
@@ -182,6 +169,37 @@ def train_run_steps(
     if predictions:
         arrays["val_outputs"] = torch.stack(predictions.epochs).numpy()
     return history.epochs, metrics, arrays
+
+
+def _normalization(spec: TrainSpec, dataset: data.Dataset) -> tuple[Any, Any]:
+    """(mean, std) per channel: the training split's ("train"), the declared values, or (None, None)."""
+    if spec.inputs.normalize == "train":
+        return dataset.normalization()
+    if spec.inputs.normalize is not None:
+        return spec.inputs.normalize
+    return None, None
+
+
+def _model(spec: TrainSpec, components: Components, device: torch.device) -> tuple[nn.Module, bool]:
+    """The declared model on `device`, channels-last when it has convolutions (and whether it has)."""
+    model = components.models[spec.model](**spec.model_args).to(device)
+    channels_last = any(isinstance(m, nn.Conv2d) for m in model.modules())
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    torch.backends.cudnn.benchmark = device.type == "cuda"  # fixed input shapes: let cuDNN pick its kernels
+    return model, channels_last
+
+
+def _callbacks(spec: TrainSpec, predictions: Predictions | None, history: History,
+               extra: tuple[Callback, ...]) -> list[Callback]:
+    """In the order they see each epoch: a held-out run's predictions before the history, which
+    then logs their `val_s`; the declared schedule and early stopping; the caller's own."""
+    callbacks: list[Callback] = [*filter(None, [predictions]), history]
+    if spec.scheduler:
+        callbacks.append(LRSchedule(spec.scheduler))
+    if spec.early_stopping:
+        callbacks.append(EarlyStopping(spec.early_stopping))
+    return callbacks + list(extra)
 
 
 def run_spec(spec: Spec, **options: Any) -> RunRecord:
