@@ -169,3 +169,22 @@ def test_short_runs_share_the_job_slots_the_checks_leave_and_full_runs_keep_a_ch
         settings = Settings(profile=PROFILES[name], data_root=tmp_path, layer="bwrap")
         assert [sharing(settings, jobs).children for jobs in (1, 2, 8)] == [1, 1, 7]
     assert sharing(Settings(profile=PROFILES["full"], data_root=tmp_path, layer="bwrap"), 2).children is None
+
+
+def test_the_class_page_names_what_each_student_failed_with_the_reason_on_hover(tmp_path):
+    from harness.grade_report import write_class_page
+
+    broken = evaluation()
+    broken.smoke = record(SMOKE, "failed", 'model.py raised "MemoryError" while being imported')
+    broken.checks, broken.runs = None, {}
+    grades = [grade(evaluation(), RUBRIC, spreads()),
+              grade(evaluation(failing_check="dropout_inactive_in_eval", claims={**CLAIMS, "aug1": 0.99}), RUBRIC, spreads()),
+              grade(broken, RUBRIC, spreads())]
+    page = write_class_page(grades, tmp_path, profile="full", rubric="test").read_text()
+    rows = page.split("<tbody>")[1].split("</tbody>")[0].split("</tr>")[:3]
+    clean, failing, unrunnable = (row.split('<td class="failed">')[1] for row in rows)
+    assert clean.startswith("</td>")
+    assert failing.startswith('<span title="dropout is still active in eval mode">check dropout_inactive_in_eval</span>, '
+                              '<span title="you claim 99.0% for aug1')
+    assert "claim aug1</span></td>" in failing
+    assert unrunnable.startswith('<span title="model.py raised &#34;MemoryError&#34; while being imported">could not be run')
