@@ -269,8 +269,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     grades = [g for _, g in results]
     index = grade_report.write_class_reports(results, Path(args.reports), profile=settings.profile.name, rubric=rubric.name)
     print(f"gradebook: {gradebook.write_csv(grades, args.gradebook)}\nreports: {index}")
-    for g in grades:
-        print(f"  {g.student:<30} {g.percent:5.1f}%  {g.status}" + (f": {g.failure[:80]}" if g.failure else ""))
+    print(gradebook.class_summary(grades))
     print(f"took {time.perf_counter() - started:.0f} s")
     return 1 if not_run else 0
 

@@ -62,3 +62,14 @@ def summary(grade: Grade, *, width: int = 100) -> str:
     lines.append(f"\nTotal: {grade.points:g} / {grade.max_points:g} points ({grade.percent:.0f}%)"
                  f" - {len(grade.failed)} item(s) failed")
     return "\n".join(lines)
+
+
+def class_summary(grades: list[Grade]) -> str:
+    """What an instructor reads in the terminal after `harness grade`: a line per student, with
+    why nothing ran or which items failed (their reasons are in the reports)."""
+    lines = []
+    for g in grades:
+        failed = ", ".join(i.key for i in g.failed)
+        why = f": {g.failure[:80]}" if g.failure else f"  failed: {failed}" if failed else ""
+        lines.append(f"  {g.student:<30} {g.percent:5.1f}%  {g.status}{why}")
+    return "\n".join(lines)

@@ -184,7 +184,20 @@ def test_the_class_page_names_what_each_student_failed_with_the_reason_on_hover(
     rows = page.split("<tbody>")[1].split("</tbody>")[0].split("</tr>")[:3]
     clean, failing, unrunnable = (row.split('<td class="failed">')[1] for row in rows)
     assert clean.startswith("</td>")
-    assert failing.startswith('<span title="dropout is still active in eval mode">check dropout_inactive_in_eval</span>, '
+    assert failing.startswith('<span title="dropout is still active in eval mode">check:dropout_inactive_in_eval</span>, '
                               '<span title="you claim 99.0% for aug1')
-    assert "claim aug1</span></td>" in failing
+    assert "claim:aug1</span></td>" in failing
     assert unrunnable.startswith('<span title="model.py raised &#34;MemoryError&#34; while being imported">could not be run')
+
+
+def test_the_class_summary_gives_each_student_their_failed_items_or_why_nothing_ran():
+    broken = evaluation()
+    broken.smoke = record(SMOKE, "failed", "model.py raised MemoryError while being imported")
+    broken.checks, broken.runs = None, {}
+    grades = [grade(evaluation(), RUBRIC, spreads()),
+              grade(evaluation(failing_check="dropout_inactive_in_eval", failed_run="cw_dropout"), RUBRIC, spreads()),
+              grade(broken, RUBRIC, spreads())]
+    clean, failing, unrunnable = gradebook.class_summary(grades).splitlines()
+    assert clean.split() == ["alice", "100.0%", "complete"]
+    assert failing.endswith("errors  failed: check:dropout_inactive_in_eval, run:cw_dropout, claim:dropout")
+    assert unrunnable.endswith("failed to run: model.py raised MemoryError while being imported")
