@@ -364,11 +364,15 @@ def twin(t: Any):
     raise Unsupported(f"{kind.__name__} has no batched version")
 
 
-def normalize(x: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
-    """(x - mean) / std per channel, as `T.Normalize`."""
+def normalize(x: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
+    """(x - mean) / std per channel, as `T.Normalize`; tuples, as they key the device constants."""
     shape = (1, -1, 1, 1)
-    return ((x - constant(tuple(map(float, mean)), x.device).view(shape))
-            / constant(tuple(map(float, std)), x.device).view(shape))
+    return (x - constant(mean, x.device).view(shape)) / constant(std, x.device).view(shape)
+
+
+def floats(values: Sequence[float]) -> tuple[float, ...]:
+    """Per-channel statistics (a list, a tensor, ...) as `normalize` takes them."""
+    return tuple(float(v) for v in values)
 
 
 def _to_float(x: torch.Tensor) -> torch.Tensor:
@@ -388,7 +392,7 @@ def compile_pipeline(pipeline: Any) -> Callable[[torch.Tensor], torch.Tensor] | 
         if kind is T.ToTensor or (kind is T.ConvertImageDtype and step.dtype == torch.float32):
             ops.append(_to_float)
         elif kind is T.Normalize:
-            ops.append(functools.partial(normalize, mean=list(step.mean), std=list(step.std)))
+            ops.append(functools.partial(normalize, mean=floats(step.mean), std=floats(step.std)))
         else:
             try:
                 augment = twin(step)

@@ -15,7 +15,7 @@ from torchvision.transforms.functional import to_pil_image
 
 import torch
 
-from harness.batched_augment import compile_pipeline, normalize
+from harness.batched_augment import compile_pipeline, floats, normalize
 from harness.batches import Prepare
 
 Augment = Callable[[torch.Tensor], torch.Tensor]
@@ -39,6 +39,8 @@ def make_prepare(
     if (mean is None) != (std is None):
         raise ValueError("normalization needs both mean and std")
     batched = compile_pipeline(pipeline or augment) if (pipeline or augment) else None
+    if mean is not None:
+        mean, std = floats(mean), floats(std)
 
     def prepare(x: torch.Tensor) -> torch.Tensor:
         out = _prepare(x)
