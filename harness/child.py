@@ -114,7 +114,6 @@ def job_checks(job: dict[str, Any]) -> dict[str, Any]:
 
 def job_train(job: dict[str, Any]) -> dict[str, Any]:
     import numpy as np
-    import torch
 
     from harness import coursework, held_out
     from harness.runner import train_run

@@ -12,7 +12,7 @@ from typing import Any
 
 from harness import figures
 from harness.grader import Evaluation
-from harness.grading import FAIL, NOT_ASSESSED, PASS, Grade
+from harness.grading import FAIL, NOT_ASSESSED, PASS, Grade, Item
 from harness.report import _environment, _series, _table, training_figure
 from harness.submission import CLAIMED_RUNS
 
@@ -28,7 +28,31 @@ def page_name(grade: Grade) -> str:
 def _value(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
     return "" if value is None else str(value)
+
+
+def _listed(values: list[str]) -> str:
+    """Values of one quantity, one per layer or transform: once when they agree."""
+    return values[0] if len(set(values)) == 1 else " | ".join(values)
+
+
+def measurement_lines(item: Item) -> list[dict[str, Any]]:
+    """What a check measured, one line per quantity, in the order measured. The bound is left out
+    where the measurement had to equal it exactly and did."""
+    measurements = item.evidence.get("measurements") or (
+        [{"what": "", "measured": item.evidence.get("measured"), "bound": item.evidence.get("bound"), "passed": False}]
+        if item.status == FAIL and item.evidence.get("measured") is not None else [])
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for measurement in measurements:
+        grouped.setdefault(measurement["what"], []).append(measurement)
+    lines = []
+    for what, group in grouped.items():
+        measured, bound = _listed([_value(m["measured"]) for m in group]), _listed([_value(m["bound"]) for m in group])
+        lines.append({"what": what, "measured": measured, "bound": "" if bound == measured else bound,
+                      "passed": all(m["passed"] for m in group)})
+    return lines
 
 
 def coursework_rows(evaluation: Evaluation, grade: Grade) -> list[dict[str, str]]:
@@ -78,7 +102,7 @@ def write_submission_page(evaluation: Evaluation, grade: Grade, folder: Path, *,
     checks = [i for i in grade.items if i.section == "check"]
     view = {
         "grade": grade, "index": index, "PASS": PASS, "FAIL": FAIL, "NOT_ASSESSED": NOT_ASSESSED,
-        "items": grade.items, "checks": checks, "value": _value,
+        "items": grade.items, "checks": [(item, measurement_lines(item)) for item in checks],
         "coursework": _table(coursework_rows(evaluation, grade)),
         "curves": [(run, training_figure(evaluation.runs[run])) for run in CURVE_RUNS
                    if run in evaluation.runs and evaluation.runs[run].status == "ok"],

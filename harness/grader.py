@@ -439,14 +439,26 @@ def _who(sub: submission.Submission) -> dict[str, Any]:
     return {"student": sub.student, "folder": sub.path.name, "claims": dict(sub.manifest.claims)}
 
 
+MEASUREMENTS_KEPT = 40  # per check: the given network makes at most 9; more say little and cost room in the store
+
+
+def _plain(value: Any) -> Any:
+    return value if isinstance(value, (int, float)) or value is None else str(value)[:300]
+
+
 def _clean_check(raw: Any) -> dict[str, Any]:
     """Only the fields we expect, as plain values: the child's output is data, never trusted further."""
     if not isinstance(raw, dict):
         raise ValueError("a check result is not an object")
-    plain = lambda v: v if isinstance(v, (int, float, str)) or v is None else str(v)  # noqa: E731
+    measurements = raw.get("measurements", [])
+    if not isinstance(measurements, list) or not all(isinstance(m, dict) for m in measurements):
+        raise ValueError("a check's measurements are not a list of objects")
     return {"id": str(raw.get("id", "?"))[:100], "title": str(raw.get("title", ""))[:300],
             "passed": raw.get("passed") is True, "message": str(raw.get("message", ""))[:2000],
-            "measured": plain(raw.get("measured")), "bound": plain(raw.get("bound"))}
+            "measured": _plain(raw.get("measured")), "bound": _plain(raw.get("bound")),
+            "measurements": [{"what": str(m.get("what", ""))[:100], "measured": _plain(m.get("measured")),
+                              "bound": _plain(m.get("bound")), "passed": m.get("passed") is True}
+                             for m in measurements[:MEASUREMENTS_KEPT]]}
 
 
 def stored_evaluations(store: Store, *, profile: str) -> list[Evaluation]:

@@ -71,7 +71,9 @@ def _check_items(evaluation: Evaluation, rubric: Rubric) -> list[Item]:
             items.append(Item("check", check, check.replace("_", " "), 0.0, points, FAIL,
                               f"the check did not run: {why or 'interrupted; run the same command again'}"))
             continue
-        evidence = {"measured": result["measured"], "bound": result["bound"]}
+        # results stored before checks kept every measurement have only the failing one's
+        evidence = {"measured": result["measured"], "bound": result["bound"],
+                    "measurements": result.get("measurements", [])}
         status = PASS if result["passed"] else FAIL
         items.append(Item("check", check, result["title"], points if result["passed"] else 0.0, points, status,
                           result["message"], evidence))

@@ -36,6 +36,26 @@ def test_example_fails_exactly_its_intended_checks(name):
     assert set(failed) == set(INTENDED[name])
     for check, phrase in INTENDED[name].items():
         assert phrase in failed[check]
+    for check, result in results.items():  # what each check measured: labelled, passing or not
+        measured = result["measurements"]
+        assert measured and all(m["what"] for m in measured), check
+        if result["passed"]:
+            assert all(m["passed"] for m in measured), check
+        else:  # the failing measurement comes last, after those that passed
+            assert [m["passed"] for m in measured] == [True] * (len(measured) - 1) + [False], check
+            assert (measured[-1]["measured"], measured[-1]["bound"]) == (result["measured"], result["bound"])
+
+
+def test_a_passing_check_says_how_close_it_came():
+    sub = load(EXAMPLES / "dropout_rate_ignored")
+    context = {"mean": [0.5] * 3, "std": [0.25] * 3, "dropout_rate": 0.5, "batchnorm_placement": "after_conv"}
+    results = {r["id"]: r for r in run_checks(sub.path, context)}  # its fixed rate, 0.5, is now the declared one
+    dropout = {m["what"]: m for m in results["dropout_rate_and_scaling"]["measurements"]}
+    assert results["dropout_rate_and_scaling"]["passed"]
+    fraction = dropout["fraction dropped"]
+    assert abs(fraction["measured"] - 0.5) < 0.05 and fraction["bound"].startswith("0.5 ± ")
+    assert dropout["survivors scaled by"]["measured"] == dropout["survivors scaled by"]["bound"] == 2.0
+    assert dropout["dropout layers run"]["measured"] >= 1
 
 
 DISGUISED = (  # appended to the correct model: the layers are built (and show in repr) but do nothing

@@ -33,7 +33,9 @@ def evaluation(profile="full", failing_check=None, failed_run=None, claims=CLAIM
     reproduced = reproduced or dict(CLAIMS)
     checks = record(CHECKS)
     checks.arrays = {"checks": [{"id": c, "title": c, "passed": c != failing_check, "measured": 0.4, "bound": 0.3,
-                                 "message": "" if c != failing_check else "dropout is still active in eval mode"}
+                                 "message": "" if c != failing_check else "dropout is still active in eval mode",
+                                 "measurements": [{"what": "difference", "measured": 0.4, "bound": 0.3,
+                                                   "passed": c != failing_check}]}
                                 for c in rubric.check_ids()]}
     e = Evaluation(Path("alice"), "alice", "abc123", profile, "bwrap", smoke=record(SMOKE), checks=checks,
                    claims=dict(claims))
@@ -65,7 +67,9 @@ def test_a_failed_check_loses_its_points_and_keeps_its_sentence():
     g = grade(evaluation(failing_check="dropout_inactive_in_eval"), RUBRIC, spreads())
     [item] = g.failed
     assert item.key == "check:dropout_inactive_in_eval" and item.points == 0 and item.max_points == 2
-    assert item.reason == "dropout is still active in eval mode" and item.evidence == {"measured": 0.4, "bound": 0.3}
+    assert item.reason == "dropout is still active in eval mode"
+    assert item.evidence == {"measured": 0.4, "bound": 0.3, "measurements": [
+        {"what": "difference", "measured": 0.4, "bound": 0.3, "passed": False}]}
     assert g.max_points - g.points == 2
 
 
@@ -201,3 +205,48 @@ def test_the_class_summary_gives_each_student_their_failed_items_or_why_nothing_
     assert clean.split() == ["alice", "100.0%", "complete"]
     assert failing.endswith("errors  failed: check:dropout_inactive_in_eval, run:cw_dropout, claim:dropout")
     assert unrunnable.endswith("failed to run: model.py raised MemoryError while being imported")
+
+
+def _check_item(status, measurements, **evidence):
+    from harness.grading import Item
+
+    return Item("check", "c", "c", 1.0, 1.0, status, "", {**evidence, "measurements": measurements})
+
+
+def test_a_checks_measurements_read_one_line_per_quantity_the_bound_left_out_where_it_was_met_exactly():
+    from harness.grade_report import measurement_lines
+    from harness.grading import PASS
+
+    per_layer = [{"what": "largest weight / bound", "measured": v, "bound": "(0.5, 1]", "passed": True}
+                 for v in (0.98, 0.99)]
+    exact = [{"what": "parameters", "measured": 390986, "bound": 390986, "passed": True}]
+    zeros = [{"what": "bias", "measured": 0.0, "bound": 0.0, "passed": True}] * 4
+    lines = measurement_lines(_check_item(PASS, per_layer + exact + zeros))
+    assert [(line["what"], line["measured"], line["bound"]) for line in lines] == [
+        ("largest weight / bound", "0.98 | 0.99", "(0.5, 1]"), ("parameters", "390,986", ""), ("bias", "0", "")]
+    failing = [{"what": "layers run", "measured": 5, "bound": "at least 1", "passed": True},
+               {"what": "fraction dropped", "measured": 0.5007, "bound": "0.3 ± 0.0098", "passed": False}]
+    assert [line["passed"] for line in measurement_lines(_check_item(FAIL, failing))] == [True, False]
+
+
+def test_results_stored_before_every_measurement_was_kept_show_the_failing_one_only():
+    from harness.grade_report import measurement_lines
+    from harness.grading import PASS
+
+    assert measurement_lines(_check_item(PASS, [], measured=None, bound=None)) == []
+    [line] = measurement_lines(_check_item(FAIL, [], measured=0.4, bound=0.3))
+    assert (line["measured"], line["bound"], line["passed"]) == ("0.4", "0.3", False)
+
+
+def test_a_childs_check_measurements_are_kept_as_plain_bounded_values_and_malformed_ones_refused():
+    from harness.grader import MEASUREMENTS_KEPT, _clean_check
+
+    raw = {"id": "c", "passed": True, "measurements": [
+        {"what": "w" * 500, "measured": "x" * 5000, "bound": [1, 2], "passed": "yes"}] * (MEASUREMENTS_KEPT + 10)}
+    kept = _clean_check(raw)["measurements"]
+    assert len(kept) == MEASUREMENTS_KEPT
+    assert kept[0] == {"what": "w" * 100, "measured": "x" * 300, "bound": "[1, 2]", "passed": False}
+    assert _clean_check({"id": "c"})["measurements"] == []
+    for malformed in ("a lot", [1, 2], {"what": "x"}):
+        with pytest.raises(ValueError, match="measurements"):
+            _clean_check({"id": "c", "measurements": malformed})

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from harness.checks.support import CheckFailed
+from harness.checks.support import CheckFailed, measurements
 
 CHECKS_DIR = Path(__file__).parent
 
@@ -27,14 +27,15 @@ class Collector:
     def pytest_runtest_makereport(self, item, call):
         outcome = yield
         report = outcome.get_result()
+        measured = measurements()
         if report.when == "call" or (report.when == "setup" and report.failed):
-            self.results.append(self._result(item, call, report))
+            self.results.append(self._result(item, call, report, measured))
 
     @staticmethod
-    def _result(item, call, report) -> dict[str, Any]:
+    def _result(item, call, report, measured: list[dict[str, Any]]) -> dict[str, Any]:
         doc = (item.function.__doc__ or item.name).strip().splitlines()[0]
         result = {"id": item.name.removeprefix("test_"), "title": doc, "passed": report.passed,
-                  "message": "", "measured": None, "bound": None}
+                  "message": "", "measured": None, "bound": None, "measurements": measured}
         if report.failed and call.excinfo is not None:
             error = call.excinfo.value
             if isinstance(error, CheckFailed):

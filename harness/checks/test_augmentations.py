@@ -32,8 +32,11 @@ def test_transforms_return_normalized_tensors(augment_module, images, context):
         bad = [o for o in outputs if not (isinstance(o, torch.Tensor) and o.shape == (3, 32, 32) and o.is_floating_point())]
         expect(not bad, f"{name} should return float tensors of shape (3, 32, 32); it returned "
                f"{type(bad[0]).__name__ if bad else ''} {getattr(bad[0], 'shape', '') if bad else ''}.",
-               measured=str(getattr(bad[0], "shape", type(bad[0]).__name__)) if bad else "ok", bound="(3, 32, 32) float")
-        expect(all(torch.isfinite(o).all() for o in outputs), f"{name} produced NaN or infinite values.")
+               what="output", measured=str(getattr(bad[0], "shape", type(bad[0]).__name__)) if bad
+               else "(3, 32, 32) float", bound="(3, 32, 32) float")
+        non_finite = sum(int((~torch.isfinite(o)).sum()) for o in outputs)
+        expect(non_finite == 0, f"{name} produced {non_finite} NaN or infinite values.",
+               what="NaN/inf values", measured=non_finite, bound=0)
         # undo Normalize(mean, std): a correctly normalized image comes back inside [0, 1] and spans it
         mean = torch.tensor(context["mean"]).view(1, 3, 1, 1)
         std = torch.tensor(context["std"]).view(1, 3, 1, 1)
@@ -44,7 +47,8 @@ def test_transforms_return_normalized_tensors(augment_module, images, context):
                f"{name}'s outputs are not images normalized with the mean/std it was given: undoing "
                f"Normalize(mean, std) gives values from {low:.2f} to {high:.2f} (spread {spread:.2f}) instead of "
                "spanning [0, 1]. End the pipeline with ToTensor() and Normalize(mean, std), once.",
-               measured=f"[{low:.2f}, {high:.2f}], spread {spread:.2f}", bound="within [0, 1], spread > 0.6")
+               what=f"{name}, Normalize undone", measured=f"[{low:.2f}, {high:.2f}], spread {spread:.2f}",
+               bound="within [0, 1], spread > 0.6")
 
 
 def test_validation_transform_has_no_random_augmentation(augment_module, images, context):
@@ -52,13 +56,14 @@ def test_validation_transform_has_no_random_augmentation(augment_module, images,
     transform = _transform(augment_module, "val_transform", context)
     pil = [to_pil_image(img) for img in images[0][:SAMPLES]]
     first, second = _apply(transform, "val_transform", pil), _apply(transform, "val_transform", pil)
-    expect(all(torch.equal(a, b) for a, b in zip(first, second)),
-           "val_transform gave different results for the same image: it contains a random augmentation. "
-           "Validation images must only be converted and normalized.")
+    differ = sum(not torch.equal(a, b) for a, b in zip(first, second))
+    expect(differ == 0, f"val_transform gave different results for the same image ({differ} of {len(pil)} images): "
+           "it contains a random augmentation. Validation images must only be converted and normalized.",
+           what="images differing on a second pass", measured=differ, bound=0)
     error = max(float((out - _reference(img, context)).abs().max()) for out, img in zip(first, pil))
     expect(error < 2e-3, f"val_transform changes images beyond ToTensor+Normalize(mean, std) (max difference "
            f"{error:.3f}); keep augmentation out of validation and use the train-set mean/std it is given.",
-           measured=round(error, 4), bound="< 2e-3")
+           what="difference from ToTensor+Normalize", measured=round(error, 4), bound="< 2e-3")
 
 
 def _distortion(augment_module, name, pil, context) -> torch.Tensor:
@@ -79,7 +84,8 @@ def test_training_transforms_are_random(augment_module, images, context):
         first, second = _apply(transform, name, pil), _apply(transform, name, pil)
         changed = sum(not torch.equal(a, b) for a, b in zip(first, second)) / len(pil)
         expect(changed >= 0.25, f"{name} gave identical outputs for {1 - changed:.0%} of images on two draws: "
-               "it does not look like a random augmentation.", measured=round(changed, 3), bound=">= 0.25")
+               "it does not look like a random augmentation.", what=f"{name}: share of images changed between draws",
+               measured=round(changed, 3), bound=">= 0.25")
 
 
 def test_strategy_2_is_stronger_than_strategy_1(augment_module, images, context):
@@ -91,5 +97,6 @@ def test_strategy_2_is_stronger_than_strategy_1(augment_module, images, context)
     expect(float(two.mean()) > float(one.mean()) and result.pvalue < 0.01,
            f"train_transform_2 should be the more aggressive strategy, but it changes images by "
            f"{float(two.mean()):.3f} on average against {float(one.mean()):.3f} for train_transform_1 "
-           f"(p = {result.pvalue:.3g}).", measured=f"{float(two.mean()):.3f} vs {float(one.mean()):.3f}",
-           bound="strategy 2 > strategy 1, p < 0.01")
+           f"(p = {result.pvalue:.3g}).", what="distortion, strategy 2 vs 1",
+           measured=f"{float(two.mean()):.3f} vs {float(one.mean()):.3f}, p = {result.pvalue:.2g}",
+           bound="2 > 1, p < 0.01")

@@ -27,7 +27,7 @@ def test_dropout_rate_and_scaling(build, context, batch):
     calls = [c for c in seen.of(nn.Dropout, nn.Dropout2d) if c.module.p > 0]
     expect(bool(calls), "CNNModel(use_dropout=True) never ran an nn.Dropout/nn.Dropout2d layer with p > 0 in "
            "forward(); build them in __init__ and call them in forward() (a functional F.dropout cannot be "
-           "checked or switched off by model.eval()).", measured=0, bound="at least 1 layer")
+           "checked or switched off by model.eval()).", what="dropout layers run", measured=len(calls), bound="at least 1")
     dropped = sum(_dropped(c)[0] for c in calls)
     total = sum(_dropped(c)[1] for c in calls)
     fraction = dropped / max(total, 1)
@@ -35,12 +35,13 @@ def test_dropout_rate_and_scaling(build, context, batch):
     expect(abs(fraction - p) <= bound,
            f"Your dropout layers dropped {fraction:.3f} of the units in training mode, but the manifest declares "
            f"rate {p}; CNNModel(dropout_rate={p}) should pass that rate to every dropout layer.",
-           measured=round(fraction, 4), bound=f"{p} ± {bound:.4f}")
+           what="fraction dropped", measured=round(fraction, 4), bound=f"{p} ± {bound:.4f}")
     ratios = torch.cat([(y / x) for _, _, x, y in map(_dropped, calls)])
     expected = 1 / (1 - p)
     expect(bool(torch.allclose(ratios, torch.full_like(ratios, expected), rtol=1e-3)),
            f"Surviving units should be scaled by 1/(1-p) = {expected:.4f}; yours were scaled by "
-           f"{ratios.mean():.4f} on average.", measured=round(float(ratios.mean()), 4), bound=round(expected, 4))
+           f"{ratios.mean():.4f} on average.", what="survivors scaled by",
+           measured=round(float(ratios.mean()), 4), bound=round(expected, 4))
 
 
 def test_dropout_inactive_in_eval(build, context, batch):
@@ -52,10 +53,10 @@ def test_dropout_inactive_in_eval(build, context, batch):
     expect(difference == 0.0,
            "In eval mode your model gives different outputs for the same input: dropout is still active. "
            "Use nn.Dropout modules (or pass training=self.training to F.dropout) so model.eval() switches it off.",
-           measured=difference, bound=0.0)
+           what="output difference, same input twice", measured=difference, bound=0.0)
     changed = [type(c.module).__name__ for c in seen.of(nn.Dropout, nn.Dropout2d) if not torch.equal(c.inputs, c.output)]
     expect(not changed, f"In eval mode these dropout layers still changed their input: {changed}.",
-           measured=len(changed), bound=0)
+           what="dropout layers changing their input", measured=len(changed), bound=0)
 
 
 def test_dropout_is_active_in_training(build, context, batch):
@@ -64,4 +65,5 @@ def test_dropout_is_active_in_training(build, context, batch):
     with student("running CNNModel(use_dropout=True) in training mode"), torch.no_grad():
         difference = float((model(batch) - model(batch)).abs().max())
     expect(difference > 0, "With use_dropout=True two training-mode passes over the same input were identical: "
-           "the dropout layers are built but never applied in forward().", measured=difference, bound="> 0")
+           "the dropout layers are built but never applied in forward().",
+           what="output difference, same input twice", measured=round(difference, 4), bound="> 0")
