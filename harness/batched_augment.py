@@ -20,6 +20,7 @@ from torchvision import transforms as T
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms import _functional_tensor as FT
 from torchvision.transforms import functional as F
+from torchvision.transforms import v2
 
 from harness.transfer import constant, to_device
 
@@ -35,6 +36,8 @@ def _uniform(n: int, low: float, high: float) -> torch.Tensor:
 
 
 def _no_fill(fill: Any) -> bool:
+    if isinstance(fill, dict):  # v2: a fill per input type
+        return all(_no_fill(f) for f in fill.values())
     return not any(fill) if isinstance(fill, (list, tuple)) else not fill
 
 
@@ -321,22 +324,38 @@ class Erasing:
         return torch.where(box.unsqueeze(1), fill, x)
 
 
-def _crop_padding(t: T.RandomCrop) -> tuple[int, int, int, int]:
+def _interpolation(t: Any) -> InterpolationMode:
+    return InterpolationMode(t.interpolation)  # some torchvision versions keep v2's as the mode's name
+
+
+def _crop_padding(t: T.RandomCrop | v2.RandomCrop) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom); v2 keeps its padding as [left, right, top, bottom]."""
+    if isinstance(t, v2.RandomCrop):
+        left, right, top, bottom = t.padding or (0, 0, 0, 0)
+        return left, top, right, bottom
     pad = t.padding or 0
     if isinstance(pad, int):
         return (pad,) * 4
     return (pad[0], pad[1], pad[0], pad[1]) if len(pad) == 2 else tuple(pad)
 
 
+# torchvision.transforms.v2 classes and the v1 class whose twin serves them: the same parameter
+# distributions and the same tensor kernels, but for uint8 ColorJitter and resizing, where v2 rounds
+# a little differently (tests/test_batched_augment.py holds each to its own torchvision).
+AS_V1 = {v2.RandomHorizontalFlip: T.RandomHorizontalFlip, v2.RandomVerticalFlip: T.RandomVerticalFlip,
+         v2.RandomAffine: T.RandomAffine, v2.RandomRotation: T.RandomRotation, v2.RandomCrop: T.RandomCrop,
+         v2.ColorJitter: T.ColorJitter, v2.RandomResizedCrop: T.RandomResizedCrop, v2.RandomErasing: T.RandomErasing}
+
+
 def twin(t: Any):
-    """The batched twin of one torchvision transform; Unsupported when there is none."""
-    kind = type(t)
+    """The batched twin of one torchvision transform (v1 or v2); Unsupported when there is none."""
+    kind = AS_V1.get(type(t), type(t))
     if kind is T.RandomHorizontalFlip:
         return Flip(t.p, -1)
     if kind is T.RandomVerticalFlip:
         return Flip(t.p, -2)
     geometric = kind in (T.RandomAffine, T.RandomRotation)
-    if geometric and (t.interpolation != InterpolationMode.NEAREST or t.center is not None or not _no_fill(t.fill)):
+    if geometric and (_interpolation(t) != InterpolationMode.NEAREST or t.center is not None or not _no_fill(t.fill)):
         raise Unsupported(f"{kind.__name__} with bilinear interpolation, a center or a fill colour")
     if kind is T.RandomAffine:
         return Affine(tuple(t.degrees), t.translate and tuple(t.translate), t.scale and tuple(t.scale),
@@ -352,13 +371,13 @@ def twin(t: Any):
     if kind is T.ColorJitter:
         return ColorJitter((t.brightness, t.contrast, t.saturation, t.hue))
     if kind is T.RandomResizedCrop:
-        if t.interpolation != InterpolationMode.BILINEAR:
+        if _interpolation(t) != InterpolationMode.BILINEAR:
             raise Unsupported("RandomResizedCrop with an interpolation other than bilinear")
         return ResizedCrop(tuple(t.size), tuple(t.scale), tuple(t.ratio), bool(t.antialias))  # None: off, as F.resize
     if kind is T.RandomErasing:
         if t.inplace:
             raise Unsupported("RandomErasing(inplace=True)")
-        value = None if isinstance(t.value, str) else tuple(float(v) for v in (
+        value = None if t.value is None or isinstance(t.value, str) else tuple(float(v) for v in (
             t.value if isinstance(t.value, (list, tuple)) else [t.value]))
         return Erasing(t.p, tuple(t.scale), tuple(t.ratio), value)
     raise Unsupported(f"{kind.__name__} has no batched version")
@@ -379,19 +398,35 @@ def _to_float(x: torch.Tensor) -> torch.Tensor:
     return x.float().div_(255.0) if x.dtype == torch.uint8 else x
 
 
+def _to_float_v2(x: torch.Tensor) -> torch.Tensor:
+    """v2's uint8 -> float32 multiplies by 1/255: 126 of the 256 byte values come out 1 ulp away
+    from ToTensor's division."""
+    return x.float().mul_(1.0 / 255) if x.dtype == torch.uint8 else x
+
+
+def _float_conversion(step: Any) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """ToTensor, or a conversion to float32 that scales to [0, 1] as ToTensor does, with its arithmetic."""
+    kind = type(step)
+    if kind in (T.ToTensor, v2.ToTensor) or (kind is T.ConvertImageDtype and step.dtype == torch.float32):
+        return _to_float
+    if kind in (v2.ToDtype, v2.ConvertImageDtype) and step.dtype == torch.float32 and getattr(step, "scale", True):
+        return _to_float_v2
+    return None
+
+
 def compile_pipeline(pipeline: Any) -> Callable[[torch.Tensor], torch.Tensor] | None:
     """A uint8 (N, C, H, W) batch -> the pipeline's output for every sample, or None when some step
     has no batched twin. Understands what students write: augmentations, then ToTensor (or
     PILToTensor + ConvertImageDtype(float32)) and Normalize."""
-    steps = list(pipeline.transforms) if isinstance(pipeline, T.Compose) else [pipeline]
+    steps = list(pipeline.transforms) if isinstance(pipeline, (T.Compose, v2.Compose)) else [pipeline]
     ops: list[Callable[[torch.Tensor], torch.Tensor]] = []
     for step in steps:
         kind = type(step)
-        if kind is T.PILToTensor:
-            continue
-        if kind is T.ToTensor or (kind is T.ConvertImageDtype and step.dtype == torch.float32):
-            ops.append(_to_float)
-        elif kind is T.Normalize:
+        if kind in (T.PILToTensor, v2.PILToTensor, v2.ToImage, v2.ToPureTensor):
+            continue  # the batch is a uint8 tensor already
+        if conversion := _float_conversion(step):
+            ops.append(conversion)
+        elif kind in (T.Normalize, v2.Normalize):
             ops.append(functools.partial(normalize, mean=floats(step.mean), std=floats(step.std)))
         else:
             try:

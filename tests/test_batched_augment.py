@@ -9,6 +9,8 @@ import torch
 from scipy import stats
 from torchvision import transforms as T
 from torchvision.transforms import functional as F
+from torchvision.transforms import v2
+from torchvision.transforms.v2 import functional as F2
 from torchvision.transforms.functional import to_pil_image
 
 from harness.batched_augment import Unsupported, compile_pipeline, twin
@@ -275,3 +277,120 @@ def test_preparing_batches_on_a_gpu_never_waits_for_it(images):
         finally:
             torch.cuda.set_sync_debug_mode("default")
         assert len(prepared) == N // 16 and prepared[0].is_cuda and prepared[0].dtype == torch.float32
+
+
+# torchvision.transforms.v2: the same twins, held to v2's own functional kernels and parameter draws
+def _affine_v2(image, p, i, rotation):
+    if rotation:
+        return F2.rotate(image, float(p["angle"][i]))
+    return F2.affine(image, float(p["angle"][i]), [int(p["tx"][i]), int(p["ty"][i])], float(p["scale"][i]),
+                     [float(p["sx"][i]), float(p["sy"][i])])
+
+
+def _jitter_v2(image, p, i):
+    adjust = {0: ("brightness", F2.adjust_brightness), 1: ("contrast", F2.adjust_contrast),
+              2: ("saturation", F2.adjust_saturation), 3: ("hue", F2.adjust_hue)}
+    for fn in p["order"][i].tolist():
+        name, function = adjust[fn]
+        if name in p:
+            image = function(image, float(p[name][i]))
+    return image
+
+
+def _crop_v2(image, p, i, padding, size=(32, 32)):
+    return F2.crop(F2.pad(image, padding), int(p["i"][i]), int(p["j"][i]), *size)
+
+
+def _resized_crop_v2(image, p, i, size=32):
+    return F2.resized_crop(image, *(int(p[k][i]) for k in ("i", "j", "h", "w")), [size, size], antialias=True)
+
+
+def _erase_v2(image, p, i):
+    if not p["erase"][i]:
+        return image
+    return F2.erase(image, *(int(p[k][i]) for k in ("i", "j", "h", "w")), torch.tensor([0.1, 0.2, 0.3]).view(3, 1, 1))
+
+
+V2_CASES = {  # transform, reference, most levels of 255 apart on uint8, share of pixels that may differ
+    "affine": (v2.RandomAffine(15, translate=(0.1, 0.2), scale=(0.8, 1.2), shear=(-10, 10, -5, 5)),
+               lambda x, p, i: _affine_v2(x, p, i, False), 0, 0),
+    "rotation": (v2.RandomRotation(45), lambda x, p, i: _affine_v2(x, p, i, True), 0, 0),
+    "crop": (v2.RandomCrop(32, padding=4), lambda x, p, i: _crop_v2(x, p, i, [4]), 0, 0),
+    "crop-uneven": (v2.RandomCrop((28, 30), padding=(1, 2, 3, 4)),
+                    lambda x, p, i: _crop_v2(x, p, i, [1, 2, 3, 4], (28, 30)), 0, 0),
+    "hflip": (v2.RandomHorizontalFlip(), lambda x, p, i: F2.horizontal_flip(x) if p["flip"][i] else x, 0, 0),
+    "vflip": (v2.RandomVerticalFlip(0.3), lambda x, p, i: F2.vertical_flip(x) if p["flip"][i] else x, 0, 0),
+    # v2 blends with fused multiply-adds and resizes uint8 in integer arithmetic; the twins follow v1
+    "jitter": (v2.ColorJitter(0.4, 0.4, 0.4, 0.1), _jitter_v2, 2, 0.001),
+    "resized-crop": (v2.RandomResizedCrop(32), _resized_crop_v2, 1, 0.25),
+    "erasing": (v2.RandomErasing(p=0.5, value=(0.1, 0.2, 0.3)), _erase_v2, 0, 0),
+}
+
+
+@pytest.mark.parametrize("case", list(V2_CASES))
+@pytest.mark.parametrize("device", DEVICES)
+def test_v2_transforms_are_batched_and_give_v2s_pixels(images, case, device):
+    """Exact for the geometric ones; the rest within the stated levels of 255 on uint8, and 2e-6 on
+    floats (1e-5 on a GPU, whose kernels round some steps differently, as for v1's ColorJitter)."""
+    transform, reference, levels, share = V2_CASES[case]
+    batched = twin(transform)
+    params = batched.sample(N, 32, 32)
+    floats = images.float() / 255
+    if case != "erasing":  # erasing works on float images only, as in v2
+        out = batched.apply(images.to(device), params).cpu()
+        differ = (out.int() - torch.stack([reference(images[i], params, i) for i in range(N)]).int()).abs()
+        assert out.dtype == torch.uint8 and differ.max() <= levels and differ.gt(0).float().mean() <= share
+    expected = torch.stack([reference(floats[i], params, i) for i in range(N)])
+    torch.testing.assert_close(batched.apply(floats.to(device), params).cpu(), expected, rtol=0,
+                               atol=0 if levels == 0 else 2e-6 if device == "cpu" else 1e-5)
+
+
+def _v2_draws(transform, n):
+    torch.manual_seed(1)
+    draw = getattr(transform, "make_params", None) or transform._get_params  # public from torchvision 0.21
+    return [draw([torch.zeros(3, 32, 32, dtype=torch.uint8)]) for _ in range(n)]
+
+
+def test_v2_parameters_follow_v2s_distributions():
+    affine = v2.RandomAffine(20, translate=(0.1, 0.2), scale=(0.8, 1.2), shear=(-10, 10, -5, 5))
+    torch.manual_seed(2)
+    ours, theirs = twin(affine).sample(3000, 32, 32), _v2_draws(affine, 3000)
+    _same_distribution(ours["angle"], [d["angle"] for d in theirs])
+    _same_distribution(ours["tx"], [d["translate"][0] for d in theirs])
+    _same_distribution(ours["scale"], [d["scale"] for d in theirs])
+    _same_distribution(ours["sy"], [d["shear"][1] for d in theirs])
+    crop = v2.RandomCrop((28, 30), padding=(1, 2, 3, 4))
+    ours, theirs = twin(crop).sample(3000, 32, 32), _v2_draws(crop, 3000)
+    _same_distribution(ours["i"], [d["top"] for d in theirs])
+    _same_distribution(ours["j"], [d["left"] for d in theirs])
+    jitter = v2.ColorJitter(0.4, 0.3, 0.2, 0.1)
+    ours, theirs = twin(jitter).sample(3000, 32, 32), _v2_draws(jitter, 3000)
+    for name in ("brightness", "contrast", "saturation", "hue"):
+        _same_distribution(ours[name], [d[f"{name}_factor"] for d in theirs])
+    resized = v2.RandomResizedCrop(32)
+    ours, theirs = twin(resized).sample(3000, 32, 32), _v2_draws(resized, 3000)
+    for ours_key, theirs_key in (("i", "top"), ("j", "left"), ("h", "height"), ("w", "width")):
+        _same_distribution(ours[ours_key], [d[theirs_key] for d in theirs])
+
+
+def test_a_v2_student_pipeline_is_batched_and_converts_and_normalizes_as_v2_does(images):
+    mean, std = [0.49, 0.48, 0.45], [0.25, 0.24, 0.26]
+    finish = [v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)]
+    validation = v2.Compose(finish)
+    expected = torch.stack([validation(to_pil_image(i)).as_subclass(torch.Tensor) for i in images])
+    assert torch.equal(compile_pipeline(validation)(images), expected)
+    strategy = v2.Compose([v2.RandomHorizontalFlip(), v2.RandomCrop(32, padding=4),
+                           v2.RandomAffine(15, translate=(0.1, 0.1), scale=(0.9, 1.1)), v2.ColorJitter(0.3, 0.3, 0.3),
+                           *finish])
+    out = compile_pipeline(strategy)(images)
+    assert out.shape == (N, 3, 32, 32) and out.dtype == torch.float32 and not torch.equal(out, expected)
+    assert augmentation_path(None, strategy) == "batched"
+
+
+@pytest.mark.parametrize("step", [v2.ToDtype(torch.float32), v2.RandomPerspective(),
+                                  v2.RandomCrop(32, padding=4, padding_mode="edge"), v2.RandomRotation(10, fill=127)],
+                         ids=["unscaled-float", "perspective", "edge-padding", "fill"])
+def test_v2_steps_without_a_batched_twin_fall_back_to_torchvision(step):
+    pipeline = v2.Compose([v2.RandomHorizontalFlip(), v2.ToImage(), step, v2.ToDtype(torch.float32, scale=True)])
+    assert compile_pipeline(pipeline) is None
+    assert augmentation_path(None, pipeline) == "per-sample torchvision"
