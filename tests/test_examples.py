@@ -85,3 +85,46 @@ def test_layers_that_only_look_right_in_the_repr_are_caught(tmp_path, kinds, che
                "batchnorm_placement": sub.manifest.batchnorm_placement}
     results = {r["id"]: r for r in run_checks(sub.path, context)}
     assert not results[check]["passed"] and phrase in results[check]["message"], results[check]
+
+
+V2_AUGMENTATIONS = '''
+import torch
+from torchvision.transforms import v2
+
+
+def _finish(mean, std):
+    return [v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)]
+
+
+def train_transform_1(mean, std):
+    return v2.Compose([v2.RandomHorizontalFlip(), v2.RandomCrop(32, padding=4), *_finish(mean, std)])
+
+
+def train_transform_2(mean, std):
+    return v2.Compose([v2.RandomHorizontalFlip(), v2.RandomCrop(32, padding=4),
+                       v2.RandomAffine(degrees=15, translate=(0.1, 0.1), scale=(0.9, 1.1)),
+                       v2.ColorJitter(brightness=0.3, contrast=0.3, saturation=0.3), *_finish(mean, std)])
+
+
+def val_transform(mean, std):
+    return v2.Compose(_finish(mean, std))
+'''
+
+
+def test_a_submission_written_with_transforms_v2_passes_every_check_and_trains_batched(tmp_path):
+    import shutil
+
+    from harness.child import load_submission
+    from harness.inputs import augmentation_path
+
+    folder = tmp_path / "v2"
+    shutil.copytree(EXAMPLES / "correct", folder)
+    (folder / "augmentations.py").write_text(V2_AUGMENTATIONS)
+    sub = load(folder)
+    mean, std = CIFAR_TRAIN_STATS
+    context = {"mean": list(mean), "std": list(std), "dropout_rate": sub.manifest.dropout_rate,
+               "batchnorm_placement": sub.manifest.batchnorm_placement}
+    results = run_checks(sub.path, context)
+    assert len(results) == 14 and all(r["passed"] for r in results), [r["message"] for r in results if not r["passed"]]
+    _, augment_module = load_submission(folder)
+    assert augmentation_path(None, augment_module.train_transform_2(list(mean), list(std))) == "batched"
