@@ -29,16 +29,17 @@ def images():
     return torch.randint(0, 256, (N, 3, 32, 32), dtype=torch.uint8)
 
 
-def _affine_reference(image, p, i, rotation):
+# The references take torchvision's functional module: v1's `F` or v2's `F2`, which name these alike.
+def _affine_reference(image, p, i, rotation, functional=F):
     if rotation:
-        return F.rotate(image, float(p["angle"][i]))
-    return F.affine(image, float(p["angle"][i]), [int(p["tx"][i]), int(p["ty"][i])], float(p["scale"][i]),
-                    [float(p["sx"][i]), float(p["sy"][i])])
+        return functional.rotate(image, float(p["angle"][i]))
+    return functional.affine(image, float(p["angle"][i]), [int(p["tx"][i]), int(p["ty"][i])], float(p["scale"][i]),
+                             [float(p["sx"][i]), float(p["sy"][i])])
 
 
-def _jitter_reference(image, p, i):
-    adjust = {0: ("brightness", F.adjust_brightness), 1: ("contrast", F.adjust_contrast),
-              2: ("saturation", F.adjust_saturation), 3: ("hue", F.adjust_hue)}
+def _jitter_reference(image, p, i, functional=F):
+    adjust = {0: ("brightness", functional.adjust_brightness), 1: ("contrast", functional.adjust_contrast),
+              2: ("saturation", functional.adjust_saturation), 3: ("hue", functional.adjust_hue)}
     for fn in p["order"][i].tolist():
         name, function = adjust[fn]
         if name in p:
@@ -46,8 +47,8 @@ def _jitter_reference(image, p, i):
     return image
 
 
-def _crop_reference(image, p, i, padding, size=(32, 32)):
-    return F.crop(F.pad(image, padding), int(p["i"][i]), int(p["j"][i]), *size)
+def _crop_reference(image, p, i, padding, size=(32, 32), functional=F):
+    return functional.crop(functional.pad(image, padding), int(p["i"][i]), int(p["j"][i]), *size)
 
 
 @pytest.mark.parametrize("transform, reference", [
@@ -280,27 +281,6 @@ def test_preparing_batches_on_a_gpu_never_waits_for_it(images):
 
 
 # torchvision.transforms.v2: the same twins, held to v2's own functional kernels and parameter draws
-def _affine_v2(image, p, i, rotation):
-    if rotation:
-        return F2.rotate(image, float(p["angle"][i]))
-    return F2.affine(image, float(p["angle"][i]), [int(p["tx"][i]), int(p["ty"][i])], float(p["scale"][i]),
-                     [float(p["sx"][i]), float(p["sy"][i])])
-
-
-def _jitter_v2(image, p, i):
-    adjust = {0: ("brightness", F2.adjust_brightness), 1: ("contrast", F2.adjust_contrast),
-              2: ("saturation", F2.adjust_saturation), 3: ("hue", F2.adjust_hue)}
-    for fn in p["order"][i].tolist():
-        name, function = adjust[fn]
-        if name in p:
-            image = function(image, float(p[name][i]))
-    return image
-
-
-def _crop_v2(image, p, i, padding, size=(32, 32)):
-    return F2.crop(F2.pad(image, padding), int(p["i"][i]), int(p["j"][i]), *size)
-
-
 def _resized_crop_v2(image, p, i, size=32):
     return F2.resized_crop(image, *(int(p[k][i]) for k in ("i", "j", "h", "w")), [size, size], antialias=True)
 
@@ -313,15 +293,15 @@ def _erase_v2(image, p, i):
 
 V2_CASES = {  # transform, reference, most levels of 255 apart on uint8, share of pixels that may differ
     "affine": (v2.RandomAffine(15, translate=(0.1, 0.2), scale=(0.8, 1.2), shear=(-10, 10, -5, 5)),
-               lambda x, p, i: _affine_v2(x, p, i, False), 0, 0),
-    "rotation": (v2.RandomRotation(45), lambda x, p, i: _affine_v2(x, p, i, True), 0, 0),
-    "crop": (v2.RandomCrop(32, padding=4), lambda x, p, i: _crop_v2(x, p, i, [4]), 0, 0),
+               lambda x, p, i: _affine_reference(x, p, i, False, F2), 0, 0),
+    "rotation": (v2.RandomRotation(45), lambda x, p, i: _affine_reference(x, p, i, True, F2), 0, 0),
+    "crop": (v2.RandomCrop(32, padding=4), lambda x, p, i: _crop_reference(x, p, i, [4], functional=F2), 0, 0),
     "crop-uneven": (v2.RandomCrop((28, 30), padding=(1, 2, 3, 4)),
-                    lambda x, p, i: _crop_v2(x, p, i, [1, 2, 3, 4], (28, 30)), 0, 0),
+                    lambda x, p, i: _crop_reference(x, p, i, [1, 2, 3, 4], (28, 30), F2), 0, 0),
     "hflip": (v2.RandomHorizontalFlip(), lambda x, p, i: F2.horizontal_flip(x) if p["flip"][i] else x, 0, 0),
     "vflip": (v2.RandomVerticalFlip(0.3), lambda x, p, i: F2.vertical_flip(x) if p["flip"][i] else x, 0, 0),
     # v2 blends with fused multiply-adds and resizes uint8 in integer arithmetic; the twins follow v1
-    "jitter": (v2.ColorJitter(0.4, 0.4, 0.4, 0.1), _jitter_v2, 2, 0.001),
+    "jitter": (v2.ColorJitter(0.4, 0.4, 0.4, 0.1), lambda x, p, i: _jitter_reference(x, p, i, F2), 2, 0.001),
     "resized-crop": (v2.RandomResizedCrop(32), _resized_crop_v2, 1, 0.25),
     "erasing": (v2.RandomErasing(p=0.5, value=(0.1, 0.2, 0.3)), _erase_v2, 0, 0),
 }
