@@ -241,7 +241,7 @@ def _graded(args: argparse.Namespace, folders: list[Path], settings, rubric) -> 
 def cmd_check(args: argparse.Namespace) -> int:
     import time
 
-    from harness import gradebook, grade_report
+    from harness import gradebook, grade_report, gradescope
 
     started = time.perf_counter()
     settings, rubric = _grading_setup(args)
@@ -251,6 +251,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     if evaluation.content_hash:
         page = grade_report.write_submission_page(evaluation, grade, Path(args.html_dir))
         print(f"report: {page}")
+    if args.gradescope:
+        print(f"gradescope results: {gradescope.write(grade, Path(args.gradescope))}")
     print(f"took {time.perf_counter() - started:.0f} s")
     return 0 if grade.status == "complete" and not grade.failed and not not_run else 1
 
@@ -461,6 +463,8 @@ def _add_check(commands: argparse._SubParsersAction) -> None:
     check.add_argument("submission", help="the submission folder (model.py, augmentations.py, manifest.toml)")
     _grading_options(check, profile="check")
     check.add_argument("--html-dir", default="results/check", help="folder for the HTML preview (default results/check)")
+    check.add_argument("--gradescope", metavar="FILE", default=None,
+                       help="also write the grade as Gradescope's autograder results (/autograder/results/results.json)")
 
 
 def _add_grade(commands: argparse._SubParsersAction) -> None:

@@ -1,6 +1,7 @@
 """`harness check` and `harness grade` as users type them, in child processes, on generated CIFAR-10."""
 
 import csv
+import json
 import os
 import shutil
 import signal
@@ -118,11 +119,16 @@ def test_check_passes_the_correct_example_and_writes_a_preview(workspace):
 
 def test_check_fails_a_wrong_example_with_the_reason(workspace):
     root, _ = workspace
-    result = harness(workspace, "check", root / "class" / "dropout_active_in_eval", "--html-dir", root / "check")
+    result = harness(workspace, "check", root / "class" / "dropout_active_in_eval", "--html-dir", root / "check",
+                     "--gradescope", root / "autograder" / "results.json")
     assert result.returncode == 1
     assert "FAIL  In eval mode dropout is off" in result.stdout
     words = " ".join(result.stdout.split())  # the summary wraps long reasons
     assert "a functional F.dropout cannot be checked or switched off by model.eval()" in words
+    results = json.loads((root / "autograder" / "results.json").read_text())
+    failed = {t["name"].split(": ")[0] for t in results["tests"] if t.get("status") == "failed"}
+    assert failed == {"check:dropout_rate_and_scaling", "check:dropout_inactive_in_eval"}
+    assert results["output"].strip() in result.stdout
 
 
 def test_an_unreachable_dask_scheduler_is_a_clear_error(workspace):

@@ -250,3 +250,38 @@ def test_a_childs_check_measurements_are_kept_as_plain_bounded_values_and_malfor
     for malformed in ("a lot", [1, 2], {"what": "x"}):
         with pytest.raises(ValueError, match="measurements"):
             _clean_check({"id": "c", "measurements": malformed})
+
+
+def test_the_gradescope_results_give_every_rubric_item_its_points_and_its_reason(tmp_path):
+    import json
+
+    from harness import gradescope
+
+    g = grade(evaluation(profile="check", failing_check="dropout_inactive_in_eval"), RUBRIC, spreads())
+    path = gradescope.write(g, tmp_path / "results" / "results.json")
+    results = json.loads(path.read_text())
+    tests = {t["name"].split(": ")[0]: t for t in results["tests"]}
+    assert results["score"] == g.points == sum(t["score"] for t in results["tests"])
+    assert sum(t["max_score"] for t in results["tests"]) == sum(i.max_points for i in g.items if i.status != NOT_ASSESSED)
+    failing = tests["check:dropout_inactive_in_eval"]
+    assert failing["status"] == "failed" and failing["score"] == 0 and failing["max_score"] == 2
+    assert failing["output"] == "dropout is still active in eval mode\ndifference: 0.4 (0.3)"
+    assert tests["run:cw_baseline"]["status"] == "passed"
+    assert tests["run:cw_baseline"]["output"].startswith("best validation accuracy 0.8000")
+    assert "status" not in tests["claim:baseline"] and tests["claim:baseline"]["output"].startswith("not assessed: ")
+    assert tests["claim:zeros_init"]["output"].startswith("claimed 0.1000, reproduced 0.1000, allowed difference ")
+    assert "Total:" in results["output"] and list(tmp_path.joinpath("results").iterdir()) == [path]
+
+
+def test_the_gradescope_results_of_a_submission_that_could_not_run_say_why_on_every_item(tmp_path):
+    import json
+
+    from harness import gradescope
+
+    broken = evaluation()
+    broken.smoke = record(SMOKE, "failed", "model.py raised MemoryError while being imported")
+    broken.checks, broken.runs = None, {}
+    results = gradescope.results(grade(broken, RUBRIC, spreads()))
+    assert results["score"] == 0 and "Could not be run: model.py raised MemoryError" in results["output"]
+    assert all(t["output"] == "not run: model.py raised MemoryError while being imported" for t in results["tests"])
+    json.dumps(results)
