@@ -16,13 +16,13 @@ from harness.progress import Progress
 from harness.rubric import Rubric
 from harness.spec import Profile
 from harness.store import Store
-from harness.submission import CLAIMED_RUNS, MANIFEST_FILE, SubmissionError
+from harness.submission import CLAIMED_RUNS, MANIFEST_FILE, SubmissionError, not_a_folder
 
 
 def submission_folders(parent: Path) -> list[Path]:
     """Every folder directly under `parent`, except hidden ones: each is one student's submission."""
     if not parent.is_dir():
-        raise SubmissionError(f"{parent} is not a folder; pass the folder that holds one folder per submission")
+        raise SubmissionError(f"{not_a_folder(parent)}; pass the folder that holds one folder per submission")
     if (parent / MANIFEST_FILE).is_file():
         raise SubmissionError(f"{parent} is one submission (it holds {MANIFEST_FILE}); grade the folder above it, "
                          f"or check this one with `harness check {parent}`")

@@ -152,11 +152,20 @@ def _check_source(folder: Path, name: str) -> None:
             raise SubmissionError(f"{name} does not define `{required}` at the top level of the file.")
 
 
+def not_a_folder(path: Path) -> str:
+    """Why `path` cannot be the folder asked for, as the user will go and look for it."""
+    if not path.exists():
+        return f"{path} does not exist"
+    if path.suffix.lower() in (".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz"):
+        return f"{path} is an archive, not a folder: unpack it first"
+    return f"{path} is a file, not a folder"
+
+
 def load(folder: str | Path) -> Submission:
     """Read and validate a submission folder; raises SubmissionError with a fix-it sentence."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise SubmissionError(f"{folder} is not a folder; pass the folder holding {MODEL_FILE}, "
+        raise SubmissionError(f"{not_a_folder(folder)}; pass the folder holding {MODEL_FILE}, "
                               f"{AUGMENT_FILE} and {MANIFEST_FILE}.")
     if not (folder / MANIFEST_FILE).is_file():
         raise SubmissionError(f"{MANIFEST_FILE} is missing from {folder}; copy the template from the README.")

@@ -77,3 +77,20 @@ def test_manifest_mistakes_are_explained(folder, change, message):
 def test_an_empty_folder_is_not_a_submission(tmp_path):
     with pytest.raises(SubmissionError, match="manifest.toml is missing"):
         submission.load(tmp_path)
+
+
+@pytest.mark.parametrize("name, make, message", [
+    ("alice", None, "alice does not exist; pass the folder holding model.py"),
+    ("alice.zip", b"PK\x03\x04", "alice.zip is an archive, not a folder: unpack it first"),
+    ("model.py", b"import torch\n", "model.py is a file, not a folder; pass the folder holding"),
+])
+def test_a_path_that_is_not_a_folder_says_what_it_is(tmp_path, name, make, message):
+    from harness.batch import submission_folders
+
+    path = tmp_path / name
+    if make is not None:
+        path.write_bytes(make)
+    with pytest.raises(SubmissionError, match=message.replace(".", r"\.")):
+        submission.load(path)
+    with pytest.raises(SubmissionError, match="one folder per submission"):
+        submission_folders(path)
