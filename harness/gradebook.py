@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import textwrap
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 
@@ -24,14 +25,19 @@ def rows(grades: list[Grade]) -> pd.DataFrame:
     return pd.DataFrame(records)
 
 
-def write_csv(grades: list[Grade], path: str | Path) -> Path:
-    """Written to a temporary file and renamed, so a crash never leaves half a gradebook."""
+def write_whole(path: str | Path, fill: Callable[[Path], object]) -> Path:
+    """`fill` writes a temporary file beside `path`, which is then renamed: a crash never leaves half a
+    file where a reader (a spreadsheet, Gradescope) looks for it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(path.suffix + ".partial")
-    rows(grades).to_csv(partial, index=False)
+    fill(partial)
     os.replace(partial, path)
     return path
+
+
+def write_csv(grades: list[Grade], path: str | Path) -> Path:
+    return write_whole(path, lambda partial: rows(grades).to_csv(partial, index=False))
 
 
 MARKS = {PASS: "PASS", FAIL: "FAIL", NOT_ASSESSED: "  - "}

@@ -5,12 +5,11 @@ that explains it, and the terminal summary on top."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from harness.grade_report import measurement_lines
-from harness.gradebook import summary
+from harness.gradebook import summary, write_whole
 from harness.grading import FAIL, NOT_ASSESSED, PASS, Grade, Item
 from harness.spread import METRIC
 
@@ -55,8 +54,4 @@ def results(grade: Grade) -> dict[str, Any]:
 
 def write(grade: Grade, path: Path) -> Path:
     """Written whole or not at all: Gradescope reads whatever the file holds when the script ends."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(results(grade), indent=2))
-    os.replace(partial, path)
-    return path
+    return write_whole(path, lambda partial: partial.write_text(json.dumps(results(grade), indent=2)))
