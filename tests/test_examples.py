@@ -17,6 +17,7 @@ INTENDED = {
                                "dropout_rate_and_scaling": "a functional F.dropout cannot be checked"},
     "dropout_rate_ignored": {"dropout_rate_and_scaling": "but the manifest declares rate 0.3"},
     "batchnorm_not_applied": {"batchnorm_train_statistics": "never ran an nn.BatchNorm2d layer",
+                              "batchnorm_uses_running_statistics_in_eval": "ran no nn.BatchNorm2d layer in eval mode",
                               "batchnorm_placement_matches_manifest": "BatchNorm"},
     "validation_augmented": {"validation_transform_has_no_random_augmentation": "it contains a random augmentation"},
     "wrong_architecture": {"baseline_architecture": "should have four convolutions"},

@@ -40,7 +40,11 @@ def test_batchnorm_uses_running_statistics_in_eval(build, batch):
     _bn_calls(model, batch, "running CNNModel(use_batchnorm=True) in training mode")
     model.eval()
     seen = _bn_calls(model, batch, "running CNNModel(use_batchnorm=True) in eval mode")
-    for call in seen.of(nn.BatchNorm2d):
+    calls = seen.of(nn.BatchNorm2d)
+    expect(bool(calls), "CNNModel(use_batchnorm=True) ran no nn.BatchNorm2d layer in eval mode, so nothing "
+           "normalizes with running statistics; call the BatchNorm2d layers in forward().",
+           what="BatchNorm2d layers run in eval mode", measured=len(calls), bound="at least 1")
+    for call in calls:
         m = call.module
         shape = (1, -1, 1, 1)
         expected = (call.inputs - m.running_mean.view(shape)) / torch.sqrt(m.running_var.view(shape) + m.eps)
