@@ -2,11 +2,11 @@
 # The GPU figures quoted for issue 5, in one call on a lent GPU machine (run from the repo root):
 #     OUT=/some/folder DEADLINE_S=520 bash benchmarks/gpu_session.sh [SECTION...]
 # Sections (default: all, in this order, most-needed first): setup data tests streams baseline steps
-# compile runs_at_once coursework all_at_once mps grading bench. Each is cut at its own cap and at the overall deadline, so a slow
-# one costs the later ones, never the whole call. Logs and JSON lines go to $OUT. BWRAP=path: a bubblewrap
-# binary for `setup` to install where the machine has none.
-# Narrowing a section: STEP_CASES, STEP_VARIANTS (steps); STREAMS_CASES, STREAMS_RUNS, STREAMS_LAYOUTS (streams);
-# JOBS, TOGETHER (coursework, grading).
+# compile runs_at_once coursework all_at_once mps_harness mps streams_mps grading bench. Each is cut at its own
+# cap and at the overall deadline, so a slow one costs the later ones, never the whole call. Logs and JSON lines
+# go to $OUT. BWRAP=path: a bubblewrap binary for `setup` to install where the machine has none.
+# Narrowing a section: STEP_CASES, STEP_VARIANTS (steps); STREAMS_CASES, STREAMS_RUNS, STREAMS_LAYOUTS,
+# STREAMS_CAP (streams, streams_mps); JOBS, TOGETHER (coursework, grading); MPS=1 (coursework).
 set -u
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/gpu-session}
@@ -59,16 +59,17 @@ data() {
 }
 
 tests() {  # what only a GPU can check: graph replay against eager steps, batched augmentation on CUDA, the sandbox
-    # passing the GPU, runs taking turns on their own streams
+    # passing the GPU, runs taking turns on their own streams, runs under the harness's MPS daemon
     section tests 120 $PY -m pytest tests/test_steps.py tests/test_batched_augment.py tests/test_isolation.py \
-        tests/test_together.py -q -k "cuda or step or gpu" \
+        tests/test_together.py tests/test_mps.py -q -k "cuda or step or gpu" \
         -p no:cacheprovider -rs
 }
 
 streams() {  # K runs sharing the GPU: K processes (time slices) against K CUDA streams in one process
     for case in ${STREAMS_CASES:-cifar_cnn cifar_cnn_aug}; do
-        section "streams_$case" 150 $PY benchmarks/gpu_streams.py "$DATA" --case "$case" --runs "${STREAMS_RUNS:-1,4,8}" \
-            --layouts "${STREAMS_LAYOUTS:-processes,threads,round-robin,together}" --device "$DEVICE"
+        section "streams${1:-}_$case" "${STREAMS_CAP:-150}" $PY benchmarks/gpu_streams.py "$DATA" --case "$case" \
+            --runs "${STREAMS_RUNS:-1,4,8}" --layouts "${STREAMS_LAYOUTS:-processes,threads,round-robin,together}" \
+            --device "$DEVICE"
     done
 }
 
@@ -105,7 +106,15 @@ coursework() {  # every run of a submission's coursework, the reference's model 
     section "${1:-coursework}" 420 $PY -m harness reference run cw_baseline cw_aug1 cw_aug2 cw_dropout cw_batchnorm \
         cw_bn_dropout cw_zeros_init cw_sgd_3e-3 cw_sgd_1e-3 cw_sgd_3e-4 --profile full --device "$DEVICE" \
         --data-root "$DATA" --no-download --store "/tmp/${1:-coursework}.db" --html "" --force ${JOBS:+--jobs $JOBS} \
-        ${TOGETHER:+--together $TOGETHER}
+        ${TOGETHER:+--together $TOGETHER} ${MPS:+--mps}
+}
+
+mps_harness() {  # the coursework with `reference run --mps`: the harness starts and stops its own MPS daemon, and
+    # by default runs all ten at once
+    sample_gpu &
+    local sampler=$!
+    MPS=1 coursework coursework_mps_harness
+    kill "$sampler"
 }
 
 all_at_once() {  # the ten runs started together: by default 8 start and the last two wait for a slot, which on an
@@ -113,8 +122,8 @@ all_at_once() {  # the ten runs started together: by default 8 start and the las
     JOBS=10 coursework coursework_all_at_once
 }
 
-mps() {  # the coursework as processes under NVIDIA's MPS, which lets kernels of several processes run side by side
-    # (without it they take the GPU in time slices); the daemon is stopped afterwards
+with_mps() {  # with_mps COMMAND...: COMMAND under NVIDIA's MPS, which lets kernels of several processes run side
+    # by side (without it they take the GPU in time slices); the daemon is stopped afterwards
     command -v nvidia-cuda-mps-control >/dev/null || { echo "== mps: nvidia-cuda-mps-control not installed" |
         tee -a "$OUT/summary.txt"; return; }
     export CUDA_MPS_PIPE_DIRECTORY=/tmp/mps-pipe CUDA_MPS_LOG_DIRECTORY=/tmp/mps-log
@@ -122,11 +131,18 @@ mps() {  # the coursework as processes under NVIDIA's MPS, which lets kernels of
     nvidia-cuda-mps-control -d || { echo "== mps: the daemon did not start" | tee -a "$OUT/summary.txt"; return; }
     sample_gpu &
     local sampler=$!
-    coursework coursework_mps
+    "$@"
     kill "$sampler"
     echo quit | nvidia-cuda-mps-control
-    cp -r "$CUDA_MPS_LOG_DIRECTORY" "$OUT/mps-log" 2>/dev/null
     unset CUDA_MPS_PIPE_DIRECTORY CUDA_MPS_LOG_DIRECTORY
+}
+
+mps() {  # the coursework as processes under MPS
+    with_mps coursework coursework_mps
+}
+
+streams_mps() {  # K processes under MPS against K processes in time slices (run `streams` for those)
+    with_mps streams _mps
 }
 
 grading() {  # a whole submission through the grader on the GPU: sandboxed, the ten full-profile runs, no claims
@@ -143,7 +159,7 @@ bench() {
     section bench 90 $PY -m harness bench --device "$DEVICE" --images 5000 --repeats 1
 }
 
-for name in "${@:-setup data tests streams baseline steps compile runs_at_once coursework all_at_once mps grading bench}"; do
+for name in "${@:-setup data tests streams baseline steps compile runs_at_once coursework all_at_once mps_harness mps streams_mps grading bench}"; do
     for each in $name; do "$each"; done
 done
 echo "== done at t=$(($(date +%s) - start))s"

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from harness import data, env
 from harness.executors import ExecutorUnavailable
+from harness.mps import MpsUnavailable
 from harness.registry import UnknownName
 from harness.rubric import RubricError
 from harness.sandbox import IsolationUnavailable
@@ -102,6 +103,17 @@ def _headline(metrics: dict[str, float]) -> str:
 
 
 def cmd_reference_run(args: argparse.Namespace) -> int:
+    from harness import mps
+
+    if not args.mps:
+        return _reference_run(args)
+    if args.device == "cpu":
+        raise MpsUnavailable("--mps shares a GPU between runs; it does nothing with --device cpu")
+    with mps.private_daemon():  # before this process initializes CUDA, which is when it looks for the daemon
+        return _reference_run(args)
+
+
+def _reference_run(args: argparse.Namespace) -> int:
     from harness import reference_pool
     from harness.report import write_reference_report
     from harness.runner import planned_record
@@ -109,6 +121,8 @@ def cmd_reference_run(args: argparse.Namespace) -> int:
     specs = _select(args)
     profile = PROFILES[args.profile]
     device = env.resolve_device(args.device)
+    if args.mps and device.type != "cuda":
+        raise env.DeviceUnavailable(f"--mps shares a GPU between runs, and --device {args.device} found none")
     root = data.resolve_root(args.data_root)
     print(f"profile {profile.name}, device {device}, data root {root}, store {args.store}", file=sys.stderr)
     counts = {"ran": 0, "stored earlier": 0, "skipped": 0}
@@ -128,9 +142,11 @@ def cmd_reference_run(args: argparse.Namespace) -> int:
             print(f"{next(labels)} {_spec_label(spec, args)}: skipped, {spec.dataset} data missing")
             counts["skipped"] += 1
         ready = [s for s in todo if getattr(s, "dataset", None) not in missing]
-        jobs = min(args.jobs or reference_pool.default_jobs(device), max(1, -(-len(ready) // args.together)))
+        jobs = min(args.jobs or reference_pool.default_jobs(device, mps=args.mps),
+                   max(1, -(-len(ready) // args.together)))
         if jobs > 1:
-            print(f"{jobs} runs at a time, {reference_pool.threads_each(jobs)} thread(s) each", file=sys.stderr)
+            print(f"{jobs} runs at a time, {reference_pool.threads_each(jobs)} thread(s) each"
+                  + (", their kernels side by side under MPS" if args.mps else ""), file=sys.stderr)
         if args.together > 1:
             print(f"each of them {args.together} runs together, taking turns step by step", file=sys.stderr)
         for spec, record in reference_pool.run(ready, jobs=jobs, device=device, profile=profile, data_root=root,
@@ -454,6 +470,9 @@ def _add_reference(commands: argparse._SubParsersAction) -> None:
     run.add_argument("--together", type=_at_least_one, default=1, metavar="K",
                      help="train K runs in each process, a step of each in turn, each on its own CUDA stream and "
                           "random state (same results; slower than processes on an H100, see README Speed)")
+    run.add_argument("--mps", action="store_true",
+                     help="on a GPU, start NVIDIA's Multi-Process Service for these runs, so that the kernels of "
+                          "runs sharing it run side by side instead of in time slices (see README Speed)")
     run.add_argument("--seeds", type=_at_least_one, default=1,
                      help="run each training experiment under this many seeds (its seed, +1, ...): the spread")
 
@@ -537,7 +556,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "data":
             return cmd_data_synth(args)
     except (UnknownName, RubricError, IsolationUnavailable, data.DataMissingError, SubmissionError,
-            env.DeviceUnavailable, ExecutorUnavailable) as error:
+            env.DeviceUnavailable, ExecutorUnavailable, MpsUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -15,6 +15,7 @@ import torch
 import torchvision
 
 import harness
+from harness import mps
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -91,8 +92,8 @@ def device_name(device: torch.device) -> str:
 
 
 def environment(device: torch.device) -> dict[str, Any]:
-    """Provenance stored with every run."""
-    return {
+    """Provenance stored with every run; on a GPU, also whether CUDA was pointed at an MPS daemon."""
+    found = {
         "harness_version": harness.__version__,
         "git_commit": _git_commit(),
         "python": sys.version.split()[0],
@@ -103,3 +104,6 @@ def environment(device: torch.device) -> dict[str, Any]:
         "torch_threads": torch.get_num_threads(),
         "platform": platform.platform(),
     }
+    if device.type == "cuda":
+        found["cuda_mps"] = mps.in_use()
+    return found

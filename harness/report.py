@@ -92,6 +92,8 @@ def provenance(runs: dict[str, RunRecord]) -> list[tuple[str, str]]:
         env = record.environment
         for key in ("harness_version", "git_commit", "torch", "torchvision", "python", "device", "device_name", "precision"):
             fields.setdefault(key, set()).add(str(env.get(key)))
+        if "cuda_mps" in env:  # runs on a GPU: were they sharing it under MPS
+            fields.setdefault("cuda_mps", set()).add(str(env["cuda_mps"]))
         if "train_step" in record.arrays:  # training runs: eager, or replayed from a CUDA graph
             fields.setdefault("train_step", set()).add(record.arrays["train_step"])
         if "data" in env:

@@ -26,6 +26,12 @@ def test_on_a_gpu_as_many_runs_as_its_free_memory_holds(sixteen_cpus, monkeypatc
     assert reference_pool.default_jobs(torch.device("cuda")) == jobs
 
 
+@pytest.mark.parametrize("free_gib, jobs", [(78, 10), (5, 2)])
+def test_under_mps_a_whole_coursework_goes_at_once_where_memory_allows(sixteen_cpus, monkeypatch, free_gib, jobs):
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (free_gib * GIB, 80 * GIB))
+    assert reference_pool.default_jobs(torch.device("cuda"), mps=True) == jobs
+
+
 def test_runs_together_are_dealt_so_neighbours_such_as_the_two_augmented_runs_part():
     names = ["cw_baseline", "cw_aug1", "cw_aug2", "cw_dropout", "cw_batchnorm", "cw_bn_dropout", "cw_zeros_init"]
     groups = reference_pool.dealt([EXPERIMENTS[name] for name in names], together=3)
