@@ -20,6 +20,10 @@ from harness.submission import SubmissionError
 from harness.spec import PROFILES, Spec, TrainSpec
 from harness.store import Store
 
+# what a command says in one line and exits 2 for: the user's to fix, not a bug
+USER_ERRORS = (UnknownName, RubricError, IsolationUnavailable, data.DataMissingError, SubmissionError,
+               env.DeviceUnavailable, ExecutorUnavailable, MpsUnavailable)
+
 if TYPE_CHECKING:
     import pandas as pd  # imported where used: the commands that need no table start faster
     import torch
@@ -105,20 +109,21 @@ def _headline(metrics: dict[str, float]) -> str:
 def cmd_reference_run(args: argparse.Namespace) -> int:
     from harness import mps
 
+    specs = _select(args)
     if not args.mps:
-        return _reference_run(args)
+        return _reference_run(args, specs)
     if args.device == "cpu":
         raise MpsUnavailable("--mps shares a GPU between runs; it does nothing with --device cpu")
-    with mps.private_daemon():  # before this process initializes CUDA, which is when it looks for the daemon
-        return _reference_run(args)
+    # started before this process initializes CUDA, which is when CUDA looks for the daemon
+    with mps.private_daemon(expected=USER_ERRORS):
+        return _reference_run(args, specs)
 
 
-def _reference_run(args: argparse.Namespace) -> int:
+def _reference_run(args: argparse.Namespace, specs: list[Spec]) -> int:
     from harness import reference_pool
     from harness.report import write_reference_report
     from harness.runner import planned_record
 
-    specs = _select(args)
     profile = PROFILES[args.profile]
     device = env.resolve_device(args.device)
     if args.mps and device.type != "cuda":
@@ -555,8 +560,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_bench(args)
         if args.command == "data":
             return cmd_data_synth(args)
-    except (UnknownName, RubricError, IsolationUnavailable, data.DataMissingError, SubmissionError,
-            env.DeviceUnavailable, ExecutorUnavailable, MpsUnavailable) as error:
+    except USER_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -38,9 +38,10 @@ def in_use() -> bool:
 
 
 @contextlib.contextmanager
-def private_daemon() -> Iterator[Path]:
+def private_daemon(expected: tuple[type[Exception], ...] = ()) -> Iterator[Path]:
     """An MPS control daemon for the processes started inside the block (they inherit its pipe
-    folder through the environment); yields its log folder. A block that fails shows the log's end."""
+    folder through the environment); yields its log folder. A block that fails shows the log's end,
+    unless with one of the `expected` errors (the user's to fix, such as a name misspelt)."""
     control = shutil.which(CONTROL)
     if control is None:
         raise MpsUnavailable(f"--mps needs NVIDIA's {CONTROL}, which comes with the CUDA driver and is not on "
@@ -57,8 +58,9 @@ def private_daemon() -> Iterator[Path]:
         os.environ.update(variables)
         try:
             yield log
-        except Exception:
-            print(f"MPS control log, last lines:\n{log_tail(log)}", file=sys.stderr)
+        except Exception as error:
+            if not isinstance(error, expected):
+                print(f"MPS control log, last lines:\n{log_tail(log)}", file=sys.stderr)
             raise
         finally:
             for name, value in saved.items():

@@ -92,6 +92,14 @@ def test_a_failing_block_shows_the_control_log_and_still_stops_the_daemon(fake_c
     assert "input=[quit]" in logged(fake_control)[-1]
 
 
+def test_an_error_that_is_the_users_to_fix_shows_no_control_log(fake_control, capsys):
+    with pytest.raises(KeyError):
+        with mps.private_daemon(expected=(KeyError,)):
+            raise KeyError("cw_basline")
+    assert "MPS control log" not in capsys.readouterr().err
+    assert "input=[quit]" in logged(fake_control)[-1]
+
+
 def test_a_daemon_that_does_not_stop_is_a_warning_not_a_lost_result(fake_control, monkeypatch, capsys):
     monkeypatch.setenv("FAKE_STOP_FAILS", "1")
     with mps.private_daemon():
@@ -114,6 +122,7 @@ def test_reference_run_mps_on_the_cpu_is_refused_before_any_daemon_starts(fake_c
 def test_reference_run_mps_without_a_gpu_stops_the_daemon_it_started(fake_control, tmp_path):
     result = harness("reference", "run", "loss_binary", "--mps", "--store", tmp_path / "s.sqlite")
     assert result.returncode == 2 and "--device auto found none" in result.stderr
+    assert "MPS control log" not in result.stderr  # the user's to fix: one line, no daemon log
     assert [line.split()[0] for line in logged(fake_control)] == ["args=[-d]", "args=[]"]
 
 
