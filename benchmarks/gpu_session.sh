@@ -2,11 +2,11 @@
 # The GPU figures quoted for issue 5, in one call on a lent GPU machine (run from the repo root):
 #     OUT=/some/folder DEADLINE_S=520 bash benchmarks/gpu_session.sh [SECTION...]
 # Sections (default: all, in this order, most-needed first): setup data tests streams baseline steps
-# compile runs_at_once coursework all_at_once mps_harness mps streams_mps grading bench. Each is cut at its own
-# cap and at the overall deadline, so a slow one costs the later ones, never the whole call. Logs and JSON lines
-# go to $OUT. BWRAP=path: a bubblewrap binary for `setup` to install where the machine has none.
+# compile runs_at_once runs_at_once_mps coursework all_at_once mps_harness mps streams_mps grading bench. Each
+# is cut at its own cap and at the overall deadline, so a slow one costs the later ones, never the whole call.
+# Logs and JSON lines go to $OUT. BWRAP=path: a bubblewrap binary for `setup` to install where the machine has none.
 # Narrowing a section: STEP_CASES, STEP_VARIANTS (steps); STREAMS_CASES, STREAMS_RUNS, STREAMS_LAYOUTS,
-# STREAMS_CAP (streams, streams_mps); JOBS, TOGETHER (coursework, grading); MPS=1 (coursework).
+# STREAMS_CAP (streams, streams_mps); JOBS, TOGETHER (coursework, grading); MPS=1 (coursework, runs_at_once).
 set -u
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/gpu-session}
@@ -93,11 +93,16 @@ compile() {
     done
 }
 
-runs_at_once() {
+runs_at_once() {  # `harness bench --runs-at-once` on the GPU: 1, 2, 4, ... runs sharing it; MPS=1: under MPS
     sample_gpu &
     local sampler=$!
-    section runs_at_once 90 $PY -m harness bench cifar_cnn_aug --runs-at-once --device "$DEVICE" --images 2000 --repeats 1
+    section "runs_at_once${MPS:+_mps}" 90 $PY -m harness bench cifar_cnn_aug --runs-at-once --device "$DEVICE" \
+        --images 2000 --repeats 1 ${MPS:+--mps}
     kill "$sampler"
+}
+
+runs_at_once_mps() {
+    MPS=1 runs_at_once
 }
 
 coursework() {  # every run of a submission's coursework, the reference's model and augmentation; JOBS=N: processes
@@ -159,7 +164,9 @@ bench() {
     section bench 90 $PY -m harness bench --device "$DEVICE" --images 5000 --repeats 1
 }
 
-for name in "${@:-setup data tests streams baseline steps compile runs_at_once coursework all_at_once mps_harness mps streams_mps grading bench}"; do
+ALL="setup data tests streams baseline steps compile runs_at_once runs_at_once_mps coursework all_at_once mps_harness
+    mps streams_mps grading bench"
+for name in "${@:-$ALL}"; do
     for each in $name; do "$each"; done
 done
 echo "== done at t=$(($(date +%s) - start))s"

@@ -300,16 +300,29 @@ def cmd_grade(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.compare:  # before torch is imported: comparing two files trains nothing
         return _bench_compare(*args.compare, tolerance=args.tolerance)
+    from harness import bench, mps
+
+    unknown = [c for c in args.cases if c not in bench.CASES]
+    if unknown:
+        print(f"error: unknown case {', '.join(unknown)}; the cases are {', '.join(bench.CASES)}", file=sys.stderr)
+        return 2
+    if not args.mps:
+        return _bench(args)
+    if not args.runs_at_once or args.device == "cpu":
+        raise MpsUnavailable("--mps goes with --runs-at-once on a GPU: it times runs sharing one under MPS")
+    with mps.private_daemon(expected=USER_ERRORS):  # before this process initializes CUDA
+        return _bench(args)
+
+
+def _bench(args: argparse.Namespace) -> int:
     import tempfile
 
     from harness import bench, synthetic
 
     cases = args.cases or list(bench.CASES)
-    unknown = [c for c in cases if c not in bench.CASES]
-    if unknown:
-        print(f"error: unknown case {', '.join(unknown)}; the cases are {', '.join(bench.CASES)}", file=sys.stderr)
-        return 2
     device = env.resolve_device(args.device)  # a GPU that is not there: said before any data is generated
+    if args.mps and device.type != "cuda":
+        raise env.DeviceUnavailable(f"--mps times runs sharing a GPU, and --device {args.device} found none")
     if args.runs_at_once and device.type == "cpu" and env.cpus() < 2:
         print("error: --runs-at-once on the CPU compares ways to share 2 or more CPUs; this process has 1",
               file=sys.stderr)
@@ -391,7 +404,8 @@ def _bench_runs_at_once(args: argparse.Namespace, cases: list, root: Path, devic
     if device.type == "cuda":
         layouts = bench_parallel.gpu_layouts(env.cpus(), min(2 * reference_pool.GPU_RUNS_MAX,
                                                              reference_pool.gpu_capacity(device)))
-        shared = f"one GPU shared by up to {layouts[-1][0]} runs, {env.cpus()} CPUs split between them"
+        shared = (f"one GPU shared by up to {layouts[-1][0]} runs" + (" under MPS" if args.mps else " in time slices")
+                  + f", {env.cpus()} CPUs split between them")
     else:
         layouts, shared = bench_parallel.cpu_layouts(env.cpus()), f"{env.cpus()} CPUs shared two ways"
     print(f"{args.images} training images per epoch, {shared}, fp32; each layout trains the same epochs, "
@@ -520,6 +534,9 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
                               help="instead, time layouts that train the same epochs: on the CPU, one run per CPU "
                                    "with one thread each (how grading trains) against one run at a time with every "
                                    "thread; on a GPU, 1, 2, 4, ... runs sharing it (what reference run --jobs does)")
+    bench_parser.add_argument("--mps", action="store_true",
+                              help="with --runs-at-once on a GPU: the runs share it under NVIDIA's Multi-Process "
+                                   "Service, started for the benchmark (compare with the same command without it)")
 
 
 def _add_report(commands: argparse._SubParsersAction) -> None:
