@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from harness import data, env
 from harness.executors import ExecutorUnavailable
@@ -106,17 +106,27 @@ def _headline(metrics: dict[str, float]) -> str:
     return ", ".join(shown)
 
 
-def cmd_reference_run(args: argparse.Namespace) -> int:
+def _with_mps(args: argparse.Namespace, body: Callable[[], int]) -> int:
+    """`body()`, under an MPS daemon of its own when --mps is given. The daemon starts before this
+    process initializes CUDA, which is when CUDA looks for it."""
     from harness import mps
 
-    specs = _select(args)
     if not args.mps:
-        return _reference_run(args, specs)
+        return body()
     if args.device == "cpu":
         raise MpsUnavailable("--mps shares a GPU between runs; it does nothing with --device cpu")
-    # started before this process initializes CUDA, which is when CUDA looks for the daemon
     with mps.private_daemon(expected=USER_ERRORS):
-        return _reference_run(args, specs)
+        return body()
+
+
+def _mps_needs_a_gpu(args: argparse.Namespace, device: torch.device) -> None:
+    if args.mps and device.type != "cuda":
+        raise env.DeviceUnavailable(f"--mps shares a GPU between runs, and --device {args.device} found none")
+
+
+def cmd_reference_run(args: argparse.Namespace) -> int:
+    specs = _select(args)
+    return _with_mps(args, lambda: _reference_run(args, specs))
 
 
 def _reference_run(args: argparse.Namespace, specs: list[Spec]) -> int:
@@ -126,8 +136,7 @@ def _reference_run(args: argparse.Namespace, specs: list[Spec]) -> int:
 
     profile = PROFILES[args.profile]
     device = env.resolve_device(args.device)
-    if args.mps and device.type != "cuda":
-        raise env.DeviceUnavailable(f"--mps shares a GPU between runs, and --device {args.device} found none")
+    _mps_needs_a_gpu(args, device)
     root = data.resolve_root(args.data_root)
     print(f"profile {profile.name}, device {device}, data root {root}, store {args.store}", file=sys.stderr)
     counts = {"ran": 0, "stored earlier": 0, "skipped": 0}
@@ -300,18 +309,15 @@ def cmd_grade(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.compare:  # before torch is imported: comparing two files trains nothing
         return _bench_compare(*args.compare, tolerance=args.tolerance)
-    from harness import bench, mps
+    from harness import bench
 
     unknown = [c for c in args.cases if c not in bench.CASES]
     if unknown:
         print(f"error: unknown case {', '.join(unknown)}; the cases are {', '.join(bench.CASES)}", file=sys.stderr)
         return 2
-    if not args.mps:
-        return _bench(args)
-    if not args.runs_at_once or args.device == "cpu":
-        raise MpsUnavailable("--mps goes with --runs-at-once on a GPU: it times runs sharing one under MPS")
-    with mps.private_daemon(expected=USER_ERRORS):  # before this process initializes CUDA
-        return _bench(args)
+    if args.mps and not args.runs_at_once:
+        raise MpsUnavailable("--mps goes with --runs-at-once: it times runs sharing a GPU under MPS")
+    return _with_mps(args, lambda: _bench(args))
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -321,8 +327,7 @@ def _bench(args: argparse.Namespace) -> int:
 
     cases = args.cases or list(bench.CASES)
     device = env.resolve_device(args.device)  # a GPU that is not there: said before any data is generated
-    if args.mps and device.type != "cuda":
-        raise env.DeviceUnavailable(f"--mps times runs sharing a GPU, and --device {args.device} found none")
+    _mps_needs_a_gpu(args, device)
     if args.runs_at_once and device.type == "cpu" and env.cpus() < 2:
         print("error: --runs-at-once on the CPU compares ways to share 2 or more CPUs; this process has 1",
               file=sys.stderr)
