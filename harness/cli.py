@@ -107,8 +107,8 @@ def _headline(metrics: dict[str, float]) -> str:
 
 
 def _with_mps(args: argparse.Namespace, body: Callable[[], int]) -> int:
-    """`body()`, under an MPS daemon of its own when --mps is given. The daemon starts before this
-    process initializes CUDA, which is when CUDA looks for it."""
+    """`body()`, under an MPS daemon of its own when --mps is given (on a GPU only). The daemon starts
+    before this process initializes CUDA, which is when CUDA looks for it."""
     from harness import mps
 
     if not args.mps:
@@ -116,12 +116,9 @@ def _with_mps(args: argparse.Namespace, body: Callable[[], int]) -> int:
     if args.device == "cpu":
         raise MpsUnavailable("--mps shares a GPU between runs; it does nothing with --device cpu")
     with mps.private_daemon(expected=USER_ERRORS):
+        if env.resolve_device(args.device).type != "cuda":
+            raise env.DeviceUnavailable(f"--mps shares a GPU between runs, and --device {args.device} found none")
         return body()
-
-
-def _mps_needs_a_gpu(args: argparse.Namespace, device: torch.device) -> None:
-    if args.mps and device.type != "cuda":
-        raise env.DeviceUnavailable(f"--mps shares a GPU between runs, and --device {args.device} found none")
 
 
 def cmd_reference_run(args: argparse.Namespace) -> int:
@@ -136,7 +133,6 @@ def _reference_run(args: argparse.Namespace, specs: list[Spec]) -> int:
 
     profile = PROFILES[args.profile]
     device = env.resolve_device(args.device)
-    _mps_needs_a_gpu(args, device)
     root = data.resolve_root(args.data_root)
     print(f"profile {profile.name}, device {device}, data root {root}, store {args.store}", file=sys.stderr)
     counts = {"ran": 0, "stored earlier": 0, "skipped": 0}
@@ -327,7 +323,6 @@ def _bench(args: argparse.Namespace) -> int:
 
     cases = args.cases or list(bench.CASES)
     device = env.resolve_device(args.device)  # a GPU that is not there: said before any data is generated
-    _mps_needs_a_gpu(args, device)
     if args.runs_at_once and device.type == "cpu" and env.cpus() < 2:
         print("error: --runs-at-once on the CPU compares ways to share 2 or more CPUs; this process has 1",
               file=sys.stderr)
