@@ -1,9 +1,11 @@
 """Entry point inside the sandbox: `python -I -m harness.child JOB.json`.
 
-Imports the student's files and does its jobs one after another (the smoke test, the behaviour
-checks, or coursework training runs), writing each one's plain JSON to its result path (a training
-run also writes its test outputs, which the grader scores: the child never sees the test labels).
-This is the only module that imports student code, and it only ever runs in the sandboxed child.
+Imports the student's files and does its jobs one after another (the smoke test, the export of what
+the behaviour checks need, or coursework training runs), writing each one's plain JSON to its result
+path (a training run also writes its test outputs, which the grader scores: the child never sees the
+test labels; the checks job writes the exported weights). This is the only module that imports
+student code, and it only ever runs in a sandboxed child. One job imports none: `verdicts` computes
+the checks from what a checks job handed back, in a child given no file of the submission.
 """
 
 from __future__ import annotations
@@ -107,9 +109,24 @@ def job_smoke(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def job_checks(job: dict[str, Any]) -> dict[str, Any]:
-    from harness.checks.runner import run_checks
+    """What the grader's child needs to check the submission without running it (harness.checks.export)."""
+    from harness.checks.export import hand_back
 
-    return {"checks": run_checks(Path(job["submission"]), job["context"])}
+    model_module, augment_module = load_submission(Path(job["submission"]))
+    return hand_back(model_module, augment_module, job["context"], job["outputs"])
+
+
+def job_verdicts(job: dict[str, Any]) -> dict[str, Any]:
+    """The checks' verdicts from what a submission's child handed back. Run in a child given no file of
+    the submission: nothing here imports student code."""
+    from harness.checks import verdicts
+    from harness.checks.pipelines import BadPipeline
+    from harness.checks.program import BadProgram
+
+    try:
+        return {"checks": verdicts.compute(job)}
+    except (BadProgram, BadPipeline) as error:
+        return {"error": str(error)[:2000]}
 
 
 def job_train(job: dict[str, Any]) -> dict[str, Any]:
@@ -160,7 +177,7 @@ def _claimed_device(job: dict[str, Any]) -> torch.device:
     return device
 
 
-JOBS = {"smoke": job_smoke, "checks": job_checks, "train": job_train, "gpu": job_gpu}
+JOBS = {"smoke": job_smoke, "checks": job_checks, "verdicts": job_verdicts, "train": job_train, "gpu": job_gpu}
 
 
 def main(job_path: str) -> int:

@@ -13,13 +13,15 @@ from harness.grading import FAIL, NOT_ASSESSED, PASS, Grade
 
 
 def rows(grades: list[Grade]) -> pd.DataFrame:
-    """One row per submission: identity, total, status, then one column per rubric item (points)."""
+    """One row per submission: identity, total, status, the checks whose verdict was computed in the
+    submission's own process, then one column per rubric item (points)."""
     records = []
     for g in grades:
         row = {"student": g.student, "folder": g.folder, "submission_hash": (g.content_hash or "")[:12],
                "status": g.status, "points": round(g.points, 2), "max_points": round(g.max_points, 2),
                "percent": round(g.percent, 1), "failed_items": len(g.failed),
-               "problem": g.failure or (g.failed[0].reason if g.failed else "")}
+               "problem": g.failure or (g.failed[0].reason if g.failed else ""),
+               "checked_in_submission": ";".join(i.id for i in g.items if i.untrusted)}
         row |= {i.key: (round(i.points, 2) if i.status != NOT_ASSESSED else "") for i in g.items}
         records.append(row)
     return pd.DataFrame(records)
@@ -60,8 +62,9 @@ def summary(grade: Grade, *, width: int = 100) -> str:
                 skipped.setdefault(item.reason, []).append(item.id)
                 continue
             lines.append(f"  {MARKS[item.status]}  {item.title}")
-            if item.status != PASS and item.reason:
-                lines.append(textwrap.fill(item.reason, width, initial_indent="        ", subsequent_indent="        "))
+            for text in (item.reason if item.status != PASS else "", item.where):
+                if text:
+                    lines.append(textwrap.fill(text, width, initial_indent="        ", subsequent_indent="        "))
         for reason, ids in skipped.items():
             lines.append(textwrap.fill(f"Not assessed ({', '.join(ids)}): {reason}", width,
                                        initial_indent="  ", subsequent_indent="        "))

@@ -22,6 +22,7 @@ from harness.progress import Progress
 from harness.results import RunRecord
 from harness.runner import best_metrics
 from harness.spec import Profile, TrainSpec, dict_hash, to_dict
+from harness.checks.verdicts import GRADER, SUBMISSION
 from harness.store import Store
 
 SMOKE = "smoke"  # import, build, one forward pass, the transforms: the gate before everything else
@@ -447,7 +448,9 @@ def _plain(value: Any) -> Any:
 
 
 def _clean_check(raw: Any) -> dict[str, Any]:
-    """Only the fields we expect, as plain values: the child's output is data, never trusted further."""
+    """Only the fields we expect, as plain values. Where the verdict was computed was set by the worker
+    (harness.checks.verdicts.merged), never by a submission's child; a result without it counts as the
+    submission's own."""
     if not isinstance(raw, dict):
         raise ValueError("a check result is not an object")
     measurements = raw.get("measurements", [])
@@ -455,6 +458,8 @@ def _clean_check(raw: Any) -> dict[str, Any]:
         raise ValueError("a check's measurements are not a list of objects")
     return {"id": str(raw.get("id", "?"))[:100], "title": str(raw.get("title", ""))[:300],
             "passed": raw.get("passed") is True, "message": str(raw.get("message", ""))[:2000],
+            "computed_in": GRADER if raw.get("computed_in") == GRADER else SUBMISSION,
+            "note": str(raw.get("note", ""))[:500],
             "measured": _plain(raw.get("measured")), "bound": _plain(raw.get("bound")),
             "measurements": [{"what": str(m.get("what", ""))[:100], "measured": _plain(m.get("measured")),
                               "bound": _plain(m.get("bound")), "passed": m.get("passed") is True}

@@ -33,7 +33,7 @@ def _output(item: Item, failure: str) -> str:
     if item.status == FAIL and failure:
         return f"not run: {failure}"
     reason = f"not assessed: {item.reason}" if item.status == NOT_ASSESSED else item.reason
-    return "\n".join(line for line in [reason, *_measured(item)] if line)
+    return "\n".join(line for line in [reason, item.where, *_measured(item)] if line)
 
 
 def _test(number: int, item: Item, failure: str) -> dict[str, Any]:

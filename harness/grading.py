@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.checks.verdicts import SUBMISSION
 from harness.grader import Evaluation
 from harness.rubric import Rubric
 from harness.spread import METRIC, Spread
@@ -27,10 +28,24 @@ class Item:
     status: str  # PASS | FAIL | NOT_ASSESSED
     reason: str = ""  # for the student: why it failed, or why it was not assessed
     evidence: dict[str, Any] = field(default_factory=dict)  # measured values, bounds, tolerances
+    computed_in: str = ""  # a check's: where its verdict was computed (GRADER, or the SUBMISSION's own process)
 
     @property
     def key(self) -> str:
         return f"{self.section}:{self.id}"
+
+    @property
+    def untrusted(self) -> bool:
+        """A check whose verdict came from the submission's own process, which its code could have forged."""
+        return self.computed_in == SUBMISSION
+
+    @property
+    def where(self) -> str:
+        """For an untrusted check: where its verdict was computed, and why (else '')."""
+        if not self.untrusted:
+            return ""
+        note = self.evidence.get("note") or "stored by an earlier version, which computed every verdict there"
+        return f"verdict computed in the submission's own process ({note})"
 
 
 @dataclass(frozen=True)
@@ -71,12 +86,13 @@ def _check_items(evaluation: Evaluation, rubric: Rubric) -> list[Item]:
             items.append(Item("check", check, check.replace("_", " "), 0.0, points, FAIL,
                               f"the check did not run: {why or 'interrupted; run the same command again'}"))
             continue
-        # results stored before checks kept every measurement have only the failing one's
+        # results stored before checks kept every measurement have only the failing one's, and were
+        # all computed in the submission's own process
         evidence = {"measured": result["measured"], "bound": result["bound"],
-                    "measurements": result.get("measurements", [])}
+                    "measurements": result.get("measurements", []), "note": result.get("note", "")}
         status = PASS if result["passed"] else FAIL
         items.append(Item("check", check, result["title"], points if result["passed"] else 0.0, points, status,
-                          result["message"], evidence))
+                          result["message"], evidence, result.get("computed_in", SUBMISSION)))
     return items
 
 

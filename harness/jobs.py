@@ -4,7 +4,8 @@ The coordinator builds a Task (the child's instructions for one or more jobs of 
 one after another in one sandboxed child; the submission's bytes, the isolation layer and limits,
 which slice of CIFAR-10 to hand over); any worker runs it with `run_task` and returns each job's
 sandbox Outcome, a training run's validation scored on the test labels the worker kept from the
-child (`held_out`). Workers never touch the results store.
+child (`held_out`), a checks job's verdicts computed by a second child from what the first handed
+back (`harness.checks.verdicts`). Workers never touch the results store.
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
 from harness import data, env, held_out, sandbox
+from harness.checks import verdicts
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,8 @@ def run_task(task: Task, cancel: threading.Event | None = None,
 
     def ended(index: int, outcome: sandbox.Outcome) -> None:
         validation = _scored(outcome, handover, task.data) if handover else None
+        if task.jobs[index]["job"] == "checks":
+            _checked(outcome, task.jobs[index]["context"], task)
         outcome.outputs = None
         ran.append(Ran(outcome, started, dict(where), validation))  # each record amends its own copy
         if on_ran is not None:
@@ -115,6 +121,36 @@ def _scored(outcome: sandbox.Outcome, handover: held_out.Handover, wanted: DataS
     except ValueError as error:
         outcome.status, outcome.log_tail = "bad_result", f"{outcome.log_tail}\n[{error}]"
         return None
+
+
+def _checked(outcome: sandbox.Outcome, context: dict[str, Any], task: Task) -> None:
+    """A checks job's outcome, turned into verdicts computed where no code of the submission runs: what
+    its child handed back is checked by a second sandboxed child given no file of the submission."""
+    if not outcome.ok or "error" in outcome.result:
+        return
+    handed = outcome.result
+    outcome.result = {"checks": verdicts.decided(handed, lambda parts: _verdicts(handed, parts, context, outcome, task))}
+
+
+def _verdicts(handed: dict[str, Any], parts: list[str], context: dict[str, Any], exported: sandbox.Outcome,
+              task: Task) -> tuple[list[Any] | None, str]:
+    """(the grader's child's check results, '') or (None, why it gave none); its time is added to the job's."""
+    job = {"job": "verdicts", "parts": parts, "context": context, "programs": handed.get("programs"),
+           "pipelines": handed.get("pipelines")}
+    with tempfile.TemporaryDirectory(prefix="harness-verdicts-") as folder:
+        inputs = {}
+        if exported.outputs is not None:
+            inputs["weights"] = Path(folder) / "weights.npy"
+            np.save(inputs["weights"], exported.outputs)
+        outcome = sandbox.run_child(job, files={}, layer=task.layer, limits=task.limits, inputs=inputs)
+    exported.wall_s += outcome.wall_s
+    result = outcome.result or {}
+    if outcome.ok and isinstance(result.get("checks"), list):
+        return result["checks"], ""
+    if isinstance(result.get("error"), str):
+        return None, result["error"][:500]
+    last = outcome.log_tail.strip().splitlines()
+    return None, f"its child ended: {outcome.status}" + (f" ({last[-1][:300]})" if last else "")
 
 
 _handover_lock = threading.Lock()

@@ -373,15 +373,17 @@ def _wait(process: subprocess.Popen, results: list[Path], wall_s: float, cancel:
           result_in: Callable[[], None]) -> tuple[int | None, bool]:
     """(exit code, timed out), calling `result_in()` as each job's result appears, polling so that a
     cancel is noticed within a fraction of a second. Each job may take `wall_s` from the moment the
-    one before it ended."""
-    finished = 0
+    one before it ended. The last job's result is left to be read once the child has exited (or
+    failed to exit): a file the submission's code wrote under that name before the harness wrote the
+    real one is then overwritten, not taken for it."""
+    finished, last = 0, len(results) - 1
     deadline = time.perf_counter() + wall_s
     while True:
         try:
             code = process.wait(timeout=max(0.0, min(0.25, deadline - time.perf_counter())))
         except subprocess.TimeoutExpired:
             code = None
-        while finished < len(results) and results[finished].exists():
+        while finished < last and results[finished].exists():
             finished += 1
             result_in()
             deadline = time.perf_counter() + wall_s
@@ -390,10 +392,11 @@ def _wait(process: subprocess.Popen, results: list[Path], wall_s: float, cancel:
         if cancel.is_set():
             raise Cancelled()
         now = time.perf_counter()
-        if finished == len(results):  # every result is in: the child is only exiting
+        done = finished == last and results[last].exists()
+        if done:  # every result is in: the child is only exiting
             deadline = min(deadline, now + 10.0)
         if now >= deadline:
-            return None, finished < len(results)
+            return None, not done
 
 
 def _outcome(workdir: Path, index: int, log: str, elapsed: float, layer: str, code: int | None,

@@ -70,3 +70,36 @@ def sandbox_uids():
         return [uid for uid in uids if uid >= SANDBOX_UID_BASE]
 
     return running
+
+
+@pytest.fixture(scope="session")
+def checked(tmp_path_factory):
+    """checked(folder, **context) -> {check id: result}: the checks' verdicts as the submission's child
+    and the grader's child compute them, both here in this process (the submissions checked this way are
+    the project's own test cases; the two sandboxed children are tested apart). `context` overrides the
+    manifest's dropout rate and placement, and the mean and std."""
+    import json
+
+    from harness.checks import export, verdicts
+    from harness.child import load_submission
+    from harness.grader import CIFAR_TRAIN_STATS
+    from harness.submission import load
+
+    folder_for_weights = tmp_path_factory.mktemp("weights")
+
+    def check(folder, **context):
+        sub = load(folder)
+        mean, std = CIFAR_TRAIN_STATS
+        context = {"mean": list(mean), "std": list(std), "dropout_rate": sub.manifest.dropout_rate,
+                   "batchnorm_placement": sub.manifest.batchnorm_placement, **context}
+        weights = folder_for_weights / f"{sub.content_hash}.npy"
+        handed = json.loads(json.dumps(export.hand_back(*load_submission(sub.path), context, str(weights))))
+
+        def judge(parts):
+            job = {"parts": parts, "context": context, "programs": handed.get("programs"),
+                   "pipelines": handed.get("pipelines"), "weights": str(weights) if weights.exists() else None}
+            return verdicts.compute(json.loads(json.dumps(job))), ""
+
+        return {result["id"]: result for result in verdicts.decided(handed, judge)}
+
+    return check

@@ -1,38 +1,33 @@
 """Each example submission fails exactly the checks it was written to fail, with the intended sentence.
 
-The examples are our own code, so the checks run in this process (the sandbox is tested elsewhere)."""
+The examples are our own code, so both children's work is done in this process (`checked`; the
+sandbox is tested elsewhere)."""
 
 from pathlib import Path
 
 import pytest
 
-from harness.checks.runner import run_checks
-from harness.grader import CIFAR_TRAIN_STATS
-from harness.submission import load
+from harness.checks.verdicts import GRADER
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "submissions"
 INTENDED = {
     "correct": {},
-    "dropout_active_in_eval": {"dropout_inactive_in_eval": "dropout is still active",
-                               "dropout_rate_and_scaling": "a functional F.dropout cannot be checked"},
+    "dropout_active_in_eval": {"dropout_inactive_in_eval": "dropout is still active"},
     "dropout_rate_ignored": {"dropout_rate_and_scaling": "but the manifest declares rate 0.3"},
-    "batchnorm_not_applied": {"batchnorm_train_statistics": "never ran an nn.BatchNorm2d layer",
-                              "batchnorm_uses_running_statistics_in_eval": "ran no nn.BatchNorm2d layer in eval mode",
-                              "batchnorm_placement_matches_manifest": "BatchNorm"},
+    "batchnorm_not_applied": {"batchnorm_train_statistics": "applied no batch norm in training mode",
+                              "batchnorm_uses_running_statistics_in_eval": "applied no batch norm in eval mode",
+                              "batchnorm_placement_matches_manifest": "no batch norm ran"},
     "validation_augmented": {"validation_transform_has_no_random_augmentation": "it contains a random augmentation"},
-    "wrong_architecture": {"baseline_architecture": "should have four convolutions"},
+    "wrong_architecture": {"baseline_architecture": "should run four convolutions"},
     "claims_do_not_match": {},  # its code is correct; its claims fail at grading (tests/test_grading.py)
 }
 
 
 @pytest.mark.parametrize("name", list(INTENDED))
-def test_example_fails_exactly_its_intended_checks(name):
-    sub = load(EXAMPLES / name)
-    mean, std = CIFAR_TRAIN_STATS
-    context = {"mean": list(mean), "std": list(std), "dropout_rate": sub.manifest.dropout_rate,
-               "batchnorm_placement": sub.manifest.batchnorm_placement}
-    results = {r["id"]: r for r in run_checks(sub.path, context)}
+def test_example_fails_exactly_its_intended_checks(name, checked):
+    results = checked(EXAMPLES / name)
     assert len(results) == 14
+    assert {r["computed_in"] for r in results.values()} == {GRADER}
     failed = {check: r["message"] for check, r in results.items() if not r["passed"]}
     assert set(failed) == set(INTENDED[name])
     for check, phrase in INTENDED[name].items():
@@ -47,16 +42,15 @@ def test_example_fails_exactly_its_intended_checks(name):
             assert (measured[-1]["measured"], measured[-1]["bound"]) == (result["measured"], result["bound"])
 
 
-def test_a_passing_check_says_how_close_it_came():
-    sub = load(EXAMPLES / "dropout_rate_ignored")
-    context = {"mean": [0.5] * 3, "std": [0.25] * 3, "dropout_rate": 0.5, "batchnorm_placement": "after_conv"}
-    results = {r["id"]: r for r in run_checks(sub.path, context)}  # its fixed rate, 0.5, is now the declared one
+def test_a_passing_check_says_how_close_it_came(checked):
+    # its fixed rate, 0.5, is now the declared one
+    results = checked(EXAMPLES / "dropout_rate_ignored", dropout_rate=0.5, mean=[0.5] * 3, std=[0.25] * 3)
     dropout = {m["what"]: m for m in results["dropout_rate_and_scaling"]["measurements"]}
     assert results["dropout_rate_and_scaling"]["passed"]
     fraction = dropout["fraction dropped"]
     assert abs(fraction["measured"] - 0.5) < 0.05 and fraction["bound"].startswith("0.5 ± ")
     assert dropout["survivors scaled by"]["measured"] == dropout["survivors scaled by"]["bound"] == 2.0
-    assert dropout["dropout layers run"]["measured"] >= 1
+    assert dropout["dropouts applied"]["measured"] >= 1
 
 
 DISGUISED = (  # appended to the correct model: the layers are built (and show in repr) but do nothing
@@ -71,20 +65,16 @@ DISGUISED = (  # appended to the correct model: the layers are built (and show i
 
 
 @pytest.mark.parametrize("kinds, check, phrase", [
-    ("(nn.Dropout, nn.Dropout2d)", "dropout_rate_and_scaling", "dropped"),
-    ("nn.BatchNorm2d", "batchnorm_train_statistics", "BatchNorm"),
+    ("(nn.Dropout, nn.Dropout2d)", "dropout_rate_and_scaling", "applied no dropout"),
+    ("nn.BatchNorm2d", "batchnorm_train_statistics", "applied no batch norm"),
 ])
-def test_layers_that_only_look_right_in_the_repr_are_caught(tmp_path, kinds, check, phrase):
+def test_layers_that_only_look_right_in_the_repr_are_caught(tmp_path, checked, kinds, check, phrase):
     import shutil
 
     folder = tmp_path / "disguised"
     shutil.copytree(EXAMPLES / "correct", folder)
     (folder / "model.py").write_text((folder / "model.py").read_text() + DISGUISED.format(kinds=kinds))
-    sub = load(folder)
-    mean, std = CIFAR_TRAIN_STATS
-    context = {"mean": list(mean), "std": list(std), "dropout_rate": sub.manifest.dropout_rate,
-               "batchnorm_placement": sub.manifest.batchnorm_placement}
-    results = {r["id"]: r for r in run_checks(sub.path, context)}
+    results = checked(folder)
     assert not results[check]["passed"] and phrase in results[check]["message"], results[check]
 
 
@@ -112,20 +102,19 @@ def val_transform(mean, std):
 '''
 
 
-def test_a_submission_written_with_transforms_v2_passes_every_check_and_trains_batched(tmp_path):
+def test_a_submission_written_with_transforms_v2_passes_every_check_and_trains_batched(tmp_path, checked):
     import shutil
 
     from harness.child import load_submission
+    from harness.grader import CIFAR_TRAIN_STATS
     from harness.inputs import augmentation_path
 
     folder = tmp_path / "v2"
     shutil.copytree(EXAMPLES / "correct", folder)
     (folder / "augmentations.py").write_text(V2_AUGMENTATIONS)
-    sub = load(folder)
+    results = checked(folder)
+    assert len(results) == 14 and all(r["passed"] for r in results.values()), \
+        [r["message"] for r in results.values() if not r["passed"]]
     mean, std = CIFAR_TRAIN_STATS
-    context = {"mean": list(mean), "std": list(std), "dropout_rate": sub.manifest.dropout_rate,
-               "batchnorm_placement": sub.manifest.batchnorm_placement}
-    results = run_checks(sub.path, context)
-    assert len(results) == 14 and all(r["passed"] for r in results), [r["message"] for r in results if not r["passed"]]
     _, augment_module = load_submission(folder)
     assert augmentation_path(None, augment_module.train_transform_2(list(mean), list(std))) == "batched"

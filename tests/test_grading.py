@@ -29,13 +29,16 @@ def record(experiment, status="ok", error="", **metrics):
                      spec_hash="x", harness_version="0", metrics=metrics, status=status, error=error)
 
 
-def evaluation(profile="full", failing_check=None, failed_run=None, claims=CLAIMS, reproduced=None):
+def evaluation(profile="full", failing_check=None, failed_run=None, claims=CLAIMS, reproduced=None, checked_there=()):
     reproduced = reproduced or dict(CLAIMS)
     checks = record(CHECKS)
     checks.arrays = {"checks": [{"id": c, "title": c, "passed": c != failing_check, "measured": 0.4, "bound": 0.3,
                                  "message": "" if c != failing_check else "dropout is still active in eval mode",
                                  "measurements": [{"what": "difference", "measured": 0.4, "bound": 0.3,
-                                                   "passed": c != failing_check}]}
+                                                   "passed": c != failing_check}],
+                                 "computed_in": "submission" if c in checked_there else "grader",
+                                 "note": "CNNModel could not be handed to the grader: torch.export failed"
+                                 if c in checked_there else ""}
                                 for c in rubric.check_ids()]}
     e = Evaluation(Path("alice"), "alice", "abc123", profile, "bwrap", smoke=record(SMOKE), checks=checks,
                    claims=dict(claims))
@@ -68,8 +71,9 @@ def test_a_failed_check_loses_its_points_and_keeps_its_sentence():
     [item] = g.failed
     assert item.key == "check:dropout_inactive_in_eval" and item.points == 0 and item.max_points == 2
     assert item.reason == "dropout is still active in eval mode"
-    assert item.evidence == {"measured": 0.4, "bound": 0.3, "measurements": [
+    assert item.evidence == {"measured": 0.4, "bound": 0.3, "note": "", "measurements": [
         {"what": "difference", "measured": 0.4, "bound": 0.3, "passed": False}]}
+    assert item.computed_in == "grader" and not item.untrusted and item.where == ""
     assert g.max_points - g.points == 2
 
 
@@ -250,6 +254,37 @@ def test_a_childs_check_measurements_are_kept_as_plain_bounded_values_and_malfor
     for malformed in ("a lot", [1, 2], {"what": "x"}):
         with pytest.raises(ValueError, match="measurements"):
             _clean_check({"id": "c", "measurements": malformed})
+
+
+def test_a_verdict_computed_in_the_submissions_process_is_said_so_in_the_csv_the_summary_and_gradescope(tmp_path):
+    from harness import gradescope
+
+    g = grade(evaluation(profile="check", checked_there=("dropout_rate_and_scaling", "baseline_architecture")),
+              RUBRIC, spreads())
+    marked = [i for i in g.items if i.untrusted]
+    assert sorted(i.id for i in marked) == ["baseline_architecture", "dropout_rate_and_scaling"]
+    assert all(i.status == "pass" for i in marked)  # counted as it was found, but never silently
+    assert marked[0].where == ("verdict computed in the submission's own process (CNNModel could not be handed "
+                               "to the grader: torch.export failed)")
+    row = gradebook.rows([g]).iloc[0]
+    assert row["checked_in_submission"] == "baseline_architecture;dropout_rate_and_scaling"
+    assert gradebook.summary(g).count("verdict computed in the submission's own process") == 2
+    tests = {t["name"].split(":")[1]: t for t in gradescope.results(g)["tests"]}
+    assert "verdict computed in the submission's own process" in tests["dropout_rate_and_scaling"]["output"]
+    assert "own process" not in tests["dropout_inactive_in_eval"]["output"]
+
+
+def test_a_check_stored_without_where_it_was_computed_counts_as_the_submissions():
+    from harness.grader import _clean_check
+
+    assert _clean_check({"id": "c", "computed_in": "grader"})["computed_in"] == "grader"
+    for said in (None, "GRADER", "grader ", 1):
+        assert _clean_check({"id": "c", "computed_in": said})["computed_in"] == "submission"
+    old = evaluation()
+    for check in old.checks.arrays["checks"]:
+        del check["computed_in"], check["note"]
+    item = grade(old, RUBRIC, spreads()).items[0]
+    assert item.untrusted and "earlier version" in item.where
 
 
 def test_the_gradescope_results_give_every_rubric_item_its_points_and_its_reason(tmp_path):

@@ -1,4 +1,4 @@
-"""Fixtures for the checks: the student's modules and the grader's context, set by harness.checks.runner."""
+"""Fixtures for the checks: the subject under check and the grader's context, set by harness.checks.runner."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from harness.checks.support import student
+from harness.checks.subjects import BATCH
 from harness.synthetic import cifar_like
 
 
@@ -16,26 +16,20 @@ def context(pytestconfig):
 
 
 @pytest.fixture(scope="session")
-def model_module(pytestconfig):
-    return pytestconfig.harness_modules[0]
-
-
-@pytest.fixture(scope="session")
-def augment_module(pytestconfig):
-    return pytestconfig.harness_modules[1]
+def subject(pytestconfig):
+    return pytestconfig.harness_subject
 
 
 @pytest.fixture
-def build(model_module):
-    """build(**kwargs) -> the student's CNNModel, seeded, any exception reported as a sentence."""
+def variant(subject):
+    """variant(name) -> a fresh copy of one CNNModel variant (base, batchnorm, dropout, both, zeros)."""
+    return subject.variant
 
-    def make(**kwargs):
-        torch.manual_seed(0)
-        shown = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
-        with student(f"building CNNModel({shown})"):
-            return model_module.CNNModel(**kwargs)
 
-    return make
+@pytest.fixture
+def transform(subject):
+    """transform(name) -> the pipeline the student's factory `name` returns for the grader's mean and std."""
+    return subject.transform
 
 
 @pytest.fixture(scope="session")
@@ -48,4 +42,4 @@ def images():
 @pytest.fixture
 def batch():
     torch.manual_seed(1)
-    return torch.randn(64, 3, 32, 32)
+    return torch.randn(BATCH, 3, 32, 32)

@@ -1,27 +1,26 @@
-"""Run the checks with pytest inside the child and return one plain dict per check."""
+"""Run the checks with pytest on a subject and return one plain dict per check."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from harness.checks.subjects import Subject
 from harness.checks.support import CheckFailed, measurements
-
-CHECKS_DIR = Path(__file__).parent
+from harness.checks.verdicts import CHECKS_DIR, PARTS
 
 
 class Collector:
-    """A pytest plugin: hands the context to the fixtures and records each check's verdict."""
+    """A pytest plugin: hands the subject and context to the fixtures and records each check's verdict."""
 
-    def __init__(self, context: dict[str, Any], modules) -> None:
-        self.context, self.modules = context, modules
+    def __init__(self, subject: Subject, context: dict[str, Any]) -> None:
+        self.subject, self.context = subject, context
         self.results: list[dict[str, Any]] = []
 
     def pytest_configure(self, config) -> None:
+        config.harness_subject = self.subject
         config.harness_context = self.context
-        config.harness_modules = self.modules
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
@@ -45,10 +44,10 @@ class Collector:
         return result
 
 
-def run_checks(submission: Path, context: dict[str, Any]) -> list[dict[str, Any]]:
-    from harness.child import load_submission
-
-    collector = Collector(context, load_submission(submission))
-    pytest.main([str(CHECKS_DIR), "-q", "-p", "no:cacheprovider", "--rootdir", str(CHECKS_DIR),
+def run_checks(subject: Subject, context: dict[str, Any], parts: tuple[str, ...] = tuple(PARTS)) -> list[dict[str, Any]]:
+    """Each check of `parts` on `subject`, in file order."""
+    collector = Collector(subject, context)
+    files = [str(CHECKS_DIR / name) for part in parts for name in PARTS[part]]
+    pytest.main([*files, "-q", "-p", "no:cacheprovider", "--rootdir", str(CHECKS_DIR),
                  "-c", str(CHECKS_DIR / "pytest.ini"), "-W", "ignore"], plugins=[collector])
     return collector.results

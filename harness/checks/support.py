@@ -1,14 +1,14 @@
-"""What the checks share: failing with a sentence, guarding student calls, watching modules run."""
+"""What the checks share: failing with a sentence, guarding student calls, watching a forward pass."""
 
 from __future__ import annotations
 
 import contextlib
 import math
-from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import torch
-from torch import nn
+
+from harness.checks.trace import Recorder, Trace
 
 
 class CheckFailed(AssertionError):
@@ -49,37 +49,11 @@ def student(doing: str) -> Iterator[None]:
         raise CheckFailed(f"Your code raised {type(error).__name__} while {doing}: {error}") from None
 
 
-@dataclass
-class Call:
-    module: nn.Module
-    inputs: torch.Tensor
-    output: torch.Tensor
-
-
-@dataclass
-class Recorder:
-    """Every leaf module call in forward order (what really ran, not what the repr says)."""
-
-    calls: list[Call] = field(default_factory=list)
-
-    def of(self, *types: type) -> list[Call]:
-        return [c for c in self.calls if isinstance(c.module, types)]
-
-
-@contextlib.contextmanager
-def recording(model: nn.Module) -> Iterator[Recorder]:
-    recorder = Recorder()
-
-    def hook(module, inputs, output):
-        if inputs and isinstance(inputs[0], torch.Tensor) and isinstance(output, torch.Tensor):
-            recorder.calls.append(Call(module, inputs[0].detach().clone(), output.detach().clone()))
-
-    handles = [m.register_forward_hook(hook) for m in model.modules() if not list(m.children())]
-    try:
-        yield recorder
-    finally:
-        for handle in handles:
-            handle.remove()
+def traced(variant, x: torch.Tensor, mode: str, doing: str) -> tuple[torch.Tensor, Trace]:
+    """Run `variant` on `x` in `mode` and see what it computed; its exceptions become a failed check."""
+    with student(doing), Recorder(x) as trace:
+        out = variant.run(x, mode)
+    return out, trace
 
 
 def binomial_bound(p: float, n: int, sigmas: float = 4.0) -> float:

@@ -1,60 +1,74 @@
 from collections import Counter
 
-import torch
-from torch import nn
-
-from harness.checks.support import expect, student
+from harness.checks.support import expect, traced
+from harness.checks.trace import DROPOUT_KINDS
 
 BASELINE_PARAMETERS = 390_986
 CONVS = [(3, 32), (32, 64), (64, 128), (128, 256)]
-ADDED_TYPES = (nn.BatchNorm2d, nn.Dropout, nn.Dropout2d)
+ADDED = {"batch_norm", *DROPOUT_KINDS}  # what a variant may add to the computation
 
 
-CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
+def conv_shape(op) -> str:
+    """'in->out KxK pad P' of a convolution as it ran ('same' padding is the padding it amounts to)."""
+    out_channels, per_group, kh, kw = op.args["weight"].shape
+    groups = op.args.get("groups") or 1
+    padding, stride = op.args.get("padding", 0), op.args.get("stride", 1)
+    if padding == "same":
+        padding = (kh // 2, kw // 2)
+    elif padding == "valid":
+        padding = 0
+    pad = padding[0] if isinstance(padding, (list, tuple)) else padding
+    step = stride[0] if isinstance(stride, (list, tuple)) else stride
+    shape = f"{per_group * groups}->{out_channels} {kh}x{kw} pad {pad}"
+    return shape if step == 1 else f"{shape} stride {step}"
 
 
-def _leaf_types(model: nn.Module) -> Counter:
-    """Layer types, counted; empty containers are not layers."""
-    return Counter(type(m).__name__ for m in model.modules() if not list(m.children()) and not isinstance(m, CONTAINERS))
+def used_parameters(variant, trace) -> int:
+    """Parameters the forward pass read: a layer built but never called computes nothing."""
+    return sum(p.numel() for p in variant.parameters().values() if trace.uses(p))
 
 
-def test_baseline_architecture(build):
+def test_baseline_architecture(variant, batch):
     """The baseline CNNModel() is the given network: 390,986 parameters, four 3x3 convs 32/64/128/256, output 10 classes."""
-    model = build()
-    count = sum(p.numel() for p in model.parameters())
-    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
-    shapes = [f"{c.in_channels}->{c.out_channels} {c.kernel_size[0]}x{c.kernel_size[1]} pad {c.padding[0]}" for c in convs]
+    base = variant("base")
+    out, seen = traced(base, batch, "train", "running CNNModel() on a batch of 64 images")
+    shapes = [conv_shape(op) for op in seen.of("conv")]
     wanted = [f"{i}->{o} 3x3 pad 1" for i, o in CONVS]
-    expect(shapes == wanted, f"CNNModel() should have four convolutions {wanted}; yours has {shapes}.",
+    expect(shapes == wanted, f"CNNModel() should run four convolutions {wanted}; yours runs {shapes}.",
            what="convolutions", measured="; ".join(shapes), bound="; ".join(wanted))
+    count = used_parameters(base, seen)
     expect(count == BASELINE_PARAMETERS,
-           f"CNNModel() has {count:,} parameters; the given architecture has {BASELINE_PARAMETERS:,}. "
+           f"CNNModel() computes with {count:,} parameters; the given architecture has {BASELINE_PARAMETERS:,}. "
            "Keep the given layers and only add BatchNorm/Dropout behind the flags.",
            what="parameters", measured=count, bound=BASELINE_PARAMETERS)
-    with student("running CNNModel() on a batch of two 3x32x32 images"):
-        out = model.eval()(torch.zeros(2, 3, 32, 32))
-    expect(tuple(out.shape) == (2, 10), f"CNNModel() should output (batch, 10) logits; it gave {tuple(out.shape)}.",
-           what="output shape", measured=str(tuple(out.shape)), bound="(2, 10)")
+    expect(tuple(out.shape) == (len(batch), 10),
+           f"CNNModel() should output (batch, 10) logits; it gave {tuple(out.shape)}.",
+           what="output shape", measured=str(tuple(out.shape)), bound=str((len(batch), 10)))
 
 
-def test_variants_only_add_batchnorm_and_dropout(build, context):
-    """use_batchnorm / use_dropout add only BatchNorm2d and Dropout layers to the given network, nothing else."""
-    base = build()
-    base_types = _leaf_types(base)
-    base_count = sum(p.numel() for p in base.parameters())
-    for flags in ({"use_batchnorm": True}, {"use_dropout": True, "dropout_rate": context["dropout_rate"]},
-                  {"use_batchnorm": True, "use_dropout": True, "dropout_rate": context["dropout_rate"]}):
-        model, name = build(**flags), "+".join(k for k in flags if k.startswith("use_"))
-        types = _leaf_types(model)
-        added, removed = types - base_types, base_types - types
-        allowed = {t.__name__ for t in ADDED_TYPES}
-        expect(not removed and set(added) <= allowed,
-               f"CNNModel({flags}) changes more than BatchNorm/Dropout: it adds {dict(added) or 'nothing'} "
-               f"and removes {dict(removed) or 'nothing'} compared with CNNModel().",
-               what=f"layers {name} adds", measured=str(dict(added)), bound="/".join(sorted(allowed)) + " only")
-        bn_params = sum(p.numel() for m in model.modules() if isinstance(m, nn.BatchNorm2d) for p in m.parameters())
-        count = sum(p.numel() for p in model.parameters())
+def test_variants_only_add_batchnorm_and_dropout(variant, batch):
+    """use_batchnorm / use_dropout add only batch norm and dropout to what the given network computes, nothing else."""
+    base = variant("base")
+    _, seen = traced(base, batch, "train", "running CNNModel() in training mode")
+    computed, base_count = seen.computation(), used_parameters(base, seen)
+    for name in ("batchnorm", "dropout", "both"):
+        model = variant(name)
+        _, trace = traced(model, batch, "train", f"running {model.label} in training mode")
+        ops = trace.computation()
+        added, removed = ops - computed, computed - ops
+        expect(not removed and set(added) <= ADDED,
+               f"{model.label} changes more than batch norm/dropout: it adds {_listed(added)} and removes "
+               f"{_listed(removed)} compared with CNNModel().",
+               what=f"operations {name} adds", measured=_listed(added), bound="/".join(sorted(ADDED)) + " only")
+        normalizing = {id(t): t for op in trace.of("batch_norm") for t in (op.args.get("weight"), op.args.get("bias"))
+                       if t is not None and any(t is p for p in model.parameters().values())}
+        bn_params = sum(t.numel() for t in normalizing.values())
+        count = used_parameters(model, trace)
         expect(count == base_count + bn_params,
-               f"CNNModel({flags}) has {count:,} parameters; with only BatchNorm/Dropout added it should have "
-               f"{base_count + bn_params:,}.", what=f"parameters with {name}", measured=count,
+               f"{model.label} computes with {count:,} parameters; with only batch norm/dropout added it should "
+               f"use {base_count + bn_params:,}.", what=f"parameters with {name}", measured=count,
                bound=base_count + bn_params)
+
+
+def _listed(counts: Counter) -> str:
+    return ", ".join(f"{name} x{n}" for name, n in sorted(counts.items())) or "nothing"

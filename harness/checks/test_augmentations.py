@@ -2,15 +2,10 @@ import torch
 from scipy import stats
 from torchvision.transforms.functional import to_pil_image, to_tensor
 
+from harness.checks.subjects import TRANSFORMS
 from harness.checks.support import expect, student
 
-NAMES = ("train_transform_1", "train_transform_2", "val_transform")
 SAMPLES, REPEATS = 96, 3
-
-
-def _transform(augment_module, name, context):
-    with student(f"building {name}(mean, std)"):
-        return getattr(augment_module, name)(list(context["mean"]), list(context["std"]))
 
 
 def _apply(transform, name, pil_images):
@@ -24,11 +19,11 @@ def _reference(image, context):
     return (to_tensor(image) - mean) / std
 
 
-def test_transforms_return_normalized_tensors(augment_module, images, context):
+def test_transforms_return_normalized_tensors(transform, images, context):
     """Each transform turns a 32x32 RGB image into a finite float tensor of shape (3, 32, 32), normalized with the given mean/std."""
     pil = [to_pil_image(img) for img in images[0][:SAMPLES]]
-    for name in NAMES:
-        outputs = _apply(_transform(augment_module, name, context), name, pil)
+    for name in TRANSFORMS:
+        outputs = _apply(transform(name), name, pil)
         bad = [o for o in outputs if not (isinstance(o, torch.Tensor) and o.shape == (3, 32, 32) and o.is_floating_point())]
         expect(not bad, f"{name} should return float tensors of shape (3, 32, 32); it returned "
                f"{type(bad[0]).__name__ if bad else ''} {getattr(bad[0], 'shape', '') if bad else ''}.",
@@ -51,11 +46,11 @@ def test_transforms_return_normalized_tensors(augment_module, images, context):
                bound="within [0, 1], spread > 0.6")
 
 
-def test_validation_transform_has_no_random_augmentation(augment_module, images, context):
+def test_validation_transform_has_no_random_augmentation(transform, images, context):
     """val_transform only converts and normalizes: it is deterministic and equals (image/255 - mean)/std exactly."""
-    transform = _transform(augment_module, "val_transform", context)
+    pipeline = transform("val_transform")
     pil = [to_pil_image(img) for img in images[0][:SAMPLES]]
-    first, second = _apply(transform, "val_transform", pil), _apply(transform, "val_transform", pil)
+    first, second = _apply(pipeline, "val_transform", pil), _apply(pipeline, "val_transform", pil)
     differ = sum(not torch.equal(a, b) for a, b in zip(first, second))
     expect(differ == 0, f"val_transform gave different results for the same image ({differ} of {len(pil)} images): "
            "it contains a random augmentation. Validation images must only be converted and normalized.",
@@ -66,33 +61,33 @@ def test_validation_transform_has_no_random_augmentation(augment_module, images,
            what="difference from ToTensor+Normalize", measured=round(error, 4), bound="< 2e-3")
 
 
-def _distortion(augment_module, name, pil, context) -> torch.Tensor:
+def _distortion(transform, name, pil, context) -> torch.Tensor:
     """Per image: mean squared difference between augmented and plain normalized image, averaged over REPEATS."""
-    transform = _transform(augment_module, name, context)
+    pipeline = transform(name)
     plain = torch.stack([_reference(i, context) for i in pil])
     torch.manual_seed(0)
-    runs = [torch.stack(_apply(transform, name, pil)) for _ in range(REPEATS)]
+    runs = [torch.stack(_apply(pipeline, name, pil)) for _ in range(REPEATS)]
     return torch.stack([(r - plain).square().mean(dim=(1, 2, 3)) for r in runs]).mean(0)
 
 
-def test_training_transforms_are_random(augment_module, images, context):
+def test_training_transforms_are_random(transform, images):
     """Both training transforms augment: the same image comes out differently on different draws."""
     pil = [to_pil_image(img) for img in images[0][:32]]
-    for name in NAMES[:2]:
-        transform = _transform(augment_module, name, context)
+    for name in TRANSFORMS[:2]:
+        pipeline = transform(name)
         torch.manual_seed(0)
-        first, second = _apply(transform, name, pil), _apply(transform, name, pil)
+        first, second = _apply(pipeline, name, pil), _apply(pipeline, name, pil)
         changed = sum(not torch.equal(a, b) for a, b in zip(first, second)) / len(pil)
         expect(changed >= 0.25, f"{name} gave identical outputs for {1 - changed:.0%} of images on two draws: "
                "it does not look like a random augmentation.", what=f"{name}: share of images changed between draws",
                measured=round(changed, 3), bound=">= 0.25")
 
 
-def test_strategy_2_is_stronger_than_strategy_1(augment_module, images, context):
+def test_strategy_2_is_stronger_than_strategy_1(transform, images, context):
     """Strategy 2 distorts images measurably more than strategy 1 (paired test over images, p < 0.01)."""
     pil = [to_pil_image(img) for img in images[0][:SAMPLES]]
-    one = _distortion(augment_module, "train_transform_1", pil, context)
-    two = _distortion(augment_module, "train_transform_2", pil, context)
+    one = _distortion(transform, "train_transform_1", pil, context)
+    two = _distortion(transform, "train_transform_2", pil, context)
     result = stats.wilcoxon(two.numpy(), one.numpy(), alternative="greater")
     expect(float(two.mean()) > float(one.mean()) and result.pvalue < 0.01,
            f"train_transform_2 should be the more aggressive strategy, but it changes images by "

@@ -1,44 +1,51 @@
 import torch
 from torch import nn
 
-from harness.checks.support import expect, student
+from harness.checks.subjects import BATCH
+from harness.checks.support import expect, student, traced
 
-STEPS, BATCH, LR = 30, 64, 3e-4  # the coursework's Adam and batch size, a few steps of it
+STEPS, LR = 30, 3e-4  # the coursework's Adam and batch size (BATCH), a few steps of it
 CHANCE = 0.1
 
 
+def _convs(model, batch):
+    """The convolutions a forward pass ran: their weight and bias, as the model holds them."""
+    with torch.no_grad():
+        _, seen = traced(model, batch, "train", f"running {model.label}")
+    return [(op.args["weight"], op.args.get("bias")) for op in seen.of("conv")]
+
+
 def _train(model, images, context):
-    """STEPS Adam steps on generated images; returns held-out accuracy."""
+    """STEPS Adam steps on generated images; returns held-out accuracy in eval mode."""
     x, y = images
     mean = torch.tensor(context["mean"]).view(1, 3, 1, 1)
     std = torch.tensor(context["std"]).view(1, 3, 1, 1)
     x = (x.float() / 255 - mean) / std
     train_x, train_y, test_x, test_y = x[:512], y[:512], x[512:], y[512:]
-    optimizer = torch.optim.Adam(model.parameters(), lr=LR)
+    optimizer = torch.optim.Adam(model.parameters().values(), lr=LR)
     generator = torch.Generator().manual_seed(0)
-    model.train()
     for step in range(STEPS):
         index = torch.randint(0, len(train_y), (BATCH,), generator=generator)
-        loss = nn.functional.cross_entropy(model(train_x[index]), train_y[index])
+        loss = nn.functional.cross_entropy(model.run(train_x[index], "train"), train_y[index])
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    model.eval()
     with torch.no_grad():
-        return (model(test_x).argmax(1) == test_y).float().mean().item()
+        predicted = torch.cat([model.run(chunk, "eval").argmax(1) for chunk in test_x.split(BATCH)])
+    return (predicted == test_y).float().mean().item()
 
 
-def test_zeros_init_cannot_learn_unlike_xavier(build, images, context):
+def test_zeros_init_cannot_learn_unlike_xavier(variant, images, context, batch):
     """init_mode='zeros' really zeroes the convolutions: after training they are still exactly zero and accuracy stays at chance, while the default (xavier) init learns."""
-    zeros = build(init_mode="zeros")
-    convs = [m for m in zeros.modules() if isinstance(m, nn.Conv2d)]
-    nonzero = sum(int(torch.count_nonzero(c.weight)) for c in convs)
+    zeros = variant("zeros")
+    convs = _convs(zeros, batch)
+    nonzero = sum(int(torch.count_nonzero(weight)) for weight, _ in convs)
     expect(bool(convs) and nonzero == 0, f"CNNModel(init_mode='zeros') starts with {nonzero} non-zero conv weights; "
            "every conv weight and bias should be set to 0.", what="non-zero conv weights at start",
            measured=nonzero, bound=0)
     with student("training CNNModel(init_mode='zeros') for a few steps"):
         zeros_accuracy = _train(zeros, images, context)
-    moved = sum(int(torch.count_nonzero(c.weight)) for c in convs)
+    moved = sum(int(torch.count_nonzero(weight)) for weight, _ in convs)
     expect(moved == 0, f"After {STEPS} training steps {moved} conv weights of the zeros-initialized model are non-zero. "
            "With all-zero convolutions every ReLU input is 0, so no gradient should reach them.",
            what=f"non-zero conv weights after {STEPS} steps", measured=moved, bound=0)
@@ -46,22 +53,22 @@ def test_zeros_init_cannot_learn_unlike_xavier(build, images, context):
            "it should stay at chance (10%).", what="zeros-init accuracy", measured=round(zeros_accuracy, 3),
            bound=f"<= {CHANCE + 0.1}")
     with student("training CNNModel() for a few steps"):
-        xavier_accuracy = _train(build(), images, context)
+        xavier_accuracy = _train(variant("base"), images, context)
     expect(xavier_accuracy >= CHANCE + 0.3, f"The default (xavier) model reached only {xavier_accuracy:.0%} after "
            f"{STEPS} steps on easy generated data; it should learn (at least {CHANCE + 0.3:.0%}).",
            what="xavier accuracy", measured=round(xavier_accuracy, 3), bound=f">= {CHANCE + 0.3}")
 
 
-def test_default_init_is_xavier_with_zero_bias(build):
+def test_default_init_is_xavier_with_zero_bias(variant, batch):
     """CNNModel() initializes conv weights with xavier_uniform (within its bound) and conv biases with zeros."""
-    for conv in (m for m in build().modules() if isinstance(m, nn.Conv2d)):
-        fan_in = conv.in_channels * conv.kernel_size[0] * conv.kernel_size[1]
-        fan_out = conv.out_channels * conv.kernel_size[0] * conv.kernel_size[1]
-        bound = (6 / (fan_in + fan_out)) ** 0.5
-        largest = float(conv.weight.abs().max())
+    for weight, bias in _convs(variant("base"), batch):
+        out_channels, in_channels, kh, kw = weight.shape
+        bound = (6 / ((in_channels + out_channels) * kh * kw)) ** 0.5
+        largest = float(weight.abs().max())
         expect(largest <= bound and largest > 0.5 * bound,
-               f"A conv layer's weights reach {largest:.4f}; xavier_uniform draws them within ±{bound:.4f}.",
+               f"A convolution's weights reach {largest:.4f}; xavier_uniform draws them within ±{bound:.4f}.",
                what="largest conv weight / xavier bound", measured=round(largest / bound, 3),
                bound="above 0.5, at most 1")
-        bias = 0.0 if conv.bias is None else float(conv.bias.abs().max())
-        expect(bias == 0.0, "Conv biases should start at zero.", what="largest conv bias", measured=bias, bound=0.0)
+        largest_bias = 0.0 if bias is None else float(bias.abs().max())
+        expect(largest_bias == 0.0, "Conv biases should start at zero.", what="largest conv bias",
+               measured=largest_bias, bound=0.0)

@@ -1,0 +1,60 @@
+"""Checks observe what a model computes, not how its source is arranged.
+
+tests/zoo/correct holds correct submissions written the ways students write this network (modules or
+functional ops, Sequential or ModuleList loops, nn.Identity placeholders, helper block classes,
+functional batch norm, transforms v1 or v2, pipelines from helpers): every check passes on every one.
+tests/zoo/mistakes holds the typical mistakes written in other idioms than submissions/: each fails
+exactly its own checks. Both children's work is done in this process (`checked`).
+"""
+
+from pathlib import Path
+
+import pytest
+
+from harness.checks.verdicts import GRADER, SUBMISSION, check_ids
+
+ZOO = Path(__file__).resolve().parent / "zoo"
+CORRECT = sorted(p.name for p in (ZOO / "correct").iterdir())
+# submissions whose parts cannot be handed to the grader: checked in their own process, and marked so
+CHECKED_THERE = {"transforms_with_lambda": {"transforms": "Lambda"}}
+MISTAKES = {
+    "dropout_rate_ignored_functional": {"dropout_rate_and_scaling": "but the manifest declares rate 0.2"},
+    "dropout_active_in_eval_modulelist": {"dropout_inactive_in_eval": "dropout is still active"},
+    "batchnorm_not_applied_identity": {"batchnorm_train_statistics": "applied no batch norm in training mode",
+                                       "batchnorm_uses_running_statistics_in_eval": "applied no batch norm in eval",
+                                       "batchnorm_placement_matches_manifest": "no batch norm ran"},
+    "batchnorm_batch_statistics_in_eval": {
+        "batchnorm_uses_running_statistics_in_eval": "did not normalize with its running statistics"},
+    "placement_not_as_declared": {"batchnorm_placement_matches_manifest": "applied right after: relu, relu, relu, relu"},
+    "wrong_architecture_helper_block": {"baseline_architecture": "'32->48 3x3 pad 1'"},
+    "zeros_init_ignored": {"zeros_init_cannot_learn_unlike_xavier": "starts with 387936 non-zero conv weights"},
+    "validation_augmented_v2": {"validation_transform_has_no_random_augmentation": "it contains a random augmentation"},
+}
+
+
+def test_the_zoo_has_a_case_for_every_idiom_the_issue_names():
+    assert len(CORRECT) >= 12 and len(MISTAKES) >= 3
+    assert sorted(p.name for p in (ZOO / "mistakes").iterdir()) == sorted(MISTAKES)
+
+
+@pytest.mark.parametrize("style", CORRECT)
+def test_a_correct_model_passes_every_check_whatever_its_style(style, checked):
+    results = checked(ZOO / "correct" / style)
+    failed = {check: r["message"] for check, r in results.items() if not r["passed"]}
+    assert not failed, failed
+    there = CHECKED_THERE.get(style, {})
+    for part in ("model", "transforms"):
+        for check in check_ids(part):
+            assert results[check]["computed_in"] == (SUBMISSION if part in there else GRADER), check
+            if part in there:
+                assert there[part] in results[check]["note"], results[check]["note"]
+
+
+@pytest.mark.parametrize("name", list(MISTAKES))
+def test_a_mistake_fails_exactly_its_own_checks_whatever_its_style(name, checked):
+    results = checked(ZOO / "mistakes" / name)
+    failed = {check: r["message"] for check, r in results.items() if not r["passed"]}
+    assert set(failed) == set(MISTAKES[name]), failed
+    for check, phrase in MISTAKES[name].items():
+        assert phrase in failed[check], failed[check]
+    assert {r["computed_in"] for r in results.values()} == {GRADER}

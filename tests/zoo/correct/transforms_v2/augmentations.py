@@ -1,0 +1,28 @@
+import torch
+from torchvision.transforms import v2
+
+
+def train_transform_1(mean, std):
+    return v2.Compose([
+        v2.ToImage(),
+        v2.RandomHorizontalFlip(),
+        v2.RandomCrop(32, padding=4),
+        v2.ToDtype(torch.float32, scale=True),
+        v2.Normalize(mean=mean, std=std),
+    ])
+
+
+def train_transform_2(mean, std):
+    return v2.Compose([
+        v2.ToImage(),
+        v2.RandomHorizontalFlip(),
+        v2.RandomCrop(32, padding=4),
+        v2.RandomAffine(degrees=15, translate=(0.1, 0.1), scale=(0.9, 1.1)),
+        v2.ColorJitter(brightness=0.3, contrast=0.3, saturation=0.3),
+        v2.ToDtype(torch.float32, scale=True),
+        v2.Normalize(mean=mean, std=std),
+    ])
+
+
+def val_transform(mean, std):
+    return v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean=mean, std=std)])
