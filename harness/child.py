@@ -182,7 +182,8 @@ JOBS = {"smoke": job_smoke, "checks": job_checks, "verdicts": job_verdicts, "tra
 
 def main(job_path: str) -> int:
     """Do the jobs of job.json in order; each one's result is written whole (renamed into place) before
-    the next starts, so the grader can tell which job was under way if the process ends early."""
+    the next starts, so the grader can tell which job was under way if the process ends early. A smoke
+    test that fails ends the child: the jobs after it need a submission that runs."""
     jobs = json.loads(Path(job_path).read_text())["jobs"]
     threads = int(os.environ.get("HARNESS_THREADS", "1"))
     from harness import env
@@ -196,6 +197,10 @@ def main(job_path: str) -> int:
         written = Path(job["result"]).with_suffix(".part")
         written.write_text(json.dumps(result, allow_nan=True))
         os.replace(written, job["result"])
+        if job["job"] == "smoke" and result.get("ok") is not True:
+            if job is not jobs[-1]:  # so that the grader waits for no more
+                Path(job["stopped"]).touch()
+            break
     return 0
 
 

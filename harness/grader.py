@@ -226,11 +226,12 @@ class Job:
 
 
 def _task(jobs: list[Job], layer: str) -> Task:
-    """One child for `jobs`, done in their order."""
+    """One child for `jobs`, done in their order, each within its own wall clock."""
     first = jobs[0]
-    limits = max((job.limits for job in jobs), key=lambda limits: limits.wall_s)  # each job is given the most
+    limits = max((job.limits for job in jobs), key=lambda limits: limits.wall_s)  # the child's: the largest
     return Task(key=first.key, jobs=tuple(job.child_job for job in jobs), files=first.submission.files,
-                layer=layer, limits=limits, data=first.data, device=first.device)
+                layer=layer, limits=limits, data=first.data, device=first.device,
+                walls=tuple(job.limits.wall_s for job in jobs))
 
 
 class Evaluator:
@@ -245,6 +246,7 @@ class Evaluator:
         self.retry_failed = retry_failed
         self.progress = progress or Progress()
         self.not_run: dict[str, tuple[str, str]] = {}  # task key -> (label, why the executor gave it up); not stored
+        self._unusable: set[str] = set()  # submissions whose smoke test failed
 
     def evaluate(self, folder: Path) -> Evaluation:
         return self.evaluate_all([folder])[0]
@@ -266,7 +268,7 @@ class Evaluator:
         """Each job is stored as soon as it ends, also while its child goes on with the next."""
         submitted: dict[str, list[Job]] = {}
         unstarted: dict[str, list[Job]] = {}
-        self._start([self._smoke_job(sub) for sub in subs], submitted)
+        self._start([job for sub in subs for job in self._first_jobs(sub)], submitted)
         for task, index, result in self.executor.completed():
             jobs = submitted[task.key]
             if isinstance(result, BaseException):
@@ -278,38 +280,57 @@ class Evaluator:
                 unstarted.setdefault(task.key, []).append(jobs[index])
             else:
                 record = self._store(jobs[index], result)
-                if record.experiment == SMOKE and record.status == "ok":
-                    self._start(self._later_jobs(jobs[index].submission), submitted)
+                if record.experiment == SMOKE:
+                    self._smoke_ended(record, jobs[index].submission, submitted)
             if isinstance(result, BaseException) or index == len(jobs) - 1:  # the task is over
                 del submitted[task.key]
                 if task.key in unstarted:  # the job before them hung or ended the child: a child of their own
-                    self._submit(unstarted.pop(task.key), submitted)
+                    self._start(unstarted.pop(task.key), submitted, planned=True)
 
-    def _start(self, jobs: list[Job], submitted: dict[str, list[Job]]) -> None:
-        """Submit the jobs the store does not have (a stored smoke test that passed starts the
-        submission's other jobs in its place)."""
-        self.progress.plan(len(jobs))
-        waiting = []
+    def _smoke_ended(self, smoke: RunRecord, sub: submission.Submission, submitted: dict[str, list[Job]]) -> None:
+        """A smoke test that passed starts the submission's training runs; one that failed stops the rest."""
+        if smoke.status == "ok":
+            self._start(self._later_jobs(sub), submitted)
+        else:
+            self._unusable.add(sub.content_hash)
+
+    def _start(self, jobs: list[Job], submitted: dict[str, list[Job]], *, planned: bool = False) -> None:
+        """Submit the jobs the store does not have, except those of a submission whose smoke test failed;
+        a stored smoke test counts as one that just ended (it comes before its submission's other jobs)."""
+        if not planned:
+            self.progress.plan(len(jobs))
+        waiting, passed = [], []
         for job in jobs:
             stored = self._kept(job.planned)
-            if stored is None:
+            if stored is None and job.submission.content_hash in self._unusable:
+                self.progress.finish(f"{job.label}: not run (the submission could not be run)")
+            elif stored is None:
                 waiting.append(job)
-                continue
-            failed = "" if stored.status == "ok" else " (failed; --retry-failed runs it again)"
-            self.progress.finish(f"{job.label}: already in the store{failed}")
-            if job.planned.experiment == SMOKE:
-                self._update_who(stored, job.submission)
-                if stored.status == "ok":
-                    self._start(self._later_jobs(job.submission), submitted)
+            else:
+                failed = "" if stored.status == "ok" else " (failed; --retry-failed runs it again)"
+                self.progress.finish(f"{job.label}: already in the store{failed}")
+                if job.planned.experiment == SMOKE:
+                    self._update_who(stored, job.submission)
+                    if stored.status == "ok":
+                        passed.append(job.submission)
+                    else:
+                        self._unusable.add(job.submission.content_hash)
         for group in self._groups(waiting):
             self._submit(group, submitted)
+        for sub in passed:
+            self._start(self._later_jobs(sub), submitted)
 
     def _groups(self, jobs: list[Job]) -> list[list[Job]]:
-        """A child for each job, except training runs (of one submission: `_later_jobs`), which share
-        `children` children, dealt out in turn so that each child gets runs of every kind."""
+        """One child for a submission's smoke test and checks, which follow it in that child (a failed
+        smoke test ends it); training runs (of one submission: `_later_jobs`) share `children` children,
+        dealt out in turn so that each child gets runs of every kind."""
+        gates: dict[str, list[Job]] = {}
+        for job in jobs:
+            if job.planned.kind != "train":
+                gates.setdefault(job.submission.content_hash, []).append(job)
         training = [job for job in jobs if job.planned.kind == "train"]
         shared = min(self.settings.children or len(training), len(training))
-        return [[job] for job in jobs if job.planned.kind != "train"] + [training[k::shared] for k in range(shared)]
+        return list(gates.values()) + [training[k::shared] for k in range(shared)]
 
     def _submit(self, jobs: list[Job], submitted: dict[str, list[Job]]) -> None:
         task = _task(jobs, self.settings.layer)
@@ -341,10 +362,15 @@ class Evaluator:
         return record
 
     def _jobs(self, sub: submission.Submission) -> list[Job]:
-        return [self._smoke_job(sub), *self._later_jobs(sub)]
+        return [*self._first_jobs(sub), *self._later_jobs(sub)]
+
+    def _first_jobs(self, sub: submission.Submission) -> list[Job]:
+        """The smoke test, then the checks' export in the same child."""
+        return [self._smoke_job(sub), self._checks_job(sub)]
 
     def _later_jobs(self, sub: submission.Submission) -> list[Job]:
-        return [self._checks_job(sub), *(self._train_job(sub, e) for e in self.settings.runs)]
+        """What starts once the smoke test passed."""
+        return [self._train_job(sub, e) for e in self.settings.runs]
 
     def collect(self, sub: submission.Submission) -> Evaluation:
         """What the store holds for `sub`: jobs never run (smoke failed, or interrupted) are 'skipped'."""

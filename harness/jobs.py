@@ -49,6 +49,7 @@ class Task:
     limits: sandbox.Limits
     data: DataSlice | None = None
     device: str = "cpu"
+    walls: tuple[float, ...] = ()  # each job's wall clock (s); none given: the limits' for every job
 
 
 @dataclass
@@ -90,7 +91,7 @@ def run_task(task: Task, cancel: threading.Event | None = None,
         if on_ran is not None:
             on_ran(index, ran[-1])
 
-    sandbox.run_children(list(task.jobs), files=task.files, layer=task.layer, limits=task.limits,
+    sandbox.run_children(list(task.jobs), files=task.files, layer=task.layer, limits=task.limits, walls=task.walls,
                          inputs=inputs, cancel=cancel, devices=_devices(task.device), on_outcome=ended)
     return ran
 

@@ -50,6 +50,7 @@ import harness
 LAYERS = ("bwrap", "unshare", "limits")
 RESULT_FILE = "result-{}.json"  # job i of the child writes result-i.json (whole, by rename) when it is done
 OUTPUTS_FILE = "outputs-{}.npy"  # a training job's test outputs, scored by the grader (harness.held_out)
+STOPPED_FILE = "stopped"  # written by a child that stops before its last job: the jobs after are not started
 SANDBOX_UID_BASE = 61000  # child uids when the grader runs as root: one per concurrent slot
 GiB = 1024**3
 
@@ -303,12 +304,14 @@ def run_children(
     files: dict[str, bytes],
     layer: str,
     limits: Limits = Limits(),
+    walls: tuple[float, ...] = (),
     inputs: dict[str, Path] | None = None,
     cancel: threading.Event | None = None,
     devices: tuple[Path, ...] = (),
     on_outcome: Callable[[int, Outcome], None] | None = None,
 ) -> list[Outcome]:
-    """Run `python -I -m harness.child` on `jobs`, one after another, with the submission's `files` and
+    """Run `python -I -m harness.child` on `jobs`, one after another, each within its wall clock in
+    `walls` (by default `limits.wall_s`), with the submission's `files` and
     `inputs` (name -> file; the jobs refer to them by name) in a private work folder, with the device
     nodes `devices` (`gpu_devices()` for jobs on the GPU); an Outcome per job. `on_outcome(index,
     outcome)` hears of each job as soon as it ends, while the child goes on with the next. Setting
@@ -317,7 +320,8 @@ def run_children(
     workdir = prepare_workdir(files, inputs)
     try:
         with claimed_slot() as slot:
-            return _run_in(workdir, jobs, inputs, layer, limits, slot, cancel, devices, on_outcome or _ignore)
+            return _run_in(workdir, jobs, inputs, layer, limits, walls or (limits.wall_s,) * len(jobs), slot, cancel,
+                           devices, on_outcome or _ignore)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -327,11 +331,12 @@ def _ignore(index: int, outcome: Outcome) -> None:
 
 
 def _run_in(workdir: Path, jobs: list[dict[str, Any]], inputs: dict[str, Path], layer: str, limits: Limits,
-            slot: int, cancel: threading.Event | None, devices: tuple[Path, ...],
+            walls: tuple[float, ...], slot: int, cancel: threading.Event | None, devices: tuple[Path, ...],
             on_outcome: Callable[[int, Outcome], None]) -> list[Outcome]:
     named = {name: str(workdir / name) for name in inputs}
     jobs = [{**job, "submission": str(workdir / "submission"), "result": str(workdir / RESULT_FILE.format(i)),
-             "outputs": str(workdir / OUTPUTS_FILE.format(i)), **named} for i, job in enumerate(jobs)]
+             "outputs": str(workdir / OUTPUTS_FILE.format(i)), "stopped": str(workdir / STOPPED_FILE), **named}
+            for i, job in enumerate(jobs)]
     (workdir / "job.json").write_text(json.dumps({"jobs": jobs}))
     uid = SANDBOX_UID_BASE + slot if os.geteuid() == 0 and layer == "bwrap" else None
     if uid is not None:
@@ -357,11 +362,11 @@ def _run_in(workdir: Path, jobs: list[dict[str, Any]], inputs: dict[str, Path], 
         process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                    env=env, cwd=workdir, preexec_fn=lambda: _limit_child(whole, uid))
         try:  # a job whose result is in is over, though the child goes on (its exit code is not known yet)
-            code, timed_out = _wait(process, [Path(job["result"]) for job in jobs], limits.wall_s,
-                                    cancel or threading.Event(), lambda: ended(None))
+            code, timed_out, stopped = _wait(process, [Path(job["result"]) for job in jobs], walls,
+                                             cancel or threading.Event(), lambda: ended(None))
         finally:  # also on Ctrl-C or cancel: the child never outlives its jobs
             _kill_tree(process, uid)
-    if len(outcomes) < len(jobs):  # the job under way when the child ended or was stopped
+    if len(outcomes) < len(jobs) and not stopped:  # the job under way when the child ended or was stopped
         ended(code, timed_out)
     for _ in jobs[len(outcomes):]:
         outcomes.append(Outcome("not_started", None, "", 0.0, layer, code))
@@ -369,26 +374,31 @@ def _run_in(workdir: Path, jobs: list[dict[str, Any]], inputs: dict[str, Path], 
     return outcomes
 
 
-def _wait(process: subprocess.Popen, results: list[Path], wall_s: float, cancel: threading.Event,
-          result_in: Callable[[], None]) -> tuple[int | None, bool]:
-    """(exit code, timed out), calling `result_in()` as each job's result appears, polling so that a
-    cancel is noticed within a fraction of a second. Each job may take `wall_s` from the moment the
-    one before it ended. The last job's result is left to be read once the child has exited (or
-    failed to exit): a file the submission's code wrote under that name before the harness wrote the
-    real one is then overwritten, not taken for it."""
+def _wait(process: subprocess.Popen, results: list[Path], walls: tuple[float, ...], cancel: threading.Event,
+          result_in: Callable[[], None]) -> tuple[int | None, bool, bool]:
+    """(exit code, timed out, stopped early), calling `result_in()` as each job's result appears,
+    polling so that a cancel is noticed within a fraction of a second. Job i may take `walls[i]`
+    seconds from the moment the one before it ended; a child that stopped early (STOPPED_FILE) is not
+    waited for. The last job's result is left to be read once the child has exited (or failed to
+    exit): a file the submission's code wrote under that name before the harness wrote the real one
+    is then overwritten, not taken for it."""
     finished, last = 0, len(results) - 1
-    deadline = time.perf_counter() + wall_s
+    stopped = results[0].with_name(STOPPED_FILE)
+    deadline = time.perf_counter() + walls[0]
     while True:
         try:
             code = process.wait(timeout=max(0.0, min(0.25, deadline - time.perf_counter())))
         except subprocess.TimeoutExpired:
             code = None
+        ended_early = stopped.exists()  # looked at first: the results written before it are then all in
         while finished < last and results[finished].exists():
             finished += 1
             result_in()
-            deadline = time.perf_counter() + wall_s
+            deadline = time.perf_counter() + walls[finished]
+        if ended_early:
+            return code, False, True
         if code is not None:
-            return code, False
+            return code, False, False
         if cancel.is_set():
             raise Cancelled()
         now = time.perf_counter()
@@ -396,7 +406,7 @@ def _wait(process: subprocess.Popen, results: list[Path], wall_s: float, cancel:
         if done:  # every result is in: the child is only exiting
             deadline = min(deadline, now + 10.0)
         if now >= deadline:
-            return None, not done
+            return None, not done, False
 
 
 def _outcome(workdir: Path, index: int, log: str, elapsed: float, layer: str, code: int | None,
