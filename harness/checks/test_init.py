@@ -4,7 +4,10 @@ from torch import nn
 from harness.checks.subjects import BATCH
 from harness.checks.support import expect, student, traced
 
-STEPS, LR = 30, 3e-4  # the coursework's Adam and batch size (BATCH), a few steps of it
+LR = 3e-4  # the coursework's Adam and batch size (BATCH), a few steps of it
+# all-zero convolutions get no gradient, so the first steps show it as well as any; the default init
+# needs about 30 to learn the generated images (0.82-0.85 accuracy there, 0.53-0.64 after 20)
+ZEROS_STEPS, XAVIER_STEPS = 10, 30
 CHANCE = 0.1
 
 
@@ -15,8 +18,8 @@ def _convs(model, batch):
     return [(op.args["weight"], op.args.get("bias")) for op in seen.of("conv")]
 
 
-def _train(model, images, context):
-    """STEPS Adam steps on generated images; returns held-out accuracy in eval mode."""
+def _train(model, images, context, steps):
+    """`steps` Adam steps on generated images; returns held-out accuracy in eval mode."""
     x, y = images
     mean = torch.tensor(context["mean"]).view(1, 3, 1, 1)
     std = torch.tensor(context["std"]).view(1, 3, 1, 1)
@@ -24,7 +27,7 @@ def _train(model, images, context):
     train_x, train_y, test_x, test_y = x[:512], y[:512], x[512:], y[512:]
     optimizer = torch.optim.Adam(model.parameters().values(), lr=LR)
     generator = torch.Generator().manual_seed(0)
-    for step in range(STEPS):
+    for step in range(steps):
         index = torch.randint(0, len(train_y), (BATCH,), generator=generator)
         loss = nn.functional.cross_entropy(model.run(train_x[index], "train"), train_y[index])
         optimizer.zero_grad()
@@ -44,18 +47,18 @@ def test_zeros_init_cannot_learn_unlike_xavier(variant, images, context, batch):
            "every conv weight and bias should be set to 0.", what="non-zero conv weights at start",
            measured=nonzero, bound=0)
     with student("training CNNModel(init_mode='zeros') for a few steps"):
-        zeros_accuracy = _train(zeros, images, context)
+        zeros_accuracy = _train(zeros, images, context, ZEROS_STEPS)
     moved = sum(int(torch.count_nonzero(weight)) for weight, _ in convs)
-    expect(moved == 0, f"After {STEPS} training steps {moved} conv weights of the zeros-initialized model are non-zero. "
+    expect(moved == 0, f"After {ZEROS_STEPS} training steps {moved} conv weights of the zeros-initialized model are non-zero. "
            "With all-zero convolutions every ReLU input is 0, so no gradient should reach them.",
-           what=f"non-zero conv weights after {STEPS} steps", measured=moved, bound=0)
+           what=f"non-zero conv weights after {ZEROS_STEPS} steps", measured=moved, bound=0)
     expect(zeros_accuracy <= CHANCE + 0.1, f"The zeros-initialized model reached {zeros_accuracy:.0%} accuracy; "
            "it should stay at chance (10%).", what="zeros-init accuracy", measured=round(zeros_accuracy, 3),
            bound=f"<= {CHANCE + 0.1}")
     with student("training CNNModel() for a few steps"):
-        xavier_accuracy = _train(variant("base"), images, context)
+        xavier_accuracy = _train(variant("base"), images, context, XAVIER_STEPS)
     expect(xavier_accuracy >= CHANCE + 0.3, f"The default (xavier) model reached only {xavier_accuracy:.0%} after "
-           f"{STEPS} steps on easy generated data; it should learn (at least {CHANCE + 0.3:.0%}).",
+           f"{XAVIER_STEPS} steps on easy generated data; it should learn (at least {CHANCE + 0.3:.0%}).",
            what="xavier accuracy", measured=round(xavier_accuracy, 3), bound=f">= {CHANCE + 0.3}")
 
 
