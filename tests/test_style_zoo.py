@@ -58,3 +58,19 @@ def test_a_mistake_fails_exactly_its_own_checks_whatever_its_style(name, checked
     for check, phrase in MISTAKES[name].items():
         assert phrase in failed[check], failed[check]
     assert {r["computed_in"] for r in results.values()} == {GRADER}
+
+
+def test_a_model_torch_export_cannot_trace_is_checked_in_its_own_process_and_marked(tmp_path, checked):
+    import shutil
+
+    folder = shutil.copytree(ZOO / "correct" / "identity_placeholders", tmp_path / "data_dependent")
+    source = (folder / "model.py").read_text().replace(
+        "        x = self.drop(x)\n",
+        "        if float(x.abs().mean()) > 0:  # Python branching on a tensor's value: torch.export cannot trace it\n"
+        "            x = self.drop(x)\n")
+    (folder / "model.py").write_text(source)
+    results = checked(folder)
+    assert all(r["passed"] for r in results.values()), {c: r["message"] for c, r in results.items() if not r["passed"]}
+    for check in check_ids("model"):
+        assert results[check]["computed_in"] == SUBMISSION and "torch.export could not trace" in results[check]["note"]
+    assert {results[check]["computed_in"] for check in check_ids("transforms")} == {GRADER}
