@@ -16,13 +16,13 @@ from typing import Any, Callable
 
 import harness
 from harness import coursework, data, sandbox, submission
+from harness.checks.verdicts import GRADER, SUBMISSION
 from harness.executors import Executor
 from harness.jobs import DataSlice, Ran, Task
 from harness.progress import Progress
 from harness.results import RunRecord
 from harness.runner import best_metrics
 from harness.spec import Profile, TrainSpec, dict_hash, to_dict
-from harness.checks.verdicts import GRADER, SUBMISSION
 from harness.store import Store
 
 SMOKE = "smoke"  # import, build, one forward pass, the transforms: the gate before everything else
@@ -475,7 +475,7 @@ def _plain(value: Any) -> Any:
 
 def _clean_check(raw: Any) -> dict[str, Any]:
     """Only the fields we expect, as plain values. Where the verdict was computed was set by the worker
-    (harness.checks.verdicts.merged), never by a submission's child; a result without it counts as the
+    (harness.checks.verdicts.decided), never by a submission's child; a result without it counts as the
     submission's own."""
     if not isinstance(raw, dict):
         raise ValueError("a check result is not an object")

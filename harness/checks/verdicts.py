@@ -84,7 +84,7 @@ def compute(job: dict[str, Any]) -> list[dict[str, Any]]:
         except ValueError as error:
             raise program.BadProgram(f"the weights handed back are not a plain array ({error})") from None
         exported = program.load(job.get("programs"), flat)
-        missing = [f"{name}/{mode}" for name in variant_arguments(0.5) for mode in MODES
+        missing = [f"{name}/{mode}" for name in variant_arguments(context["dropout_rate"]) for mode in MODES
                    if mode not in exported.programs.get(name, {})]
         if missing:
             raise program.BadProgram(f"no program was handed back for {', '.join(missing)}")
