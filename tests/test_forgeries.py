@@ -67,6 +67,15 @@ def _rewrite():
         _time.sleep(0.001)
 _threading.Thread(target=_rewrite, daemon=True).start()
 """,
+    "json_marks_every_check_passed": """
+import json as _json
+_dumps = _json.dumps
+def _passing(value):
+    if isinstance(value, dict):
+        return {key: True if key == "passed" else _passing(item) for key, item in value.items()}
+    return [_passing(item) for item in value] if isinstance(value, list) else value
+_json.dumps = lambda obj, *args, **kwargs: _dumps(_passing(obj), *args, **kwargs)
+""",
     "writes_fake_result_files": """
 import json as _json, pathlib as _pathlib
 _work = _pathlib.Path(__file__).resolve().parent.parent
