@@ -2,8 +2,8 @@
 notebook's loop as written, both timed in the same session (`harness bench --compare` reads them
 the same way from two saved runs)."""
 
-from harness import bench_compare
+from harness.bench import compare
 
 
 def pytest_benchmark_update_json(config, benchmarks, output_json):
-    output_json["speedups"] = bench_compare.speedups(output_json).to_dict(orient="records")
+    output_json["speedups"] = compare.speedups(output_json).to_dict(orient="records")

@@ -1,6 +1,6 @@
 """Epoch time of a coursework case on a GPU, one way of running the step per call: op by op (eager),
 torch.compile (default or reduce-overhead mode), or the trainer's own way on a GPU, the whole step
-(forward, backward, Adam, metric sums) replayed from a CUDA graph (`harness.steps.GraphedStep`).
+(forward, backward, Adam, metric sums) replayed from a CUDA graph (`harness.engine.steps.GraphedStep`).
 Prints one JSON line.
 
     python benchmarks/gpu_step.py VARIANT DATA_ROOT [--case cifar_cnn_aug] [--images 10000] [--precision fp32]
@@ -20,12 +20,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from harness.bench import CASES, harness_batches
-from harness.runner import build_optimizer
-from harness.spec import Optimizer
-from harness.steps import make_step
-from harness.tasks import TASKS
-from harness.trainer import train_one_epoch
+from harness.bench.epochs import CASES, harness_batches
+from harness.engine.run import build_optimizer
+from harness.engine.spec import Optimizer
+from harness.engine.steps import make_step
+from harness.engine.objectives import TASKS
+from harness.engine.trainer import train_one_epoch
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ line per (layout, K):
 - processes: K processes, one run each (what `--jobs K` does today);
 - threads: one process, K threads, each training its run on its own stream;
 - round-robin: one process, one thread, a step of each run in turn, each on its own stream;
-- together: the trainer's own way of that (`harness.together`): K coursework runs (cw_aug2 for the
+- together: the trainer's own way of that (`harness.engine.together`): K coursework runs (cw_aug2 for the
   augmented case, else cw_baseline; one epoch of --images images, seeds 0..K-1), each with its own
   random state, set-up, graph capture and validation included in the time.
 
@@ -31,8 +31,8 @@ from pathlib import Path
 import torch
 import torch.multiprocessing as mp
 
-from harness.bench import CASES, harness_batches, harness_trainee
-from harness.trainer import train_one_epoch
+from harness.bench.epochs import CASES, harness_batches, harness_trainee
+from harness.engine.trainer import train_one_epoch
 
 
 def _on(stream: torch.cuda.Stream | None):
@@ -125,10 +125,10 @@ def _processes(args: argparse.Namespace, count: int) -> float:
 
 
 def _together(args: argparse.Namespace, count: int) -> float:
-    from harness import data
-    from harness.runner import reference_components, train_run_steps
-    from harness.spec import PROFILES
-    from harness.together import together
+    from harness.engine import data
+    from harness.engine.run import reference_components, train_run_steps
+    from harness.engine.spec import PROFILES
+    from harness.engine.together import together
     from reference.experiments import EXPERIMENTS
 
     device, profile = torch.device(args.device), PROFILES["full"]

@@ -8,8 +8,10 @@ same comparison as a table.
 import pytest
 import torch
 
-from harness import bench, synthetic
-from harness.trainer import train_one_epoch
+from harness.bench import epochs
+
+from harness.engine import synthetic
+from harness.engine.trainer import train_one_epoch
 
 IMAGES = 3000
 ROUNDS = 5  # the best of 5 epochs: an MNIST epoch here is 0.1 s, and its best of 2 moved by half between runs
@@ -23,23 +25,23 @@ def root(tmp_path_factory):
     return folder
 
 
-@pytest.mark.parametrize("name, workers", [(name, workers) for name, case in bench.CASES.items()
+@pytest.mark.parametrize("name, workers", [(name, workers) for name, case in epochs.CASES.items()
                                            for workers in sorted({case.notebook_workers, 0}, reverse=True)])
 def test_notebook_loop(benchmark, root, name, workers):
     """The notebook's loop with its own DataLoader workers, and without where it has some."""
-    case = bench.CASES[name]
-    loader, model = bench.notebook_loader(case, root, IMAGES, workers=workers), case.model()
+    case = epochs.CASES[name]
+    loader, model = epochs.notebook_loader(case, root, IMAGES, workers=workers), case.model()
     optimizer = torch.optim.Adam(model.parameters(), lr=case.lr)
     benchmark.extra_info.update(case=name, loop="notebook", workers=workers, images=IMAGES,
                                 as_written=workers == case.notebook_workers)
-    benchmark.pedantic(bench.notebook_epoch, args=(model, loader, optimizer), rounds=ROUNDS, warmup_rounds=1)
+    benchmark.pedantic(epochs.notebook_epoch, args=(model, loader, optimizer), rounds=ROUNDS, warmup_rounds=1)
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
-@pytest.mark.parametrize("name", list(bench.CASES))
+@pytest.mark.parametrize("name", list(epochs.CASES))
 def test_harness_trainer(benchmark, root, name, precision):
-    case = bench.CASES[name]
-    batches = bench.harness_batches(case, root, IMAGES, torch.device("cpu"))
-    _, step = bench.harness_trainee(case, torch.device("cpu"), precision)
+    case = epochs.CASES[name]
+    batches = epochs.harness_batches(case, root, IMAGES, torch.device("cpu"))
+    _, step = epochs.harness_trainee(case, torch.device("cpu"), precision)
     benchmark.extra_info.update(case=name, loop="harness", precision=precision, images=IMAGES)
     benchmark.pedantic(train_one_epoch, args=(step, batches), rounds=ROUNDS, warmup_rounds=1)

@@ -10,19 +10,19 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
-from harness import data, env
-from harness.executors import ExecutorUnavailable
-from harness.mps import MpsUnavailable
+from harness.engine import data, devices
+from harness.grading.executors import ExecutorUnavailable
+from harness.engine.mps import MpsUnavailable
 from harness.registry import UnknownName
-from harness.rubric import RubricError
-from harness.sandbox import IsolationUnavailable
-from harness.submission import SubmissionError
-from harness.spec import PROFILES, Spec, TrainSpec
-from harness.store import Store
+from harness.grading.rubric import RubricError
+from harness.grading.sandbox import IsolationUnavailable
+from harness.grading.contract import SubmissionError
+from harness.engine.spec import PROFILES, Spec, TrainSpec
+from harness.store.database import Store
 
 # what a command says in one line and exits 2 for: the user's to fix, not a bug
 USER_ERRORS = (UnknownName, RubricError, IsolationUnavailable, data.DataMissingError, SubmissionError,
-               env.DeviceUnavailable, ExecutorUnavailable, MpsUnavailable)
+               devices.DeviceUnavailable, ExecutorUnavailable, MpsUnavailable)
 
 if TYPE_CHECKING:
     import pandas as pd  # imported where used: the commands that need no table start faster
@@ -85,7 +85,7 @@ def cmd_reference_list(args: argparse.Namespace) -> int:
 
 
 def _select(args: argparse.Namespace) -> list[Spec]:
-    from harness.spread import seeded
+    from harness.grading.spread import seeded
     from reference.experiments import EXPERIMENTS
 
     if args.all and args.ids:
@@ -109,15 +109,15 @@ def _headline(metrics: dict[str, float]) -> str:
 def _with_mps(args: argparse.Namespace, body: Callable[[], int]) -> int:
     """`body()`, under an MPS daemon of its own when --mps is given (on a GPU only). The daemon starts
     before this process initializes CUDA, which is when CUDA looks for it."""
-    from harness import mps
+    from harness.engine import mps
 
     if not args.mps:
         return body()
     if args.device == "cpu":
         raise MpsUnavailable("--mps shares a GPU between runs; it does nothing with --device cpu")
     with mps.private_daemon(expected=USER_ERRORS):
-        if env.resolve_device(args.device).type != "cuda":
-            raise env.DeviceUnavailable(f"--mps shares a GPU between runs, and --device {args.device} found none")
+        if devices.resolve_device(args.device).type != "cuda":
+            raise devices.DeviceUnavailable(f"--mps shares a GPU between runs, and --device {args.device} found none")
         return body()
 
 
@@ -127,12 +127,12 @@ def cmd_reference_run(args: argparse.Namespace) -> int:
 
 
 def _reference_run(args: argparse.Namespace, specs: list[Spec]) -> int:
-    from harness import reference_pool
-    from harness.report import write_reference_report
-    from harness.runner import planned_record
+    from harness.engine import pool
+    from harness.report.reference_page import write_reference_report
+    from harness.engine.run import planned_record
 
     profile = PROFILES[args.profile]
-    device = env.resolve_device(args.device)
+    device = devices.resolve_device(args.device)
     root = data.resolve_root(args.data_root)
     print(f"profile {profile.name}, device {device}, data root {root}, store {args.store}", file=sys.stderr)
     counts = {"ran": 0, "stored earlier": 0, "skipped": 0}
@@ -152,14 +152,14 @@ def _reference_run(args: argparse.Namespace, specs: list[Spec]) -> int:
             print(f"{next(labels)} {_spec_label(spec, args)}: skipped, {spec.dataset} data missing")
             counts["skipped"] += 1
         ready = [s for s in todo if getattr(s, "dataset", None) not in missing]
-        jobs = min(args.jobs or reference_pool.default_jobs(device, mps=args.mps),
+        jobs = min(args.jobs or pool.default_jobs(device, mps=args.mps),
                    max(1, -(-len(ready) // args.together)))
         if jobs > 1:
-            print(f"{jobs} runs at a time, {reference_pool.threads_each(jobs)} thread(s) each"
+            print(f"{jobs} runs at a time, {pool.threads_each(jobs)} thread(s) each"
                   + (", their kernels side by side under MPS" if args.mps else ""), file=sys.stderr)
         if args.together > 1:
             print(f"each of them {args.together} runs together, taking turns step by step", file=sys.stderr)
-        for spec, record in reference_pool.run(ready, jobs=jobs, device=device, profile=profile, data_root=root,
+        for spec, record in pool.run(ready, jobs=jobs, device=device, profile=profile, data_root=root,
                                                download=args.download, precision=args.precision,
                                                together=args.together, progress=not args.quiet and jobs == 1):
             store.save(record, replace=args.force)
@@ -194,10 +194,10 @@ def _missing_data(specs: list[Spec], root: Path, args: argparse.Namespace) -> di
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from harness import rubric
-    from harness.batch import stored_grades
-    from harness.grade_report import write_class_reports
-    from harness.report import latest_runs, write_reference_report
+    from harness.grading import rubric
+    from harness.grading.pipeline import stored_grades
+    from harness.report.grade_pages import write_class_reports
+    from harness.report.reference_page import latest_runs, write_reference_report
 
     if not Path(args.store).is_file():
         print(f"error: no results store at {args.store}; run `harness reference run` or `harness grade` first",
@@ -220,11 +220,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def _grading_setup(args: argparse.Namespace):
     """Everything check and grade share: data present, isolation available, rubric valid."""
-    from harness import rubric, sandbox
-    from harness.grader import Settings
-    from harness.jobs import check_gpu
+    from harness.grading import rubric, sandbox
+    from harness.grading.evaluate import Settings
+    from harness.grading.jobs import check_gpu
 
-    device = env.resolve_device(args.device)  # a GPU that is not there: said before anything is loaded
+    device = devices.resolve_device(args.device)  # a GPU that is not there: said before anything is loaded
     root = data.resolve_root(args.data_root)
     data.load("cifar10", root, download=args.download)  # fetch once here, not in every child
     layer = sandbox.choose_layer(allow_weak=args.allow_weak_isolation)
@@ -236,14 +236,14 @@ def _grading_setup(args: argparse.Namespace):
 
 def _graded(args: argparse.Namespace, folders: list[Path], settings, rubric) -> tuple[list, list[tuple[str, str]]]:
     """Evaluate and grade `folders` on the backend the options name; says what did not run."""
-    from harness import reference_pool
-    from harness.batch import grade_folders
-    from harness.executors import make_executor
-    from harness.grader import sharing
+    from harness.engine import pool
+    from harness.grading.pipeline import grade_folders
+    from harness.grading.executors import make_executor
+    from harness.grading.evaluate import sharing
     from harness.progress import Progress
 
     progress = Progress(sys.stderr)
-    jobs = args.jobs or reference_pool.default_jobs(env.resolve_device(settings.device))
+    jobs = args.jobs or pool.default_jobs(devices.resolve_device(settings.device))
     settings = sharing(settings, jobs)
     try:
         with make_executor(in_process=args.in_process, dask=args.dask, scheduler=args.scheduler,
@@ -267,7 +267,7 @@ def _graded(args: argparse.Namespace, folders: list[Path], settings, rubric) -> 
 def cmd_check(args: argparse.Namespace) -> int:
     import time
 
-    from harness import gradebook, grade_report, gradescope
+    from harness.report import gradebook, grade_pages, gradescope
 
     started = time.perf_counter()
     settings, rubric = _grading_setup(args)
@@ -275,7 +275,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     [(evaluation, grade)], not_run = _graded(args, [Path(args.submission)], settings, rubric)
     print(gradebook.summary(grade))
     if evaluation.content_hash:
-        page = grade_report.write_submission_page(evaluation, grade, Path(args.html_dir))
+        page = grade_pages.write_submission_page(evaluation, grade, Path(args.html_dir))
         print(f"report: {page}")
     if args.gradescope:
         print(f"gradescope results: {gradescope.write(grade, Path(args.gradescope))}")
@@ -286,8 +286,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_grade(args: argparse.Namespace) -> int:
     import time
 
-    from harness import gradebook, grade_report
-    from harness.batch import submission_folders
+    from harness.report import gradebook, grade_pages
+    from harness.grading.pipeline import submission_folders
 
     started = time.perf_counter()
     folders = submission_folders(Path(args.submissions))
@@ -295,7 +295,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     print(f"grading {len(folders)} submissions in {args.submissions}", file=sys.stderr)
     results, not_run = _graded(args, folders, settings, rubric)
     grades = [g for _, g in results]
-    index = grade_report.write_class_reports(results, Path(args.reports), profile=settings.profile.name, rubric=rubric.name)
+    index = grade_pages.write_class_reports(results, Path(args.reports), profile=settings.profile.name, rubric=rubric.name)
     print(f"gradebook: {gradebook.write_csv(grades, args.gradebook)}\nreports: {index}")
     print(gradebook.class_summary(grades))
     print(f"took {time.perf_counter() - started:.0f} s")
@@ -305,11 +305,11 @@ def cmd_grade(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.compare:  # before torch is imported: comparing two files trains nothing
         return _bench_compare(*args.compare, tolerance=args.tolerance)
-    from harness import bench
+    from harness.bench import epochs
 
-    unknown = [c for c in args.cases if c not in bench.CASES]
+    unknown = [c for c in args.cases if c not in epochs.CASES]
     if unknown:
-        print(f"error: unknown case {', '.join(unknown)}; the cases are {', '.join(bench.CASES)}", file=sys.stderr)
+        print(f"error: unknown case {', '.join(unknown)}; the cases are {', '.join(epochs.CASES)}", file=sys.stderr)
         return 2
     if args.mps and not args.runs_at_once:
         raise MpsUnavailable("--mps goes with --runs-at-once: it times runs sharing a GPU under MPS")
@@ -319,11 +319,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     import tempfile
 
-    from harness import bench, synthetic
+    from harness.bench import epochs
 
-    cases = args.cases or list(bench.CASES)
-    device = env.resolve_device(args.device)  # a GPU that is not there: said before any data is generated
-    if args.runs_at_once and device.type == "cpu" and env.cpus() < 2:
+    from harness.engine import synthetic
+
+    cases = args.cases or list(epochs.CASES)
+    device = devices.resolve_device(args.device)  # a GPU that is not there: said before any data is generated
+    if args.runs_at_once and device.type == "cpu" and devices.cpus() < 2:
         print("error: --runs-at-once on the CPU compares ways to share 2 or more CPUs; this process has 1",
               file=sys.stderr)
         return 2
@@ -333,11 +335,11 @@ def _bench(args: argparse.Namespace) -> int:
             synthetic.write_mnist(root, args.images, 500)
             synthetic.write_cifar10(root, args.images, 500)
         mode = _bench_parity if args.parity else _bench_runs_at_once if args.runs_at_once else _bench_epochs
-        table = mode(args, [bench.CASES[case] for case in cases], root, device)
+        table = mode(args, [epochs.CASES[case] for case in cases], root, device)
     decimals = 4 if args.parity else 2  # accuracies, or seconds and ratios
     percent = {"spread": "{:+.0%}".format} if "spread" in table else None
     print(table.to_string(index=False, float_format=lambda v: f"{v:,.{decimals}f}", formatters=percent))
-    if percent and (note := bench.unsteady(table.to_dict("records"))):
+    if percent and (note := epochs.unsteady(table.to_dict("records"))):
         print(f"note: {note}", file=sys.stderr)
     return 0
 
@@ -346,19 +348,19 @@ def _bench_compare(before_path: str, now_path: str, *, tolerance: float) -> int:
     """Speed-ups of two saved benchmark runs side by side; 1 when one fell by more than `tolerance`."""
     import pandas as pd
 
-    from harness import bench_compare
+    from harness.bench import compare
 
     try:
-        before, now = bench_compare.load(before_path), bench_compare.load(now_path)
-    except bench_compare.NotABenchmark as error:
+        before, now = compare.load(before_path), compare.load(now_path)
+    except compare.NotABenchmark as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    table = bench_compare.compare(before, now, tolerance)
+    table = compare.compare(before, now, tolerance)
     if table.empty:
         print("error: neither file has a harness benchmark beside the notebook's loop as written; "
               "they come from `pytest benchmarks/`", file=sys.stderr)
         return 2
-    print(f"before: {bench_compare.describe(before)}\nnow:    {bench_compare.describe(now)}\n"
+    print(f"before: {compare.describe(before)}\nnow:    {compare.describe(now)}\n"
           f"speed-up over the notebook's loop in the same session; slower: fell by more than {tolerance:.0%}",
           file=sys.stderr)
     shown = table.assign(change=table["change"].map(lambda v: "" if pd.isna(v) else f"{v:+.0%}"))
@@ -373,12 +375,12 @@ def _bench_epochs(args: argparse.Namespace, cases: list, root: Path, device: tor
     import pandas as pd
     import torch
 
-    from harness import bench
+    from harness.bench import epochs
 
     print(f"{args.images} training images per epoch, {torch.get_num_threads()} CPU threads, device {device}; "
           f"best of {args.repeats} epochs after one warm-up, the loops taking turns (spread: how much longer "
           "the slowest took)", file=sys.stderr)
-    return pd.DataFrame([row for case in cases for row in bench.measure(
+    return pd.DataFrame([row for case in cases for row in epochs.measure(
         case, root, args.images, repeats=args.repeats, device=device)])
 
 
@@ -386,11 +388,11 @@ def _bench_parity(args: argparse.Namespace, cases: list, root: Path, device: tor
     """On the CPU whatever the device: the parity figure is about numbers, not speed."""
     import pandas as pd
 
-    from harness import bench
+    from harness.bench import epochs
 
     print(f"final validation accuracy after {args.parity} epochs on {args.images} images, {args.repeats} seeds",
           file=sys.stderr)
-    rows = [row for case in cases for row in bench.accuracy_parity(
+    rows = [row for case in cases for row in epochs.accuracy_parity(
         case, root, train_images=args.images, test_images=500, epochs=args.parity, seeds=args.repeats)]
     table = pd.DataFrame(rows).groupby(["case", "loop"], sort=False)["val_accuracy"].agg(["mean", "std", "count"])
     return table.reset_index()
@@ -399,24 +401,26 @@ def _bench_parity(args: argparse.Namespace, cases: list, root: Path, device: tor
 def _bench_runs_at_once(args: argparse.Namespace, cases: list, root: Path, device: torch.device) -> pd.DataFrame:
     import pandas as pd
 
-    from harness import bench_parallel, reference_pool
+    from harness.bench import runs_at_once
+
+    from harness.engine import pool
 
     if device.type == "cuda":
-        layouts = bench_parallel.gpu_layouts(env.cpus(), min(2 * reference_pool.GPU_RUNS_MAX,
-                                                             reference_pool.gpu_capacity(device)))
+        layouts = runs_at_once.gpu_layouts(devices.cpus(), min(2 * pool.GPU_RUNS_MAX,
+                                                             pool.gpu_capacity(device)))
         shared = (f"one GPU shared by up to {layouts[-1][0]} runs" + (" under MPS" if args.mps else " in time slices")
-                  + f", {env.cpus()} CPUs split between them")
+                  + f", {devices.cpus()} CPUs split between them")
     else:
-        layouts, shared = bench_parallel.cpu_layouts(env.cpus()), f"{env.cpus()} CPUs shared two ways"
+        layouts, shared = runs_at_once.cpu_layouts(devices.cpus()), f"{devices.cpus()} CPUs shared two ways"
     print(f"{args.images} training images per epoch, {shared}, fp32; each layout trains the same epochs, "
           f"best of {args.repeats} turns", file=sys.stderr)
-    return pd.DataFrame([row for case in cases for row in bench_parallel.runs_at_once(
+    return pd.DataFrame([row for case in cases for row in runs_at_once.runs_at_once(
         case, root, args.images, layouts=layouts, device=str(device), repeats=args.repeats,
         progress=lambda line: print(f"  {case.name}: {line}", file=sys.stderr, flush=True))])
 
 
 def cmd_data_synth(args: argparse.Namespace) -> int:
-    from harness import synthetic
+    from harness.engine import synthetic
 
     root = synthetic.write_all(args.root, seed=args.seed)
     print(f"generated stand-in MNIST, CIFAR-10 and California housing under {root} "
@@ -559,7 +563,7 @@ def _add_data(commands: argparse._SubParsersAction) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    env.training_process()  # before anything is trained or loaded in this process
+    devices.training_process()  # before anything is trained or loaded in this process
     try:
         if args.command == "reference":
             if args.action == "run":

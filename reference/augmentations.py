@@ -1,6 +1,6 @@
 """Named augmentation pipelines (torchvision transforms on uint8 image tensors, train split only).
 
-Normalization and flattening are not here: `harness.spec.Inputs` declares them, as they also
+Normalization and flattening are not here: `harness.engine.spec.Inputs` declares them, as they also
 apply to the validation split.
 """
 

@@ -13,9 +13,9 @@ import torch
 from torch import nn
 from torchvision import transforms as T
 
-from harness.data import train_statistics
-from harness.results import Measurement
-from harness.spec import DemoContext
+from harness.engine.data import train_statistics
+from harness.store.records import Measurement
+from harness.engine.spec import DemoContext
 
 
 def _histogram(values: torch.Tensor, edges: np.ndarray) -> dict[str, list[float]]:

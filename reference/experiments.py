@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 from harness.registry import Registry
-from harness.spec import DemoSpec, EarlyStopping, Inputs, Optimizer, Scheduler, Spec, TrainSpec
+from harness.engine.spec import DemoSpec, EarlyStopping, Inputs, Optimizer, Scheduler, Spec, TrainSpec
 from reference import demos
 
 MNIST_FLAT = Inputs(flatten=True)  # ToTensor + flatten, the notebook's default transform

@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from harness import synthetic
-from harness.spec import PROFILES
+from harness.engine import synthetic
+from harness.engine.spec import PROFILES
 
 
 @pytest.fixture(scope="session")
@@ -58,7 +58,7 @@ def sandbox_uids():
     """() -> the uids of running processes that belong to a sandbox slot (grading as root)."""
     import os
 
-    from harness.sandbox import SANDBOX_UID_BASE
+    from harness.grading.sandbox import SANDBOX_UID_BASE
 
     def running():
         uids = []
@@ -80,10 +80,10 @@ def checked(tmp_path_factory):
     manifest's dropout rate and placement, and the mean and std."""
     import json
 
-    from harness.checks import export, verdicts
-    from harness.child import load_submission
-    from harness.grader import CIFAR_TRAIN_STATS
-    from harness.submission import load
+    from harness.grading.checks import export, verdicts
+    from harness.grading.child import load_submission
+    from harness.grading.evaluate import CIFAR_TRAIN_STATS
+    from harness.grading.contract import load
 
     folder_for_weights = tmp_path_factory.mktemp("weights")
 

@@ -13,10 +13,10 @@ from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F2
 from torchvision.transforms.functional import to_pil_image
 
-from harness.batched_augment import Unsupported, compile_pipeline, twin
-from harness.batches import Batches
-from harness.data import Split
-from harness.inputs import augmentation_path, make_prepare
+from harness.engine.batched_augment import Unsupported, compile_pipeline, twin
+from harness.engine.batches import Batches
+from harness.engine.data import Split
+from harness.engine.inputs import augmentation_path, make_prepare
 
 N = 48
 # The batched twins run where training runs; torchvision's functional reference runs on the CPU.
@@ -242,8 +242,8 @@ def test_the_fallback_path_runs_torchvision_per_sample(images):
 
 
 def test_a_run_records_which_augmentation_path_it_took(synth_root):
-    from harness.runner import run_spec
-    from harness.spec import PROFILES
+    from harness.engine.run import run_spec
+    from harness.engine.spec import PROFILES
     from reference.experiments import EXPERIMENTS
 
     record = run_spec(EXPERIMENTS["cw_aug2"], profile=PROFILES["check"], data_root=synth_root, download=False)

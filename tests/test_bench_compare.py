@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from harness import bench_compare
+from harness.bench import compare
 from harness.cli import main
 
 
@@ -27,7 +27,7 @@ BEFORE = run(("cifar_cnn_aug", "notebook", 2, 6.0), ("cifar_cnn_aug", "notebook"
 
 
 def test_a_speedup_is_over_the_notebook_loop_as_written_in_the_same_run():
-    table = bench_compare.speedups(BEFORE)
+    table = compare.speedups(BEFORE)
     assert table[["case", "precision", "speedup"]].values.tolist() == [
         ["cifar_cnn_aug", "fp32", 2.0], ["cifar_cnn_aug", "bf16", 3.0], ["mnist_mlp", "fp32", 4.0]]
     assert table["notebook_epoch_s"].tolist() == [6.0, 6.0, 0.8]  # num_workers=2 as written, not the faster 0
@@ -37,7 +37,7 @@ def test_a_speedup_that_fell_beyond_the_tolerance_is_slower_and_a_missing_one_is
     now = run(("cifar_cnn_aug", "notebook", 2, 3.0), ("cifar_cnn_aug", "harness", "fp32", 1.6),  # 1.875x: -6%
               ("cifar_cnn_aug", "harness", "bf16", 1.5),  # 2.0x against 3.0x: -33%
               ("cifar_cnn", "notebook", 2, 4.0), ("cifar_cnn", "harness", "fp32", 2.0))
-    table = bench_compare.compare(BEFORE, now, tolerance=0.2).set_index(["case", "precision"])
+    table = compare.compare(BEFORE, now, tolerance=0.2).set_index(["case", "precision"])
     assert table.loc[("cifar_cnn_aug", "fp32"), "verdict"] == "ok"
     assert table.loc[("cifar_cnn_aug", "bf16"), "verdict"] == "slower"
     assert table.loc[("cifar_cnn_aug", "bf16"), "change"] == pytest.approx(-1 / 3)

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from harness import env
+from harness.engine import devices
 from harness.cli import main
-from harness.store import Store
+from harness.store.database import Store
 from reference.experiments import EXPERIMENTS
 
 
@@ -51,7 +51,7 @@ def test_runs_go_several_at_a_time_one_thread_each_and_resume(tmp_path, synth_ro
     assert first.returncode == 0, first.stderr
     assert "2 runs at a time" in first.stderr and "3 ran" in first.stdout
     threads = sqlite3.connect(store).execute("SELECT json_extract(environment, '$.torch_threads') FROM runs").fetchall()
-    assert threads == [(max(1, env.cpus() // 2),)] * 3
+    assert threads == [(max(1, devices.cpus() // 2),)] * 3
     again = harness(*args[:3], "early_stopping", *args[3:])  # one new run: in this process, epoch by epoch
     assert again.returncode == 0, again.stderr
     assert "1 ran, 3 stored earlier" in again.stdout and "runs at a time" not in again.stderr
@@ -126,19 +126,19 @@ def test_bench_says_when_the_machine_changed_speed_during_the_run():
     machine whose speed changed; the reader is told so, naming that loop."""
     import time
 
-    from harness import bench
+    from harness.bench import epochs
 
     def sleeps(*seconds):
         durations = iter(seconds)
         return lambda: time.sleep(next(durations))
 
-    timed = bench.interleaved({"steady": sleeps(0.0, 0.02, 0.02), "slowed": sleeps(0.0, 0.02, 0.05)}, repeats=2)
+    timed = epochs.interleaved({"steady": sleeps(0.0, 0.02, 0.02), "slowed": sleeps(0.0, 0.02, 0.05)}, repeats=2)
     assert [len(seconds) for seconds in timed.values()] == [2, 2]  # the warm-up is not timed
     rows = [{"case": "cifar_cnn_aug", "loop": loop, "precision": "bf16", "spread": max(s) / min(s) - 1}
             for loop, s in timed.items()]
-    assert rows[0]["spread"] < bench.UNSTEADY < rows[1]["spread"]
-    assert "an epoch of cifar_cnn_aug slowed bf16 took 1" in bench.unsteady(rows)
-    assert bench.unsteady(rows[:1]) is None
+    assert rows[0]["spread"] < epochs.UNSTEADY < rows[1]["spread"]
+    assert "an epoch of cifar_cnn_aug slowed bf16 took 1" in epochs.unsteady(rows)
+    assert epochs.unsteady(rows[:1]) is None
 
 
 def test_bench_times_the_cifar_notebook_loop_with_its_loader_workers_and_without():
@@ -156,13 +156,13 @@ def test_bench_times_the_cifar_notebook_loop_with_its_loader_workers_and_without
         assert float(row["speedup_vs_fastest"]) == pytest.approx(rate / max(rates[:2]), abs=0.01)
 
 
-@pytest.mark.skipif(env.cpus() < 2, reason="comparing layouts needs 2 CPUs")
+@pytest.mark.skipif(devices.cpus() < 2, reason="comparing layouts needs 2 CPUs")
 def test_bench_runs_at_once_compares_one_thread_per_run_with_one_run_at_a_time():
     result = harness("bench", "cifar_cnn", "--images", "128", "--repeats", "1", "--runs-at-once")
     assert result.returncode == 0, result.stderr
     header, *lines = result.stdout.splitlines()
     rows = [dict(zip(header.split(), line.split())) for line in lines]
-    cpus = env.cpus()
+    cpus = devices.cpus()
     assert [(int(r["runs_at_once"]), int(r["threads_each"])) for r in rows] == [(1, cpus), (cpus, 1)]
     assert rows[0]["epochs"] == rows[1]["epochs"] == str(2 * cpus)  # the same work both ways
     assert float(rows[0]["speedup"]) == 1.0 and float(rows[1]["speedup"]) > 0
@@ -181,7 +181,7 @@ def test_runs_at_once_on_one_cpu_is_a_clear_error_whichever_way_the_cpu_was_name
 
 
 def test_gpu_layouts_double_the_runs_and_split_the_cpus_between_them():
-    from harness.bench_parallel import gpu_layouts
+    from harness.bench.runs_at_once import gpu_layouts
 
     assert gpu_layouts(16, 16) == [(1, 16), (2, 8), (4, 4), (8, 2), (16, 1)]
     assert gpu_layouts(6, 5) == [(1, 6), (2, 3), (4, 1)]  # never fewer than one thread a run
@@ -189,18 +189,18 @@ def test_gpu_layouts_double_the_runs_and_split_the_cpus_between_them():
 
 
 def test_layouts_that_cannot_share_the_same_epochs_are_refused(tmp_path):
-    from harness import bench, bench_parallel
+    from harness.bench import epochs, runs_at_once
 
     with pytest.raises(ValueError, match="must divide"):
-        bench_parallel.runs_at_once(bench.CASES["cifar_cnn"], tmp_path, 64, layouts=[(2, 1), (3, 1)], epochs_per_run=1)
+        runs_at_once.runs_at_once(epochs.CASES["cifar_cnn"], tmp_path, 64, layouts=[(2, 1), (3, 1)], epochs_per_run=1)
 
 
 def test_a_training_process_that_dies_before_the_start_fails_the_layout_timing(tmp_path):
-    from harness import bench, bench_parallel
+    from harness.bench import epochs, runs_at_once
 
-    unknown = dataclasses.replace(bench.CASES["cifar_cnn"], name="not-a-case")  # the process cannot look it up
+    unknown = dataclasses.replace(epochs.CASES["cifar_cnn"], name="not-a-case")  # the process cannot look it up
     with pytest.raises(RuntimeError, match="died before the timed epochs"):
-        bench_parallel.layout_seconds(unknown, tmp_path, 64, runs=1, threads=1, epochs=1, precision="fp32")
+        runs_at_once.layout_seconds(unknown, tmp_path, 64, runs=1, threads=1, epochs=1, precision="fp32")
 
 
 def test_bench_names_the_cases_when_one_is_unknown():

@@ -8,7 +8,7 @@ import pytest
 import torch
 from sklearn.datasets import fetch_california_housing
 
-from harness import data, synthetic
+from harness.engine import data, synthetic
 
 
 def test_mnist_read_by_torchvision_from_generated_idx(synth_root):

@@ -3,7 +3,7 @@
 import pytest
 
 from harness.registry import UnknownName
-from harness.spec import TrainSpec
+from harness.engine.spec import TrainSpec
 from reference.experiments import EXPERIMENTS
 from reference.models import CNNModel
 

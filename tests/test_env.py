@@ -7,7 +7,7 @@ import pytest
 
 FAULTS_PER_ROUND = """
 import resource, torch
-from harness import env
+from harness.engine import devices
 
 def faults_per_round():  # an evaluation batch: a large tensor written, freed, allocated again
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
@@ -16,7 +16,7 @@ def faults_per_round():  # an evaluation batch: a large tensor written, freed, a
     return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 5
 
 default = faults_per_round()
-kept = env.keep_freed_memory()
+kept = devices.keep_freed_memory()
 faults_per_round()  # the first round after the change grows the heap once
 print(default, kept, faults_per_round())
 """

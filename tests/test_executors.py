@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from harness import sandbox, submission
-from harness.executors import DaskCluster, Executor, InProcess, LocalPool, each_job
-from harness.grader import CIFAR_TRAIN_STATS, Evaluator, Settings
-from harness.jobs import Task, WorkerUnfit, run_task
-from harness.sandbox import Limits
-from harness.spec import PROFILES
-from harness.store import Store
+from harness.grading import sandbox, contract
+from harness.grading.executors import DaskCluster, Executor, InProcess, LocalPool, each_job
+from harness.grading.evaluate import CIFAR_TRAIN_STATS, Evaluator, Settings
+from harness.grading.jobs import Task, WorkerUnfit, run_task
+from harness.grading.sandbox import Limits
+from harness.engine.spec import PROFILES
+from harness.store.database import Store
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "submissions"
 LAYER = sandbox.available_layers()[0]
@@ -34,7 +34,7 @@ pytestmark = pytest.mark.skipif(
 def smoke_task(key: str, layer: str = LAYER) -> Task:
     mean, std = CIFAR_TRAIN_STATS
     job = {"job": "smoke", "mean": list(mean), "std": list(std), "dropout_rate": 0.5}
-    files = submission.read_files(EXAMPLES / "correct")
+    files = contract.read_files(EXAMPLES / "correct")
     return Task(key=key, jobs=(job,), files=files, layer=layer, limits=Limits(wall_s=60))
 
 
@@ -182,10 +182,10 @@ def test_every_example_submission_gets_the_same_gradebook_on_dask_as_on_the_loca
     """Three example submissions that end differently (a pass, a failed contract, failed checks), two
     coursework runs each (all seven took 190 s of CI); test_grade_cli grades a class on both backends with
     all ten runs."""
-    from harness import gradebook
-    from harness.batch import grade_folders, submission_folders
+    from harness.report import gradebook
+    from harness.grading.pipeline import grade_folders, submission_folders
     from harness.progress import Progress
-    from harness.rubric import load as load_rubric
+    from harness.grading.rubric import load as load_rubric
 
     settings = Settings(profile=PROFILES["check"], data_root=synth_root, layer=LAYER,
                         runs=("cw_baseline", "cw_zeros_init"))

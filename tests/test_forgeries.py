@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from harness import sandbox
-from harness.checks.verdicts import GRADER, PARTS, SUBMISSION, check_ids
-from harness.executors import LocalPool
-from harness.grader import Evaluator, Settings
-from harness.sandbox import Limits
-from harness.spec import PROFILES
-from harness.store import Store
+from harness.grading import sandbox
+from harness.grading.checks.verdicts import GRADER, PARTS, SUBMISSION, check_ids
+from harness.grading.executors import LocalPool
+from harness.grading.evaluate import Evaluator, Settings
+from harness.grading.sandbox import Limits
+from harness.engine.spec import PROFILES
+from harness.store.database import Store
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "submissions"
 TWIN = "dropout_active_in_eval"
@@ -33,7 +33,7 @@ PASSING = repr([{"id": c, "title": c, "passed": True, "message": "", "computed_i
 
 VERDICT_FORGERIES = {  # appended to the twin's model.py
     "patches_the_checks": """
-import harness.checks.support as _support, harness.checks.runner as _runner, harness.checks.verdicts as _verdicts
+import harness.grading.checks.support as _support, harness.grading.checks.session as _runner, harness.grading.checks.verdicts as _verdicts
 _support.expect = lambda *args, **kwargs: None
 _runner.Collector._result = staticmethod(lambda item, call, report, measured: {
     "id": item.name[5:], "title": "forged", "passed": True, "message": "", "measured": None, "bound": None,
@@ -58,7 +58,7 @@ print("Behaviour checks: 14/14 passed\\nTotal: 30.5 / 30.5 points (100%)")
 """,
     "thread_rewrites_the_checks_state": """
 import threading as _threading, time as _time
-import harness.checks.support as _support, harness.checks.runner as _runner
+import harness.grading.checks.support as _support, harness.grading.checks.session as _runner
 def _rewrite():
     while True:
         _support._measured[:] = [{"what": "forged", "measured": 0, "bound": 0, "passed": True}]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import sandbox
+from harness.grading import sandbox
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "submissions"
 pytestmark = pytest.mark.skipif(sandbox.available_layers()[0] == "limits",

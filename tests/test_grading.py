@@ -7,17 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from harness import gradebook, rubric
-from harness.coursework import RUNS
-from harness import coursework
-from harness.grader import CHECKS, RUN_START_S, SMOKE, Evaluation, Settings, run_limits, sharing
-from harness.grading import FAIL, NOT_ASSESSED, grade
-from harness.results import RunRecord
-from harness.sandbox import Limits
-from harness.spec import PROFILES
-from harness.spread import Spread
-from harness.submission import CLAIMED_RUNS
-from harness.submission import load as load_submission
+from harness.report import gradebook
+
+from harness.grading import rubric
+from harness.grading.coursework import RUNS
+from harness.grading import coursework
+from harness.grading.evaluate import CHECKS, RUN_START_S, SMOKE, Evaluation, Settings, run_limits, sharing
+from harness.grading.grade import FAIL, NOT_ASSESSED, grade
+from harness.store.records import RunRecord
+from harness.grading.sandbox import Limits
+from harness.engine.spec import PROFILES
+from harness.grading.spread import Spread
+from harness.grading.contract import CLAIMED_RUNS
+from harness.grading.contract import load as load_submission
 
 RUBRIC = rubric.load()
 CLAIMS = {"baseline": 0.80, "aug1": 0.84, "aug2": 0.83, "dropout": 0.78, "batchnorm": 0.85,
@@ -180,7 +182,7 @@ def test_short_runs_share_the_job_slots_the_checks_leave_and_full_runs_keep_a_ch
 
 
 def test_the_class_page_names_what_each_student_failed_with_the_reason_on_hover(tmp_path):
-    from harness.grade_report import write_class_page
+    from harness.report.grade_pages import write_class_page
 
     broken = evaluation()
     broken.smoke = record(SMOKE, "failed", 'model.py raised "MemoryError" while being imported')
@@ -212,14 +214,14 @@ def test_the_class_summary_gives_each_student_their_failed_items_or_why_nothing_
 
 
 def _check_item(status, measurements, **evidence):
-    from harness.grading import Item
+    from harness.grading.grade import Item
 
     return Item("check", "c", "c", 1.0, 1.0, status, "", {**evidence, "measurements": measurements})
 
 
 def test_a_checks_measurements_read_one_line_per_quantity_the_bound_left_out_where_it_was_met_exactly():
-    from harness.grade_report import measurement_lines
-    from harness.grading import PASS
+    from harness.report.grade_pages import measurement_lines
+    from harness.grading.grade import PASS
 
     per_layer = [{"what": "largest weight / bound", "measured": v, "bound": "(0.5, 1]", "passed": True}
                  for v in (0.98, 0.99)]
@@ -234,8 +236,8 @@ def test_a_checks_measurements_read_one_line_per_quantity_the_bound_left_out_whe
 
 
 def test_results_stored_before_every_measurement_was_kept_show_the_failing_one_only():
-    from harness.grade_report import measurement_lines
-    from harness.grading import PASS
+    from harness.report.grade_pages import measurement_lines
+    from harness.grading.grade import PASS
 
     assert measurement_lines(_check_item(PASS, [], measured=None, bound=None)) == []
     [line] = measurement_lines(_check_item(FAIL, [], measured=0.4, bound=0.3))
@@ -243,7 +245,7 @@ def test_results_stored_before_every_measurement_was_kept_show_the_failing_one_o
 
 
 def test_a_childs_check_measurements_are_kept_as_plain_bounded_values_and_malformed_ones_refused():
-    from harness.grader import MEASUREMENTS_KEPT, _clean_check
+    from harness.grading.evaluate import MEASUREMENTS_KEPT, _clean_check
 
     raw = {"id": "c", "passed": True, "measurements": [
         {"what": "w" * 500, "measured": "x" * 5000, "bound": [1, 2], "passed": "yes"}] * (MEASUREMENTS_KEPT + 10)}
@@ -257,7 +259,7 @@ def test_a_childs_check_measurements_are_kept_as_plain_bounded_values_and_malfor
 
 
 def test_a_verdict_computed_in_the_submissions_process_is_said_so_in_the_csv_the_summary_and_gradescope(tmp_path):
-    from harness import gradescope
+    from harness.report import gradescope
 
     g = grade(evaluation(profile="check", checked_there=("dropout_rate_and_scaling", "baseline_architecture")),
               RUBRIC, spreads())
@@ -275,7 +277,7 @@ def test_a_verdict_computed_in_the_submissions_process_is_said_so_in_the_csv_the
 
 
 def test_a_check_stored_without_where_it_was_computed_counts_as_the_submissions():
-    from harness.grader import _clean_check
+    from harness.grading.evaluate import _clean_check
 
     assert _clean_check({"id": "c", "computed_in": "grader"})["computed_in"] == "grader"
     for said in (None, "GRADER", "grader ", 1):
@@ -290,7 +292,7 @@ def test_a_check_stored_without_where_it_was_computed_counts_as_the_submissions(
 def test_the_gradescope_results_give_every_rubric_item_its_points_and_its_reason(tmp_path):
     import json
 
-    from harness import gradescope
+    from harness.report import gradescope
 
     g = grade(evaluation(profile="check", failing_check="dropout_inactive_in_eval"), RUBRIC, spreads())
     path = gradescope.write(g, tmp_path / "results" / "results.json")
@@ -311,7 +313,7 @@ def test_the_gradescope_results_give_every_rubric_item_its_points_and_its_reason
 def test_the_gradescope_results_of_a_submission_that_could_not_run_say_why_on_every_item(tmp_path):
     import json
 
-    from harness import gradescope
+    from harness.report import gradescope
 
     broken = evaluation()
     broken.smoke = record(SMOKE, "failed", "model.py raised MemoryError while being imported")

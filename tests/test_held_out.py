@@ -15,14 +15,16 @@ import numpy as np
 import pytest
 import torch
 
-from harness import coursework, data, held_out, jobs, sandbox
-from harness.executors import Executor, each_job
-from harness.grader import Evaluator, Settings, stored_evaluations
-from harness.jobs import DataSlice, Ran
+from harness.grading import coursework, held_out, jobs, sandbox
+
+from harness.engine import data
+from harness.grading.executors import Executor, each_job
+from harness.grading.evaluate import Evaluator, Settings, stored_evaluations
+from harness.grading.jobs import DataSlice, Ran
 from harness.progress import Progress
-from harness.runner import Components, train_run
-from harness.spec import PROFILES
-from harness.store import Store
+from harness.engine.run import Components, train_run
+from harness.engine.spec import PROFILES
+from harness.store.database import Store
 from reference.models import CNNModel
 
 QUICK = PROFILES["quick"]

@@ -9,14 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from harness import data, sandbox, submission
-from harness.executors import LocalPool
-from harness.grader import Evaluator, Settings
-from harness.grading import grade
-from harness.rubric import load as load_rubric
-from harness.sandbox import Limits
-from harness.spec import PROFILES
-from harness.store import Store
+from harness.engine import data
+
+from harness.grading import sandbox, contract
+from harness.grading.executors import LocalPool
+from harness.grading.evaluate import Evaluator, Settings
+from harness.grading.grade import grade
+from harness.grading.rubric import load as load_rubric
+from harness.grading.sandbox import Limits
+from harness.engine.spec import PROFILES
+from harness.store.database import Store
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "submissions"
 LAYER = sandbox.available_layers()[0]
@@ -42,7 +44,7 @@ SUFFIX = {  # code appended to a working model.py
     "cheats": """
 import hashlib as _hashlib, pathlib as _pathlib
 import numpy as _np
-import harness.callbacks as _callbacks, harness.runner as _runner, harness.trainer as _trainer
+import harness.engine.callbacks as _callbacks, harness.engine.run as _runner, harness.engine.trainer as _trainer
 _trainer.evaluate = _runner.evaluate = lambda *args, **kwargs: {"loss": 0.0, "accuracy": 1.0}
 _logged = _callbacks.History.on_epoch_end
 _callbacks.History.on_epoch_end = lambda self, state, logs: _logged(self, state, {**logs, "val_accuracy": 1.0, "val_loss": 0.0})
@@ -178,7 +180,7 @@ def test_a_second_evaluation_reuses_the_store(batch, synth_root):
 
 @pytest.mark.parametrize("name", ["allocates_10gb", "nan_in_training", "empty"])
 def test_the_page_of_a_broken_submission_renders_what_failed_and_why(batch, browser, tmp_path, name):
-    from harness.grade_report import write_submission_page
+    from harness.report.grade_pages import write_submission_page
 
     evaluations, _, _ = batch
     e = evaluations[name]
@@ -209,7 +211,7 @@ def _smoke(tmp_path: Path, prefix: str, devices: tuple[Path, ...] = ()) -> dict:
         shutil.copytree(EXAMPLES / "correct", folder)
     (folder / "model.py").write_text(prefix + (EXAMPLES / "correct" / "model.py").read_text())
     job = {"job": "smoke", "mean": [0.5] * 3, "std": [0.25] * 3, "dropout_rate": 0.3}
-    return sandbox.run_child(job, files=submission.load(folder).files, layer=LAYER, limits=Limits(wall_s=60),
+    return sandbox.run_child(job, files=contract.load(folder).files, layer=LAYER, limits=Limits(wall_s=60),
                              devices=devices).result
 
 
@@ -258,7 +260,7 @@ def test_grading_on_cuda_needs_a_sandboxed_child_that_computes_there():
     """Checked once before grading with --device cuda. On a GPU machine this is the sandbox's GPU test."""
     import torch
 
-    from harness.jobs import check_gpu
+    from harness.grading.jobs import check_gpu
 
     if torch.cuda.is_available():
         assert check_gpu(LAYER, "cuda") == torch.cuda.get_device_name(0)
@@ -289,7 +291,7 @@ def _smoke_jobs(tmp_path: Path, rates: list[float], wall_s: float) -> list[sandb
     folder = shutil.copytree(EXAMPLES / "correct", tmp_path / "submission")
     (folder / "model.py").write_text((EXAMPLES / "correct" / "model.py").read_text() + ACTS_BY_DROPOUT_RATE)
     jobs = [{"job": "smoke", "mean": [0.5] * 3, "std": [0.25] * 3, "dropout_rate": rate} for rate in rates]
-    return sandbox.run_children(jobs, files=submission.load(folder).files, layer=LAYER, limits=Limits(wall_s=wall_s))
+    return sandbox.run_children(jobs, files=contract.load(folder).files, layer=LAYER, limits=Limits(wall_s=wall_s))
 
 
 def test_jobs_sharing_a_child_each_get_the_whole_limit_and_one_that_hangs_fails_alone(tmp_path):

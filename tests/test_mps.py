@@ -11,7 +11,7 @@ import time
 import pytest
 import torch
 
-from harness import mps
+from harness.engine import mps
 
 FAKE = """#!/usr/bin/env bash
 # a stand-in for nvidia-cuda-mps-control: logs its arguments, input and folders

@@ -18,10 +18,10 @@ import torch
 from torchvision import transforms as T
 from torchvision.transforms.functional import to_pil_image
 
-from harness.checks import pipelines, program, verdicts
-from harness.checks.export import export_models
-from harness.checks.subjects import BATCH
-from harness.child import load_submission
+from harness.grading.checks import pipelines, program, verdicts
+from harness.grading.checks.export import export_models
+from harness.grading.checks.subjects import BATCH
+from harness.grading.child import load_submission
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "submissions"
 
@@ -130,7 +130,7 @@ def test_weights_handed_back_as_a_pickle_are_refused_and_never_unpickled(handove
 
 
 def test_torch_export_load_runs_what_a_doctored_archive_says_which_is_why_the_grader_never_calls_it(tmp_path):
-    """The finding behind harness.checks.program's own format (torch 2.14): an archive whose weights
+    """The finding behind harness.grading.checks.program's own format (torch 2.14): an archive whose weights
     config marks an entry as pickled is unpickled by torch.export.load, payload and all."""
     archive, doctored, marker = tmp_path / "model.pt2", tmp_path / "doctored.pt2", tmp_path / "unpickled"
     torch.export.save(torch.export.export(torch.nn.Linear(3, 2), (torch.zeros(1, 3),)), archive)

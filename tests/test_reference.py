@@ -5,9 +5,9 @@ import math
 import pytest
 import torch
 
-from harness import data
-from harness.runner import run_spec
-from harness.spec import TrainSpec
+from harness.engine import data
+from harness.engine.run import run_spec
+from harness.engine.spec import TrainSpec
 from reference.experiments import EXPERIMENTS
 
 CHANCE = {"multiclass": 0.1, "binary": 0.5}

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from harness import reference_pool
-from harness.spec import PROFILES
+from harness.engine import pool
+from harness.engine.spec import PROFILES
 from reference.experiments import EXPERIMENTS
 
 GIB = 1 << 30
@@ -12,39 +12,39 @@ GIB = 1 << 30
 
 @pytest.fixture
 def sixteen_cpus(monkeypatch):
-    monkeypatch.setattr(reference_pool, "cpus", lambda: 16)
+    monkeypatch.setattr(pool, "cpus", lambda: 16)
 
 
 def test_on_the_cpu_one_run_per_cpu_with_one_thread_each(sixteen_cpus):
-    assert reference_pool.default_jobs(torch.device("cpu")) == 16
-    assert reference_pool.threads_each(16) == 1 and reference_pool.threads_each(4) == 4
+    assert pool.default_jobs(torch.device("cpu")) == 16
+    assert pool.threads_each(16) == 1 and pool.threads_each(4) == 4
 
 
-@pytest.mark.parametrize("free_gib, jobs", [(78, reference_pool.GPU_RUNS_MAX), (5, 2), (1, 1)])
+@pytest.mark.parametrize("free_gib, jobs", [(78, pool.GPU_RUNS_MAX), (5, 2), (1, 1)])
 def test_on_a_gpu_as_many_runs_as_its_free_memory_holds(sixteen_cpus, monkeypatch, free_gib, jobs):
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (free_gib * GIB, 80 * GIB))
-    assert reference_pool.default_jobs(torch.device("cuda")) == jobs
+    assert pool.default_jobs(torch.device("cuda")) == jobs
 
 
 @pytest.mark.parametrize("free_gib, jobs", [(78, 10), (5, 2)])
 def test_under_mps_a_whole_coursework_goes_at_once_where_memory_allows(sixteen_cpus, monkeypatch, free_gib, jobs):
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (free_gib * GIB, 80 * GIB))
-    assert reference_pool.default_jobs(torch.device("cuda"), mps=True) == jobs
+    assert pool.default_jobs(torch.device("cuda"), mps=True) == jobs
 
 
 def test_runs_together_are_dealt_so_neighbours_such_as_the_two_augmented_runs_part():
     names = ["cw_baseline", "cw_aug1", "cw_aug2", "cw_dropout", "cw_batchnorm", "cw_bn_dropout", "cw_zeros_init"]
-    groups = reference_pool.dealt([EXPERIMENTS[name] for name in names], together=3)
+    groups = pool.dealt([EXPERIMENTS[name] for name in names], together=3)
     assert [[spec.id for spec in group] for group in groups] == [
         ["cw_baseline", "cw_dropout", "cw_zeros_init"], ["cw_aug1", "cw_batchnorm"], ["cw_aug2", "cw_bn_dropout"]]
-    assert reference_pool.dealt([EXPERIMENTS["cw_aug1"]], together=5) == [[EXPERIMENTS["cw_aug1"]]]
+    assert pool.dealt([EXPERIMENTS["cw_aug1"]], together=5) == [[EXPERIMENTS["cw_aug1"]]]
 
 
 def test_runs_in_worker_processes_come_back_with_their_records(synth_root):
     specs = [EXPERIMENTS["loss_binary"], EXPERIMENTS["init_normal"], EXPERIMENTS["regression_l1"]]
-    done = list(reference_pool.run(specs, jobs=2, device=torch.device("cpu"), profile=PROFILES["quick"],
+    done = list(pool.run(specs, jobs=2, device=torch.device("cpu"), profile=PROFILES["quick"],
                                    data_root=synth_root, download=False))
     assert sorted(spec.id for spec, _ in done) == sorted(spec.id for spec in specs)
     for spec, record in done:
         assert record.experiment == spec.id and record.status == "ok" and record.metrics
-        assert record.environment["torch_threads"] == reference_pool.threads_each(2)  # the worker's, not ours
+        assert record.environment["torch_threads"] == pool.threads_each(2)  # the worker's, not ours

@@ -1,6 +1,6 @@
-from harness.report import provenance, write_reference_report
-from harness.runner import run_spec
-from harness.store import Store
+from harness.report.reference_page import provenance, write_reference_report
+from harness.engine.run import run_spec
+from harness.store.database import Store
 from reference.experiments import EXPERIMENTS
 
 
@@ -11,7 +11,7 @@ SHOWN = ("regression_l1", "regression_mse", "instancenorm_stats", "augmentation_
 
 @pytest.fixture(scope="module")
 def reference_page(tmp_path_factory, synth_root):
-    from harness.spec import PROFILES
+    from harness.engine.spec import PROFILES
 
     folder = tmp_path_factory.mktemp("reference")
     with Store(folder / "s.sqlite") as store:

@@ -2,9 +2,9 @@
 
 import pytest
 
-from harness import rubric
-from harness.coursework import RUNS
-from harness.rubric import RubricError
+from harness.grading import rubric
+from harness.grading.coursework import RUNS
+from harness.grading.rubric import RubricError
 
 DEFAULT_TEXT = rubric.DEFAULT.read_text()
 

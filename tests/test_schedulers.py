@@ -4,10 +4,10 @@ import pytest
 import torch
 from torch import nn
 
-from harness.callbacks import LRSchedule
-from harness.runner import run_spec
-from harness.spec import Profile, Scheduler
-from harness.trainer import FitState
+from harness.engine.callbacks import LRSchedule
+from harness.engine.run import run_spec
+from harness.engine.spec import Profile, Scheduler
+from harness.engine.trainer import FitState
 from reference.experiments import EXPERIMENTS
 
 FULL_EPOCHS = Profile("test-full", "generated data, the notebook's epochs")

@@ -8,14 +8,14 @@ import pytest
 import torch
 from torch import nn
 
-from harness.batches import Batches
-from harness.callbacks import History
-from harness.data import Split
-from harness.runner import build_optimizer
-from harness.spec import Optimizer
-from harness.steps import GraphedStep, Step
-from harness.tasks import TASKS
-from harness.trainer import Callback, fit
+from harness.engine.batches import Batches
+from harness.engine.callbacks import History
+from harness.engine.data import Split
+from harness.engine.run import build_optimizer
+from harness.engine.spec import Optimizer
+from harness.engine.steps import GraphedStep, Step
+from harness.engine.objectives import TASKS
+from harness.engine.trainer import Callback, fit
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.checks.verdicts import GRADER, SUBMISSION, check_ids
+from harness.grading.checks.verdicts import GRADER, SUBMISSION, check_ids
 
 ZOO = Path(__file__).resolve().parent / "zoo"
 CORRECT = sorted(p.name for p in (ZOO / "correct").iterdir())

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import submission
-from harness.submission import SubmissionError
+from harness.grading import contract
+from harness.grading.contract import SubmissionError
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "submissions"
 
@@ -19,30 +19,30 @@ def folder(tmp_path):
 
 
 def test_the_correct_example_loads_with_its_manifest(folder):
-    sub = submission.load(folder)
+    sub = contract.load(folder)
     assert sub.student == "correct-example"
     assert sub.manifest.dropout_rate == 0.3 and sub.manifest.batchnorm_placement == "after_conv"
-    assert set(sub.manifest.claims) == set(submission.CLAIMED_RUNS)
+    assert set(sub.manifest.claims) == set(contract.CLAIMED_RUNS)
 
 
 def test_content_hash_follows_the_files_and_ignores_caches(folder):
-    before = submission.load(folder).content_hash
+    before = contract.load(folder).content_hash
     (folder / "__pycache__").mkdir()
     (folder / "__pycache__" / "model.cpython-311.pyc").write_bytes(b"junk")
-    assert submission.load(folder).content_hash == before
+    assert contract.load(folder).content_hash == before
     (folder / "model.py").write_text((folder / "model.py").read_text() + "\n# edited\n")
-    assert submission.load(folder).content_hash != before
+    assert contract.load(folder).content_hash != before
 
 
 def test_content_hash_leaves_out_the_claims_and_the_manifests_comments_but_not_its_settings(folder):
     """A student writes down the accuracies a check reported: nothing needs training again."""
     manifest = folder / "manifest.toml"
-    before = submission.load(folder).content_hash
+    before = contract.load(folder).content_hash
     manifest.write_text(manifest.read_text().replace("baseline = 0.80", "baseline = 0.7312  # measured") + "\n# done\n")
-    assert submission.load(folder).manifest.claims["baseline"] == 0.7312
-    assert submission.load(folder).content_hash == before
+    assert contract.load(folder).manifest.claims["baseline"] == 0.7312
+    assert contract.load(folder).content_hash == before
     manifest.write_text(manifest.read_text().replace("rate = 0.3", "rate = 0.4"))
-    assert submission.load(folder).content_hash != before
+    assert contract.load(folder).content_hash != before
 
 
 @pytest.mark.parametrize("edit, message", [
@@ -56,7 +56,7 @@ def test_content_hash_leaves_out_the_claims_and_the_manifests_comments_but_not_i
 def test_broken_folders_fail_with_a_sentence_naming_the_file(folder, edit, message):
     edit(folder)
     with pytest.raises(SubmissionError, match=message.replace("(", r"\(").replace("`", "`")):
-        submission.load(folder)
+        contract.load(folder)
 
 
 @pytest.mark.parametrize("change, message", [
@@ -71,12 +71,12 @@ def test_manifest_mistakes_are_explained(folder, change, message):
     manifest = folder / "manifest.toml"
     manifest.write_text(manifest.read_text().replace(*change))
     with pytest.raises(SubmissionError, match=message):
-        submission.load(folder)
+        contract.load(folder)
 
 
 def test_an_empty_folder_is_not_a_submission(tmp_path):
     with pytest.raises(SubmissionError, match="manifest.toml is missing"):
-        submission.load(tmp_path)
+        contract.load(tmp_path)
 
 
 @pytest.mark.parametrize("name, make, message", [
@@ -85,12 +85,12 @@ def test_an_empty_folder_is_not_a_submission(tmp_path):
     ("model.py", b"import torch\n", "model.py is a file, not a folder; pass the folder holding"),
 ])
 def test_a_path_that_is_not_a_folder_says_what_it_is(tmp_path, name, make, message):
-    from harness.batch import submission_folders
+    from harness.grading.pipeline import submission_folders
 
     path = tmp_path / name
     if make is not None:
         path.write_bytes(make)
     with pytest.raises(SubmissionError, match=message.replace(".", r"\.")):
-        submission.load(path)
+        contract.load(path)
     with pytest.raises(SubmissionError, match="one folder per submission"):
         submission_folders(path)

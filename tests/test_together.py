@@ -1,4 +1,4 @@
-"""Runs taking turns in one process (`harness.together`) train exactly as each does alone."""
+"""Runs taking turns in one process (`harness.engine.together`) train exactly as each does alone."""
 
 import dataclasses
 import random
@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from harness import data
-from harness.runner import reference_components, train_run, train_run_steps
-from harness.together import together
+from harness.engine import data
+from harness.engine.run import reference_components, train_run, train_run_steps
+from harness.engine.together import together
 from reference.experiments import EXPERIMENTS
 
 CPU = torch.device("cpu")

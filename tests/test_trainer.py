@@ -4,16 +4,16 @@ import pytest
 import torch
 from torch import nn
 
-from harness import data, env
-from harness.batches import Batches
-from harness.bench import notebook_epoch
-from harness.callbacks import EarlyStopping, History
-from harness.inputs import make_prepare
-from harness.runner import run_spec
-from harness.spec import EarlyStopping as EarlyStoppingSpec
-from harness.spec import Profile
-from harness.tasks import TASKS
-from harness.trainer import FitState, fit
+from harness.engine import data, devices
+from harness.engine.batches import Batches
+from harness.bench.epochs import notebook_epoch
+from harness.engine.callbacks import EarlyStopping, History
+from harness.engine.inputs import make_prepare
+from harness.engine.run import run_spec
+from harness.engine.spec import EarlyStopping as EarlyStoppingSpec
+from harness.engine.spec import Profile
+from harness.engine.objectives import TASKS
+from harness.engine.trainer import FitState, fit
 from reference.experiments import EXPERIMENTS
 from reference.models import SimpleMLP
 
@@ -125,12 +125,12 @@ def test_per_sample_augmentation_in_workers_is_reproducible_and_random():
 
 
 def test_workers_only_serve_per_sample_augmentation_on_a_gpu():
-    from harness.runner import loader_workers
+    from harness.engine.run import loader_workers
 
     cuda, cpu = torch.device("cuda"), torch.device("cpu")
     assert loader_workers(cpu, "per-sample torchvision") == 0
     assert loader_workers(cuda, "batched") == loader_workers(cuda, None) == 0
-    assert loader_workers(cuda, "per-sample torchvision") == min(8, env.cpus() - 1)
+    assert loader_workers(cuda, "per-sample torchvision") == min(8, devices.cpus() - 1)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,74 @@
+from collections import Counter
+
+from harness.grading.checks.support import expect, traced
+from harness.grading.checks.trace import DROPOUT_KINDS
+
+BASELINE_PARAMETERS = 390_986
+CONVS = [(3, 32), (32, 64), (64, 128), (128, 256)]
+ADDED = {"batch_norm", *DROPOUT_KINDS}  # what a variant may add to the computation
+
+
+def conv_shape(op) -> str:
+    """'in->out KxK pad P' of a convolution as it ran ('same' padding is the padding it amounts to)."""
+    out_channels, per_group, kh, kw = op.args["weight"].shape
+    groups = op.args.get("groups") or 1
+    padding, stride = op.args.get("padding", 0), op.args.get("stride", 1)
+    if padding == "same":
+        padding = (kh // 2, kw // 2)
+    elif padding == "valid":
+        padding = 0
+    pad = padding[0] if isinstance(padding, (list, tuple)) else padding
+    step = stride[0] if isinstance(stride, (list, tuple)) else stride
+    shape = f"{per_group * groups}->{out_channels} {kh}x{kw} pad {pad}"
+    return shape if step == 1 else f"{shape} stride {step}"
+
+
+def used_parameters(variant, trace) -> int:
+    """Parameters the forward pass read: a layer built but never called computes nothing."""
+    return sum(p.numel() for p in variant.parameters().values() if trace.uses(p))
+
+
+def test_baseline_architecture(variant, batch):
+    """The baseline CNNModel() is the given network: 390,986 parameters, four 3x3 convs 32/64/128/256, output 10 classes."""
+    base = variant("base")
+    out, seen = traced(base, batch, "train", "running CNNModel() on a batch of 64 images")
+    shapes = [conv_shape(op) for op in seen.of("conv")]
+    wanted = [f"{i}->{o} 3x3 pad 1" for i, o in CONVS]
+    expect(shapes == wanted, f"CNNModel() should run four convolutions {wanted}; yours runs {shapes}.",
+           what="convolutions", measured="; ".join(shapes), bound="; ".join(wanted))
+    count = used_parameters(base, seen)
+    expect(count == BASELINE_PARAMETERS,
+           f"CNNModel() computes with {count:,} parameters; the given architecture has {BASELINE_PARAMETERS:,}. "
+           "Keep the given layers and only add BatchNorm/Dropout behind the flags.",
+           what="parameters", measured=count, bound=BASELINE_PARAMETERS)
+    expect(tuple(out.shape) == (len(batch), 10),
+           f"CNNModel() should output (batch, 10) logits; it gave {tuple(out.shape)}.",
+           what="output shape", measured=str(tuple(out.shape)), bound=str((len(batch), 10)))
+
+
+def test_variants_only_add_batchnorm_and_dropout(variant, batch):
+    """use_batchnorm / use_dropout add only batch norm and dropout to what the given network computes, nothing else."""
+    base = variant("base")
+    _, seen = traced(base, batch, "train", "running CNNModel() in training mode")
+    computed, base_count = seen.computation(), used_parameters(base, seen)
+    for name in ("batchnorm", "dropout", "both"):
+        model = variant(name)
+        _, trace = traced(model, batch, "train", f"running {model.label} in training mode")
+        ops = trace.computation()
+        added, removed = ops - computed, computed - ops
+        expect(not removed and set(added) <= ADDED,
+               f"{model.label} changes more than batch norm/dropout: it adds {_listed(added)} and removes "
+               f"{_listed(removed)} compared with CNNModel().",
+               what=f"operations {name} adds", measured=_listed(added), bound="/".join(sorted(ADDED)) + " only")
+        normalizing = {id(t): t for op in trace.of("batch_norm") for t in (op.args.get("weight"), op.args.get("bias"))
+                       if t is not None and any(t is p for p in model.parameters().values())}
+        bn_params = sum(t.numel() for t in normalizing.values())
+        count = used_parameters(model, trace)
+        expect(count == base_count + bn_params,
+               f"{model.label} computes with {count:,} parameters; with only batch norm/dropout added it should "
+               f"use {base_count + bn_params:,}.", what=f"parameters with {name}", measured=count,
+               bound=base_count + bn_params)
+
+
+def _listed(counts: Counter) -> str:
+    return ", ".join(f"{name} x{n}" for name, n in sorted(counts.items())) or "nothing"

@@ -1,0 +1,97 @@
+import torch
+from scipy import stats
+from torchvision.transforms.functional import to_pil_image, to_tensor
+
+from harness.grading.checks.subjects import TRANSFORMS
+from harness.grading.checks.support import expect, student
+
+SAMPLES, REPEATS = 96, 3
+
+
+def _apply(transform, name, pil_images):
+    with student(f"applying {name} to a 32x32 PIL image"):
+        return [transform(image) for image in pil_images]
+
+
+def _reference(image, context):
+    mean = torch.tensor(context["mean"]).view(3, 1, 1)
+    std = torch.tensor(context["std"]).view(3, 1, 1)
+    return (to_tensor(image) - mean) / std
+
+
+def test_transforms_return_normalized_tensors(transform, images, context):
+    """Each transform turns a 32x32 RGB image into a finite float tensor of shape (3, 32, 32), normalized with the given mean/std."""
+    pil = [to_pil_image(img) for img in images[0][:SAMPLES]]
+    for name in TRANSFORMS:
+        outputs = _apply(transform(name), name, pil)
+        bad = [o for o in outputs if not (isinstance(o, torch.Tensor) and o.shape == (3, 32, 32) and o.is_floating_point())]
+        expect(not bad, f"{name} should return float tensors of shape (3, 32, 32); it returned "
+               f"{type(bad[0]).__name__ if bad else ''} {getattr(bad[0], 'shape', '') if bad else ''}.",
+               what="output", measured=str(getattr(bad[0], "shape", type(bad[0]).__name__)) if bad
+               else "(3, 32, 32) float", bound="(3, 32, 32) float")
+        non_finite = sum(int((~torch.isfinite(o)).sum()) for o in outputs)
+        expect(non_finite == 0, f"{name} produced {non_finite} NaN or infinite values.",
+               what="NaN/inf values", measured=non_finite, bound=0)
+        # undo Normalize(mean, std): a correctly normalized image comes back inside [0, 1] and spans it
+        mean = torch.tensor(context["mean"]).view(1, 3, 1, 1)
+        std = torch.tensor(context["std"]).view(1, 3, 1, 1)
+        raw = (torch.stack(outputs) * std + mean).transpose(0, 1).flatten(1)
+        low, high = float(raw.min()), float(raw.max())
+        spread = float((raw.quantile(0.99, dim=1) - raw.quantile(0.01, dim=1)).min())
+        expect(low > -0.01 and high < 1.01 and spread > 0.6,
+               f"{name}'s outputs are not images normalized with the mean/std it was given: undoing "
+               f"Normalize(mean, std) gives values from {low:.2f} to {high:.2f} (spread {spread:.2f}) instead of "
+               "spanning [0, 1]. End the pipeline with ToTensor() and Normalize(mean, std), once.",
+               what=f"{name}, Normalize undone", measured=f"[{low:.2f}, {high:.2f}], spread {spread:.2f}",
+               bound="within [0, 1], spread > 0.6")
+
+
+def test_validation_transform_has_no_random_augmentation(transform, images, context):
+    """val_transform only converts and normalizes: it is deterministic and equals (image/255 - mean)/std exactly."""
+    pipeline = transform("val_transform")
+    pil = [to_pil_image(img) for img in images[0][:SAMPLES]]
+    first, second = _apply(pipeline, "val_transform", pil), _apply(pipeline, "val_transform", pil)
+    differ = sum(not torch.equal(a, b) for a, b in zip(first, second))
+    expect(differ == 0, f"val_transform gave different results for the same image ({differ} of {len(pil)} images): "
+           "it contains a random augmentation. Validation images must only be converted and normalized.",
+           what="images differing on a second pass", measured=differ, bound=0)
+    error = max(float((out - _reference(img, context)).abs().max()) for out, img in zip(first, pil))
+    expect(error < 2e-3, f"val_transform changes images beyond ToTensor+Normalize(mean, std) (max difference "
+           f"{error:.3f}); keep augmentation out of validation and use the train-set mean/std it is given.",
+           what="difference from ToTensor+Normalize", measured=round(error, 4), bound="< 2e-3")
+
+
+def _distortion(transform, name, pil, context) -> torch.Tensor:
+    """Per image: mean squared difference between augmented and plain normalized image, averaged over REPEATS."""
+    pipeline = transform(name)
+    plain = torch.stack([_reference(i, context) for i in pil])
+    torch.manual_seed(0)
+    runs = [torch.stack(_apply(pipeline, name, pil)) for _ in range(REPEATS)]
+    return torch.stack([(r - plain).square().mean(dim=(1, 2, 3)) for r in runs]).mean(0)
+
+
+def test_training_transforms_are_random(transform, images):
+    """Both training transforms augment: the same image comes out differently on different draws."""
+    pil = [to_pil_image(img) for img in images[0][:32]]
+    for name in TRANSFORMS[:2]:
+        pipeline = transform(name)
+        torch.manual_seed(0)
+        first, second = _apply(pipeline, name, pil), _apply(pipeline, name, pil)
+        changed = sum(not torch.equal(a, b) for a, b in zip(first, second)) / len(pil)
+        expect(changed >= 0.25, f"{name} gave identical outputs for {1 - changed:.0%} of images on two draws: "
+               "it does not look like a random augmentation.", what=f"{name}: share of images changed between draws",
+               measured=round(changed, 3), bound=">= 0.25")
+
+
+def test_strategy_2_is_stronger_than_strategy_1(transform, images, context):
+    """Strategy 2 distorts images measurably more than strategy 1 (paired test over images, p < 0.01)."""
+    pil = [to_pil_image(img) for img in images[0][:SAMPLES]]
+    one = _distortion(transform, "train_transform_1", pil, context)
+    two = _distortion(transform, "train_transform_2", pil, context)
+    result = stats.wilcoxon(two.numpy(), one.numpy(), alternative="greater")
+    expect(float(two.mean()) > float(one.mean()) and result.pvalue < 0.01,
+           f"train_transform_2 should be the more aggressive strategy, but it changes images by "
+           f"{float(two.mean()):.3f} on average against {float(one.mean()):.3f} for train_transform_1 "
+           f"(p = {result.pvalue:.3g}).", what="distortion, strategy 2 vs 1",
+           measured=f"{float(two.mean()):.3f} vs {float(one.mean()):.3f}, p = {result.pvalue:.2g}",
+           bound="2 > 1, p < 0.01")

@@ -1,0 +1,81 @@
+import torch
+
+from harness.grading.checks.support import expect, traced
+
+PREVIOUS = {"after_conv": "conv", "after_relu": "relu"}  # what computes a batch norm's input, by placement
+NAMES = {"conv": "a convolution", "relu": "a ReLU"}
+
+
+def _normalized(op, shape=(1, -1, 1, 1)):
+    """What batch norm with its running statistics gives for `op`'s input."""
+    args = op.args
+    out = (op.input - args["running_mean"].view(shape)) / torch.sqrt(args["running_var"].view(shape) + args["eps"])
+    if args.get("weight") is not None:
+        out = out * args["weight"].detach().view(shape)
+    if args.get("bias") is not None:
+        out = out + args["bias"].detach().view(shape)
+    return out
+
+
+def test_batchnorm_train_statistics(variant, batch):
+    """In training mode every batch norm outputs per-channel mean 0 and variance 1 and updates its running statistics."""
+    model = variant("batchnorm")
+    with torch.no_grad():
+        _, seen = traced(model, batch, "train", f"running {model.label} in training mode")
+    calls = seen.of("batch_norm")
+    expect(bool(calls), f"{model.label} applied no batch norm in training mode; call your BatchNorm2d layers "
+           "(or F.batch_norm) in forward().", what="batch norms applied", measured=len(calls), bound="at least 1")
+    outputs = [op.output.transpose(0, 1).flatten(1) for op in calls]
+    mean = max(y.mean(1).abs().max().item() for y in outputs)
+    var = max((y.var(1, unbiased=False) - 1).abs().max().item() for y in outputs)
+    expect(mean < 1e-3 and var < 2e-2,
+           f"A batch norm output in training mode has per-channel mean up to {mean:.4f} and variance off 1 "
+           f"by {var:.4f}; it should be standardized with the batch statistics.",
+           what="per-channel output, worst layer", measured=f"|mean| {mean:.1e}, |var-1| {var:.1e}",
+           bound="|mean| < 1e-3, |var-1| < 2e-2")
+    stats = [op.args.get("running_mean") for op in calls]
+    moved = min(float(s.abs().sum()) if s is not None else 0.0 for s in stats)
+    expect(moved > 0, "After a training-mode pass a batch norm running mean is still zero: running statistics "
+           "were not updated (track_running_stats off or momentum 0?).", what="running mean moved (sum |mean|), least",
+           measured=round(moved, 4), bound="> 0")
+
+
+def test_batchnorm_uses_running_statistics_in_eval(variant, batch):
+    """In eval mode batch norm normalizes with its running statistics, so an image's output does not depend on its batch."""
+    model = variant("batchnorm")
+    with torch.no_grad():
+        traced(model, batch, "train", f"running {model.label} in training mode")
+        out, seen = traced(model, batch, "eval", f"running {model.label} in eval mode")
+    calls = seen.of("batch_norm")
+    expect(bool(calls), f"{model.label} applied no batch norm in eval mode, so nothing normalizes with running "
+           "statistics; call your BatchNorm2d layers in forward().",
+           what="batch norms applied in eval mode", measured=len(calls), bound="at least 1")
+    for op in calls:
+        if op.args.get("running_mean") is None or op.args.get("running_var") is None:
+            expect(False, "In eval mode a batch norm has no running statistics to normalize with.",
+                   what="running statistics kept", measured="none", bound="running mean and variance")
+        error = float((op.output - _normalized(op)).abs().max())
+        expect(error < 1e-4, "In eval mode a batch norm did not normalize with its running statistics.",
+               what="difference from running-statistics output", measured=error, bound="< 1e-4")
+    other = torch.cat([batch[:1], torch.randn(len(batch) - 1, *batch.shape[1:], generator=torch.Generator().manual_seed(2))])
+    with torch.no_grad():
+        again, _ = traced(model, other, "eval", f"running {model.label} in eval mode")
+    gap = float((out[0] - again[0]).abs().max())
+    expect(gap < 1e-4, "In eval mode an image's output changed with the rest of its batch: batch statistics are "
+           "used at evaluation time. Use nn.BatchNorm2d layers (or F.batch_norm with training=self.training) so "
+           "model.eval() switches them to running statistics.",
+           what="an image's output, in two different batches", measured=gap, bound="< 1e-4")
+
+
+def test_batchnorm_placement_matches_manifest(variant, context, batch):
+    """Every batch norm sits where the manifest says: right after the convolution, or right after its ReLU."""
+    placement = context["batchnorm_placement"]
+    model = variant("batchnorm")
+    with torch.no_grad():
+        _, seen = traced(model, batch, "train", f"running {model.label}")
+    previous = [op.producer.word if op.producer else "the input" for op in seen.of("batch_norm")]
+    wanted = PREVIOUS[placement]
+    expect(bool(previous) and all(p == wanted for p in previous),
+           f"The manifest says batch norm is placed {placement} (right after {NAMES[wanted]}), but in forward() the "
+           f"batch norms are applied right after: {', '.join(previous) or 'nothing (no batch norm ran)'}.",
+           what="computed right before each batch norm", measured=", ".join(previous) or "none", bound=f"all {wanted}")

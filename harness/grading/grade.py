@@ -1,0 +1,156 @@
+"""From an evaluation (what the store holds for one submission) and a rubric to a grade with evidence.
+
+Every item says what was assessed, what was measured and why it earned or lost its points; an item
+that cannot be assessed under the grading profile counts neither way and says why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.grading.checks.verdicts import SUBMISSION
+from harness.grading.evaluate import Evaluation
+from harness.grading.rubric import Rubric
+from harness.grading.spread import METRIC, Spread
+from harness.grading.contract import CLAIMED_RUNS
+
+PASS, FAIL, NOT_ASSESSED = "pass", "fail", "not assessed"
+
+
+@dataclass(frozen=True)
+class Item:
+    section: str  # check | run | claim
+    id: str
+    title: str
+    points: float
+    max_points: float
+    status: str  # PASS | FAIL | NOT_ASSESSED
+    reason: str = ""  # for the student: why it failed, or why it was not assessed
+    evidence: dict[str, Any] = field(default_factory=dict)  # measured values, bounds, tolerances
+    computed_in: str = ""  # a check's: where its verdict was computed (GRADER, or the SUBMISSION's own process)
+
+    @property
+    def key(self) -> str:
+        return f"{self.section}:{self.id}"
+
+    @property
+    def untrusted(self) -> bool:
+        """A check whose verdict came from the submission's own process, which its code could have forged."""
+        return self.computed_in == SUBMISSION
+
+    @property
+    def where(self) -> str:
+        """For an untrusted check: where its verdict was computed, and why (else '')."""
+        if not self.untrusted:
+            return ""
+        note = self.evidence.get("note") or "stored by an earlier version, which computed every verdict there"
+        return f"verdict computed in the submission's own process ({note})"
+
+
+@dataclass(frozen=True)
+class Grade:
+    student: str
+    folder: str
+    content_hash: str | None
+    profile: str
+    status: str  # the evaluation's: complete | errors | failed to run | invalid | incomplete
+    failure: str  # why nothing could be assessed ('' when the submission ran)
+    items: tuple[Item, ...]
+
+    @property
+    def points(self) -> float:
+        return sum(i.points for i in self.items)
+
+    @property
+    def max_points(self) -> float:
+        return sum(i.max_points for i in self.items if i.status != NOT_ASSESSED)
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.points / self.max_points if self.max_points else 0.0
+
+    @property
+    def failed(self) -> list[Item]:
+        return [i for i in self.items if i.status == FAIL]
+
+
+def _check_items(evaluation: Evaluation, rubric: Rubric) -> list[Item]:
+    record = evaluation.checks
+    results = {c["id"]: c for c in (record.arrays.get("checks", []) if record and record.status == "ok" else [])}
+    items = []
+    for check, points in rubric.checks.items():
+        result = results.get(check)
+        if result is None:
+            why = evaluation.failure or (record.error if record and record.error != "not run" else "")
+            items.append(Item("check", check, check.replace("_", " "), 0.0, points, FAIL,
+                              f"the check did not run: {why or 'interrupted; run the same command again'}"))
+            continue
+        # results stored before checks kept every measurement have only the failing one's, and were
+        # all computed in the submission's own process
+        evidence = {"measured": result["measured"], "bound": result["bound"],
+                    "measurements": result.get("measurements", []), "note": result.get("note", "")}
+        status = PASS if result["passed"] else FAIL
+        items.append(Item("check", check, result["title"], points if result["passed"] else 0.0, points, status,
+                          result["message"], evidence, result.get("computed_in", SUBMISSION)))
+    return items
+
+
+def _run_items(evaluation: Evaluation, rubric: Rubric) -> list[Item]:
+    items = []
+    for run, points in rubric.runs.items():
+        record = evaluation.runs.get(run)
+        if record is not None and record.status == "ok":
+            evidence = {METRIC: record.metrics.get(METRIC), "epochs": record.metrics.get("epochs_run")}
+            items.append(Item("run", run, f"{run} trains to the end", points, points, PASS, "", evidence))
+            continue
+        if evaluation.failure:
+            reason = f"not run, because the submission could not be run: {evaluation.failure}"
+        elif record is None or record.status == "skipped":
+            reason = "not run yet (interrupted); run the same command again to finish it"
+        else:
+            reason = record.error
+        items.append(Item("run", run, f"{run} trains to the end", 0.0, points, FAIL, reason))
+    return items
+
+
+def _claim_item(name: str, claim: float | None, evaluation: Evaluation, rubric: Rubric,
+                spread: Spread | None) -> Item:
+    run = CLAIMED_RUNS[name]
+    title = f"claimed best validation accuracy of {name}"
+    rule = rubric.claims
+    if not rule.assessed(name, evaluation.profile):
+        return Item("claim", name, title, 0.0, rule.points, NOT_ASSESSED,
+                    f"claims are 40-epoch results; they are compared when grading with the "
+                    f"{' or '.join(rule.profiles)} profile, not {evaluation.profile}", {"claimed": claim})
+    if claim is None:
+        return Item("claim", name, title, 0.0, rule.points, FAIL,
+                    f"manifest.toml has no claim for {name}; add `{name} = <accuracy>` under [claims].")
+    record = evaluation.runs.get(run)
+    if record is None or record.status != "ok" or spread is None:
+        why = "the run did not complete" if spread is not None else "the reference spread is not available"
+        return Item("claim", name, title, 0.0, rule.points, FAIL, f"cannot be compared: {why}.", {"claimed": claim})
+    reproduced = record.metrics[METRIC]
+    tolerance = spread.tolerance(rule.sigmas)
+    evidence = {"claimed": claim, "reproduced": reproduced, "tolerance": tolerance,
+                "reference_mean": spread.mean, "reference_std": spread.std, "reference_seeds": len(spread.values)}
+    if abs(claim - reproduced) <= tolerance:
+        return Item("claim", name, title, rule.points, rule.points, PASS, "", evidence)
+    return Item("claim", name, title, 0.0, rule.points, FAIL,
+                f"you claim {claim:.1%} for {name}, but your code reproduces {reproduced:.1%}; runs of the same "
+                f"experiment differ by at most {tolerance:.1%} (from the reference over {len(spread.values)} seeds). "
+                "Report the number your code actually produced.", evidence)
+
+
+def grade(evaluation: Evaluation, rubric: Rubric, spreads: dict[str, Spread]) -> Grade:
+    """`spreads`: reference spread per claimed run name, for the claims assessed in this profile."""
+    items = _check_items(evaluation, rubric) + _run_items(evaluation, rubric)
+    items += [_claim_item(name, evaluation.claims.get(name), evaluation, rubric, spreads.get(name))
+              for name in CLAIMED_RUNS]
+    return Grade(evaluation.student, evaluation.folder.name, evaluation.content_hash, evaluation.profile,
+                 evaluation.status, evaluation.failure, tuple(items))
+
+
+def claims_to_compare(rubric: Rubric, profile: str) -> list[str]:
+    """The claimed runs whose reference spread this profile's grading needs."""
+    return [name for name in CLAIMED_RUNS if rubric.claims.assessed(name, profile)]

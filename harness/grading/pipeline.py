@@ -1,0 +1,71 @@
+"""Grade a set of submission folders end to end: sandboxed evaluation, reference spread, grades.
+
+Both front doors use it: `harness check` with one folder and `harness grade` with a class.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from harness.engine import devices
+
+from harness.grading import spread
+from harness.grading.executors import Executor
+from harness.grading.evaluate import Evaluation, Evaluator, Settings, stored_evaluations
+from harness.grading.grade import Grade, claims_to_compare, grade
+from harness.progress import Progress
+from harness.grading.rubric import Rubric
+from harness.engine.spec import Profile
+from harness.store.database import Store
+from harness.grading.contract import CLAIMED_RUNS, MANIFEST_FILE, SubmissionError, not_a_folder
+
+
+def submission_folders(parent: Path) -> list[Path]:
+    """Every folder directly under `parent`, except hidden ones: each is one student's submission."""
+    if not parent.is_dir():
+        raise SubmissionError(f"{not_a_folder(parent)}; pass the folder that holds one folder per submission")
+    if (parent / MANIFEST_FILE).is_file():
+        raise SubmissionError(f"{parent} is one submission (it holds {MANIFEST_FILE}); grade the folder above it, "
+                         f"or check this one with `harness check {parent}`")
+    return sorted(p for p in parent.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+
+
+def reference_spreads(store: Store, settings: Settings, rubric: Rubric, evaluations: list[Evaluation],
+                      progress: Callable[[str], None]) -> dict[str, spread.Spread]:
+    """The spread of each claimed run that this profile compares, measured once and stored."""
+    from reference.experiments import EXPERIMENTS
+
+    if not any(e.claims and not e.failure for e in evaluations):
+        return {}
+    device = devices.resolve_device(settings.device)
+    return {name: spread.measure(store, EXPERIMENTS[CLAIMED_RUNS[name]], profile=settings.profile,
+                                 seeds=rubric.claims.seeds, data_root=settings.data_root, device=device,
+                                 progress=progress)
+            for name in claims_to_compare(rubric, settings.profile.name)}
+
+
+def stored_spreads(store: Store, rubric: Rubric, profile: Profile) -> dict[str, spread.Spread]:
+    """The spreads already in the store (rendering never runs anything)."""
+    from reference.experiments import EXPERIMENTS
+
+    found = {name: spread.stored(store, EXPERIMENTS[CLAIMED_RUNS[name]], profile=profile, seeds=rubric.claims.seeds)
+             for name in claims_to_compare(rubric, profile.name)}
+    return {name: value for name, value in found.items() if value is not None}
+
+
+def stored_grades(store: Store, rubric: Rubric, profile: Profile) -> list[tuple[Evaluation, Grade]]:
+    """Every submission graded under `profile`, graded again from the store alone."""
+    spreads = stored_spreads(store, rubric, profile)
+    return [(e, grade(e, rubric, spreads)) for e in stored_evaluations(store, profile=profile.name)]
+
+
+def grade_folders(folders: list[Path], *, settings: Settings, rubric: Rubric, store: Store, executor: Executor,
+                  progress: Progress, retry_failed: bool = False,
+                  ) -> tuple[list[tuple[Evaluation, Grade]], list[tuple[str, str]]]:
+    """The grades, and the jobs the executor gave up on as (label, why): not stored, so a re-run retries them.
+    `retry_failed`: run again the jobs whose stored result is a failure."""
+    evaluator = Evaluator(settings, store, executor, progress=progress, retry_failed=retry_failed)
+    evaluations = evaluator.evaluate_all(folders)
+    spreads = reference_spreads(store, settings, rubric, evaluations, progress.note)
+    return [(e, grade(e, rubric, spreads)) for e in evaluations], list(evaluator.not_run.values())

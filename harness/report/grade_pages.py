@@ -1,0 +1,147 @@
+"""The grade pages: one per submission (what the student reads) and the class overview (the instructor's).
+
+Everything shown comes from the grade and the stored records; nothing is re-run to render a page.
+"""
+
+from __future__ import annotations
+
+import collections
+import re
+from pathlib import Path
+from typing import Any
+
+from harness.report import figures
+from harness.grading.evaluate import Evaluation
+from harness.grading.grade import FAIL, NOT_ASSESSED, PASS, Grade, Item
+from harness.report.reference_page import _environment, _series, _table, training_figure
+from harness.grading.contract import CLAIMED_RUNS
+
+SGD_RUNS = ("cw_sgd_3e-3", "cw_sgd_1e-3", "cw_sgd_3e-4")
+CURVE_RUNS = ("cw_baseline", "cw_aug1", "cw_aug2")
+
+
+def page_name(grade: Grade) -> str:
+    """A file name from the submission folder that cannot escape the report folder."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", grade.folder).lstrip(".") + ".html"
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return "" if value is None else str(value)
+
+
+def _listed(values: list[str]) -> str:
+    """Values of one quantity, one per layer or transform: once when they agree."""
+    return values[0] if len(set(values)) == 1 else " | ".join(values)
+
+
+def measurement_lines(item: Item) -> list[dict[str, Any]]:
+    """What a check measured, one line per quantity, in the order measured. The bound is left out
+    where the measurement had to equal it exactly and did."""
+    measurements = item.evidence.get("measurements") or (
+        [{"what": "", "measured": item.evidence.get("measured"), "bound": item.evidence.get("bound"), "passed": False}]
+        if item.status == FAIL and item.evidence.get("measured") is not None else [])
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for measurement in measurements:
+        grouped.setdefault(measurement["what"], []).append(measurement)
+    lines = []
+    for what, group in grouped.items():
+        measured, bound = _listed([_value(m["measured"]) for m in group]), _listed([_value(m["bound"]) for m in group])
+        lines.append({"what": what, "measured": measured, "bound": "" if bound == measured else bound,
+                      "passed": all(m["passed"] for m in group)})
+    return lines
+
+
+def coursework_rows(evaluation: Evaluation, grade: Grade) -> list[dict[str, str]]:
+    claims = {i.id: i for i in grade.items if i.section == "claim"}
+    rows = []
+    for name, run in CLAIMED_RUNS.items():
+        record, claim = evaluation.runs.get(run), claims.get(name)
+        ok = record is not None and record.status == "ok"
+        rows.append({
+            "run": name,
+            "reproduced best val accuracy": f"{record.metrics['best_val_accuracy']:.4f}" if ok else (record.status if record else "-"),
+            "claimed": _value(evaluation.claims.get(name)),
+            "tolerance": f"± {claim.evidence['tolerance']:.4f}" if claim and "tolerance" in claim.evidence else "",
+            "claim": claim.status if claim else "",
+        })
+    return rows
+
+
+def sgd_figure(evaluation: Evaluation) -> str | None:
+    records = {run: evaluation.runs.get(run) for run in SGD_RUNS}
+    panels: dict[str, dict[str, list[float]]] = {"training loss": {}, "validation loss": {}}
+    for run, record in records.items():
+        if record is not None and record.status == "ok":
+            lr = run.removeprefix("cw_sgd_")
+            panels["training loss"][f"SGD lr {lr}"] = _series(record, "loss")
+            panels["validation loss"][f"SGD lr {lr}"] = _series(record, "val_loss")
+    return figures.curves(panels) if panels["training loss"] else None
+
+
+def provenance(evaluation: Evaluation) -> list[tuple[str, str]]:
+    records = [r for r in (evaluation.smoke, evaluation.checks, *evaluation.runs.values()) if r and r.environment]
+    fields: dict[str, set[str]] = collections.defaultdict(set)
+    for record in records:
+        for key in ("harness_version", "git_commit", "torch", "torchvision", "device", "isolation", "precision"):
+            fields[key].add(str(record.environment.get(key)))
+        fields["seeds"].add(str(record.seed))
+    started = sorted(r.started_at for r in records)
+    rows = [("submission hash", evaluation.content_hash or "-"), ("profile", evaluation.profile)]
+    rows += [(k, ", ".join(sorted(v))) for k, v in fields.items()]
+    if started:
+        rows.append(("run between", f"{started[0]} and {started[-1]} (UTC)"))
+        rows.append(("compute time", f"{sum(r.wall_s for r in records):.0f} s"))
+    return rows
+
+
+def write_submission_page(evaluation: Evaluation, grade: Grade, folder: Path, *, index: str | None = None) -> Path:
+    checks = [i for i in grade.items if i.section == "check"]
+    view = {
+        "grade": grade, "index": index, "PASS": PASS, "FAIL": FAIL, "NOT_ASSESSED": NOT_ASSESSED,
+        "items": grade.items, "checks": [(item, measurement_lines(item)) for item in checks],
+        "coursework": _table(coursework_rows(evaluation, grade)),
+        "curves": [(run, training_figure(evaluation.runs[run])) for run in CURVE_RUNS
+                   if run in evaluation.runs and evaluation.runs[run].status == "ok"],
+        "sgd": sgd_figure(evaluation),
+        "provenance": provenance(evaluation),
+    }
+    return _write(folder / page_name(grade), "submission.html.j2", view)
+
+
+def check_pass_rates(grades: list[Grade]) -> list[dict[str, Any]]:
+    """How many of the submissions that ran passed each check: which mistakes were common."""
+    ran = [g for g in grades if not g.failure]
+    rates = collections.OrderedDict()
+    for g in ran:
+        for item in g.items:
+            if item.section == "check":
+                rates.setdefault(item.id, [item.title, 0])[1] += item.status == PASS
+    return [{"check": title, "passed": f"{n}/{len(ran)}", "rate": n / len(ran)} for title, n in rates.values()]
+
+
+def write_class_page(grades: list[Grade], folder: Path, *, profile: str, rubric: str) -> Path:
+    percents = [g.percent for g in grades if not g.failure]
+    view = {
+        "grades": grades, "profile": profile, "rubric": rubric, "page_name": page_name,
+        "rates": check_pass_rates(grades),
+        "distribution": figures.distribution(percents, "grade (%)") if percents else None,
+        "broken": [g for g in grades if g.failure],
+    }
+    return _write(folder / "index.html", "class.html.j2", view)
+
+
+def write_class_reports(results: list[tuple[Evaluation, Grade]], folder: Path, *, profile: str, rubric: str) -> Path:
+    """One page per submission and the class overview linking them; returns the overview."""
+    for evaluation, grade in results:
+        write_submission_page(evaluation, grade, folder, index="index.html")
+    return write_class_page([g for _, g in results], folder, profile=profile, rubric=rubric)
+
+
+def _write(path: Path, template: str, view: dict[str, Any]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(_environment().get_template(template).render(**view), encoding="utf-8")
+    return path

@@ -1,0 +1,84 @@
+"""The outputs of grading that are not HTML: the gradebook CSV and the terminal summary."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from harness.grading.grade import FAIL, NOT_ASSESSED, PASS, Grade
+
+
+def rows(grades: list[Grade]) -> pd.DataFrame:
+    """One row per submission: identity, total, status, the checks whose verdict was computed in the
+    submission's own process, then one column per rubric item (points)."""
+    records = []
+    for g in grades:
+        row = {"student": g.student, "folder": g.folder, "submission_hash": (g.content_hash or "")[:12],
+               "status": g.status, "points": round(g.points, 2), "max_points": round(g.max_points, 2),
+               "percent": round(g.percent, 1), "failed_items": len(g.failed),
+               "problem": g.failure or (g.failed[0].reason if g.failed else ""),
+               "checked_in_submission": ";".join(i.id for i in g.items if i.untrusted)}
+        row |= {i.key: (round(i.points, 2) if i.status != NOT_ASSESSED else "") for i in g.items}
+        records.append(row)
+    return pd.DataFrame(records)
+
+
+def write_whole(path: str | Path, fill: Callable[[Path], object]) -> Path:
+    """`fill` writes a temporary file beside `path`, which is then renamed: a crash never leaves half a
+    file where a reader (a spreadsheet, Gradescope) looks for it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(path.suffix + ".partial")
+    fill(partial)
+    os.replace(partial, path)
+    return path
+
+
+def write_csv(grades: list[Grade], path: str | Path) -> Path:
+    return write_whole(path, lambda partial: rows(grades).to_csv(partial, index=False))
+
+
+MARKS = {PASS: "PASS", FAIL: "FAIL", NOT_ASSESSED: "  - "}
+
+
+def summary(grade: Grade, *, width: int = 100) -> str:
+    """What a student reads in the terminal after `harness check`."""
+    lines = [f"{grade.student} ({grade.folder}, submission {(grade.content_hash or '-')[:12]}, profile {grade.profile})"]
+    if grade.failure:
+        lines.append(textwrap.fill(f"Could not be run: {grade.failure}", width, subsequent_indent="  "))
+    for section, heading in (("check", "Behaviour checks"), ("run", "Coursework runs"), ("claim", "Claims")):
+        items = [i for i in grade.items if i.section == section]
+        passed = sum(i.status == PASS for i in items)
+        lines.append(f"\n{heading}: {passed}/{sum(i.status != NOT_ASSESSED for i in items)} passed")
+        skipped: dict[str, list[str]] = {}
+        for item in items:
+            if grade.failure and item.status == FAIL:
+                continue  # one failure sentence above says it for all of them
+            if item.status == NOT_ASSESSED:
+                skipped.setdefault(item.reason, []).append(item.id)
+                continue
+            lines.append(f"  {MARKS[item.status]}  {item.title}")
+            for text in (item.reason if item.status != PASS else "", item.where):
+                if text:
+                    lines.append(textwrap.fill(text, width, initial_indent="        ", subsequent_indent="        "))
+        for reason, ids in skipped.items():
+            lines.append(textwrap.fill(f"Not assessed ({', '.join(ids)}): {reason}", width,
+                                       initial_indent="  ", subsequent_indent="        "))
+    lines.append(f"\nTotal: {grade.points:g} / {grade.max_points:g} points ({grade.percent:.0f}%)"
+                 f" - {len(grade.failed)} item(s) failed")
+    return "\n".join(lines)
+
+
+def class_summary(grades: list[Grade]) -> str:
+    """What an instructor reads in the terminal after `harness grade`: a line per student, with
+    why nothing ran or which items failed (their reasons are in the reports)."""
+    lines = []
+    for g in grades:
+        failed = ", ".join(i.key for i in g.failed)
+        why = f": {g.failure[:80]}" if g.failure else f"  failed: {failed}" if failed else ""
+        lines.append(f"  {g.student:<30} {g.percent:5.1f}%  {g.status}{why}")
+    return "\n".join(lines)

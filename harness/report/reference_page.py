@@ -1,0 +1,126 @@
+"""The reference results page: every stored reference run, as the notebook shows it, from the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pandas as pd
+
+from harness.report import figures
+from harness.store.records import RunRecord
+from harness.store.database import Store
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def latest_runs(store: Store, *, profile: str, subject: str = "reference") -> dict[str, RunRecord]:
+    """The newest stored run of each experiment under its declared seed (the lowest; `--seeds` adds
+    higher ones for the spread), in the order the experiments were first run."""
+    runs: dict[str, RunRecord] = {}
+    for record in store.runs(subject=subject, profile=profile):
+        if record.experiment not in runs or record.seed <= runs[record.experiment].seed:
+            runs[record.experiment] = record
+    return runs
+
+
+def _series(record: RunRecord, key: str) -> list[float]:
+    return [row[key] for row in record.history if key in row]
+
+
+def training_figure(record: RunRecord) -> str:
+    panels: dict[str, dict[str, list[float]]] = {"loss": {"train": _series(record, "loss"),
+                                                          "val": _series(record, "val_loss")}}
+    for metric in ("accuracy", "mae", "mse"):
+        if _series(record, metric):
+            panels[metric] = {"train": _series(record, metric), "val": _series(record, f"val_{metric}")}
+    if record.spec.get("scheduler"):
+        panels["learning rate"] = {"lr": _series(record, "lr")}
+    return figures.curves(panels, logy=frozenset({"learning rate"}))
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    return pd.DataFrame(rows).to_html(index=False, border=0, float_format=lambda v: f"{v:.4g}",
+                                      classes="data", na_rep="")
+
+
+def regression_table(runs: dict[str, RunRecord]) -> str | None:
+    """The notebook's cross table: each trained model's validation MAE and MSE."""
+    pair = [("MAE-trained (L1)", runs.get("regression_l1")), ("MSE-trained", runs.get("regression_mse"))]
+    if any(record is None for _, record in pair):
+        return None
+    return _table([{"model": name, "val MAE": r.metrics["final_val_mae"], "val MSE": r.metrics["final_val_mse"]}
+                   for name, r in pair])
+
+
+def weight_decay_table(runs: dict[str, RunRecord]) -> str | None:
+    rows = [{"weight decay": r.spec["optimizer"]["weight_decay"],
+             "train accuracy (eval mode)": r.metrics["final_train_accuracy"],
+             "test accuracy": r.metrics["final_val_accuracy"]}
+            for key in ("weight_decay_1e-3", "weight_decay_0") if (r := runs.get(key))]
+    return _table(rows) if rows else None
+
+
+def demo_view(record: RunRecord) -> dict[str, Any]:
+    view: dict[str, Any] = {"table": _table([{"measure": k, "value": v} for k, v in record.metrics.items()]),
+                            "figure": None, "image": None, "note": record.arrays.get("note")}
+    if record.experiment == "instancenorm_stats":
+        a = record.arrays
+        view["figure"] = figures.histograms({
+            "per-sample means": {"input": a["input_means"], "output": a["output_means"]},
+            "per-sample variances": {"input": a["input_vars"], "output": a["output_vars"]},
+        })
+    elif "weight_histogram" in record.arrays:
+        view["figure"] = figures.histograms({"weights": {"weights": record.arrays["weight_histogram"]}})
+    elif record.experiment == "augmentation_gallery":
+        view["image"] = figures.image_grid(record.arrays)
+    return view
+
+
+def provenance(runs: dict[str, RunRecord]) -> list[tuple[str, str]]:
+    """Each provenance field with every distinct value seen across the runs."""
+    fields: dict[str, set[str]] = {}
+    for record in runs.values():
+        env = record.environment
+        for key in ("harness_version", "git_commit", "torch", "torchvision", "python", "device", "device_name", "precision"):
+            fields.setdefault(key, set()).add(str(env.get(key)))
+        if "cuda_mps" in env:  # runs on a GPU: were they sharing it under MPS
+            fields.setdefault("cuda_mps", set()).add(str(env["cuda_mps"]))
+        if "train_step" in record.arrays:  # training runs: eager, or replayed from a CUDA graph
+            fields.setdefault("train_step", set()).add(record.arrays["train_step"])
+        if "data" in env:
+            d = env["data"]
+            fields.setdefault("data", set()).add(
+                f"{d['dataset']}: {d['folder']}" + (" (GENERATED stand-in data)" if d["synthetic"] else ""))
+    return [(k, "; ".join(sorted(v))) for k, v in fields.items()]
+
+
+def write_reference_report(store: Store, path: str | Path, *, profile: str,
+                           missing: dict[str, str] | None = None) -> Path:
+    runs = latest_runs(store, profile=profile)
+    summary = [{"experiment": r.experiment, "title": r.spec["title"], "kind": r.kind,
+                "epochs": r.metrics.get("epochs_run"), "best val acc": r.metrics.get("best_val_accuracy"),
+                "final val acc": r.metrics.get("final_val_accuracy"), "val MAE": r.metrics.get("final_val_mae"),
+                "wall s": round(r.wall_s, 1)} for r in runs.values()]
+    page = _environment().get_template("reference.html.j2").render(
+        profile=profile,
+        summary=_table(summary) if summary else None,
+        provenance=provenance(runs),
+        missing=missing or {},
+        regression=regression_table(runs),
+        weight_decay=weight_decay_table(runs),
+        training=[(r, training_figure(r)) for r in runs.values() if r.kind == "train"],
+        demos=[(r, demo_view(r)) for r in runs.values() if r.kind == "demo"],
+    )
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page, encoding="utf-8")
+    return path

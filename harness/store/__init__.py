@@ -1,0 +1,1 @@
+"""The results store: one SQLite file, and the records it keeps."""
