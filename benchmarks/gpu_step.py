@@ -21,10 +21,10 @@ import torch
 from torch import nn
 
 from harness.bench.epochs import CASES, harness_batches
+from harness.engine.objectives import OBJECTIVES
 from harness.engine.run import build_optimizer
 from harness.engine.spec import Optimizer
 from harness.engine.steps import make_step
-from harness.engine.objectives import TASKS
 from harness.engine.trainer import train_one_epoch
 
 
@@ -47,7 +47,7 @@ def main() -> None:
     started = time.perf_counter()
     if args.variant in ("compile", "reduce-overhead"):
         model = torch.compile(model, mode=None if args.variant == "compile" else args.variant)
-    step = make_step(model, TASKS["multiclass"], nn.CrossEntropyLoss(), optimizer, precision=args.precision,
+    step = make_step(model, OBJECTIVES["multiclass"], nn.CrossEntropyLoss(), optimizer, precision=args.precision,
                      cuda_graph=args.variant == "graph")
     epoch = lambda: train_one_epoch(step, batches)  # noqa: E731
     for _ in range(2):

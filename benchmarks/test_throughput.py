@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from harness.bench import epochs
-
 from harness.engine import synthetic
 from harness.engine.trainer import train_one_epoch
 

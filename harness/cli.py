@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from harness.engine import data, devices
-from harness.grading.executors import ExecutorUnavailable
 from harness.engine.mps import MpsUnavailable
-from harness.registry import UnknownName
+from harness.engine.spec import PROFILES, Spec, TrainSpec
+from harness.grading.contract import SubmissionError
+from harness.grading.executors import ExecutorUnavailable
 from harness.grading.rubric import RubricError
 from harness.grading.sandbox import IsolationUnavailable
-from harness.grading.contract import SubmissionError
-from harness.engine.spec import PROFILES, Spec, TrainSpec
+from harness.registry import UnknownName
 from harness.store.database import Store
 
 # what a command says in one line and exits 2 for: the user's to fix, not a bug
@@ -128,8 +128,8 @@ def cmd_reference_run(args: argparse.Namespace) -> int:
 
 def _reference_run(args: argparse.Namespace, specs: list[Spec]) -> int:
     from harness.engine import pool
-    from harness.report.reference_page import write_reference_report
     from harness.engine.run import planned_record
+    from harness.report.reference_page import write_reference_report
 
     profile = PROFILES[args.profile]
     device = devices.resolve_device(args.device)
@@ -237,9 +237,9 @@ def _grading_setup(args: argparse.Namespace):
 def _graded(args: argparse.Namespace, folders: list[Path], settings, rubric) -> tuple[list, list[tuple[str, str]]]:
     """Evaluate and grade `folders` on the backend the options name; says what did not run."""
     from harness.engine import pool
-    from harness.grading.pipeline import grade_folders
-    from harness.grading.executors import make_executor
     from harness.grading.evaluate import sharing
+    from harness.grading.executors import make_executor
+    from harness.grading.pipeline import grade_folders
     from harness.progress import Progress
 
     progress = Progress(sys.stderr)
@@ -267,7 +267,7 @@ def _graded(args: argparse.Namespace, folders: list[Path], settings, rubric) -> 
 def cmd_check(args: argparse.Namespace) -> int:
     import time
 
-    from harness.report import gradebook, grade_pages, gradescope
+    from harness.report import grade_pages, gradebook, gradescope
 
     started = time.perf_counter()
     settings, rubric = _grading_setup(args)
@@ -286,8 +286,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_grade(args: argparse.Namespace) -> int:
     import time
 
-    from harness.report import gradebook, grade_pages
     from harness.grading.pipeline import submission_folders
+    from harness.report import grade_pages, gradebook
 
     started = time.perf_counter()
     folders = submission_folders(Path(args.submissions))
@@ -320,7 +320,6 @@ def _bench(args: argparse.Namespace) -> int:
     import tempfile
 
     from harness.bench import epochs
-
     from harness.engine import synthetic
 
     cases = args.cases or list(epochs.CASES)
@@ -402,7 +401,6 @@ def _bench_runs_at_once(args: argparse.Namespace, cases: list, root: Path, devic
     import pandas as pd
 
     from harness.bench import runs_at_once
-
     from harness.engine import pool
 
     if device.type == "cuda":

@@ -14,8 +14,8 @@ from torch import nn
 from torchvision import transforms as T
 
 from harness.engine.data import train_statistics
-from harness.store.records import Measurement
 from harness.engine.spec import DemoContext
+from harness.store.records import Measurement
 
 
 def _histogram(values: torch.Tensor, edges: np.ndarray) -> dict[str, list[float]]:

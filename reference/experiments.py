@@ -10,8 +10,16 @@ from __future__ import annotations
 
 import dataclasses
 
+from harness.engine.spec import (
+    DemoSpec,
+    EarlyStopping,
+    Inputs,
+    Optimizer,
+    Scheduler,
+    Spec,
+    TrainSpec,
+)
 from harness.registry import Registry
-from harness.engine.spec import DemoSpec, EarlyStopping, Inputs, Optimizer, Scheduler, Spec, TrainSpec
 from reference import demos
 
 MNIST_FLAT = Inputs(flatten=True)  # ToTensor + flatten, the notebook's default transform

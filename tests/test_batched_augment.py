@@ -10,8 +10,8 @@ from scipy import stats
 from torchvision import transforms as T
 from torchvision.transforms import functional as F
 from torchvision.transforms import v2
-from torchvision.transforms.v2 import functional as F2
 from torchvision.transforms.functional import to_pil_image
+from torchvision.transforms.v2 import functional as F2
 
 from harness.engine.batched_augment import Unsupported, compile_pipeline, twin
 from harness.engine.batches import Batches

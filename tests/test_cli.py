@@ -1,15 +1,15 @@
 """The CLI as a user types it: `python -m harness ...` in a child process, output read back."""
 
 import dataclasses
-import sqlite3
 import shutil
+import sqlite3
 import subprocess
 import sys
 
 import pytest
 
-from harness.engine import devices
 from harness.cli import main
+from harness.engine import devices
 from harness.store.database import Store
 from reference.experiments import EXPERIMENTS
 

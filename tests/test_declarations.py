@@ -2,8 +2,8 @@
 
 import pytest
 
-from harness.registry import UnknownName
 from harness.engine.spec import TrainSpec
+from harness.registry import UnknownName
 from reference.experiments import EXPERIMENTS
 from reference.models import CNNModel
 

@@ -79,9 +79,9 @@ def test_layers_that_only_look_right_in_the_repr_are_caught(tmp_path, checked, k
 
 def test_a_submission_written_with_transforms_v2_trains_on_the_batched_path():
     """Its checks pass like any other idiom's (tests/zoo/correct/transforms_v2, test_style_zoo.py)."""
+    from harness.engine.inputs import augmentation_path
     from harness.grading.child import load_submission
     from harness.grading.evaluate import CIFAR_TRAIN_STATS
-    from harness.engine.inputs import augmentation_path
 
     mean, std = CIFAR_TRAIN_STATS
     _, augment_module = load_submission(EXAMPLES.parent / "tests" / "zoo" / "correct" / "transforms_v2")

@@ -17,12 +17,18 @@ from pathlib import Path
 
 import pytest
 
-from harness.grading import sandbox, contract
-from harness.grading.executors import DaskCluster, Executor, InProcess, LocalPool, each_job
+from harness.engine.spec import PROFILES
+from harness.grading import contract, sandbox
 from harness.grading.evaluate import CIFAR_TRAIN_STATS, Evaluator, Settings
+from harness.grading.executors import (
+    DaskCluster,
+    Executor,
+    InProcess,
+    LocalPool,
+    each_job,
+)
 from harness.grading.jobs import Task, WorkerUnfit, run_task
 from harness.grading.sandbox import Limits
-from harness.engine.spec import PROFILES
 from harness.store.database import Store
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "submissions"
@@ -182,10 +188,10 @@ def test_every_example_submission_gets_the_same_gradebook_on_dask_as_on_the_loca
     """Three example submissions that end differently (a pass, a failed contract, failed checks), two
     coursework runs each (all seven took 190 s of CI); test_grade_cli grades a class on both backends with
     all ten runs."""
-    from harness.report import gradebook
     from harness.grading.pipeline import grade_folders, submission_folders
-    from harness.progress import Progress
     from harness.grading.rubric import load as load_rubric
+    from harness.progress import Progress
+    from harness.report import gradebook
 
     settings = Settings(profile=PROFILES["check"], data_root=synth_root, layer=LAYER,
                         runs=("cw_baseline", "cw_zeros_init"))

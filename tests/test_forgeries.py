@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from harness.engine.spec import PROFILES
 from harness.grading import sandbox
 from harness.grading.checks.verdicts import GRADER, PARTS, SUBMISSION, check_ids
-from harness.grading.executors import LocalPool
 from harness.grading.evaluate import Evaluator, Settings
+from harness.grading.executors import LocalPool
 from harness.grading.sandbox import Limits
-from harness.engine.spec import PROFILES
 from harness.store.database import Store
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "submissions"

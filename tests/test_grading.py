@@ -7,19 +7,25 @@ from pathlib import Path
 
 import pytest
 
-from harness.report import gradebook
-
-from harness.grading import rubric
-from harness.grading.coursework import RUNS
-from harness.grading import coursework
-from harness.grading.evaluate import CHECKS, RUN_START_S, SMOKE, Evaluation, Settings, run_limits, sharing
-from harness.grading.grade import FAIL, NOT_ASSESSED, grade
-from harness.store.records import RunRecord
-from harness.grading.sandbox import Limits
 from harness.engine.spec import PROFILES
-from harness.grading.spread import Spread
+from harness.grading import coursework, rubric
 from harness.grading.contract import CLAIMED_RUNS
 from harness.grading.contract import load as load_submission
+from harness.grading.coursework import RUNS
+from harness.grading.evaluate import (
+    CHECKS,
+    RUN_START_S,
+    SMOKE,
+    Evaluation,
+    Settings,
+    run_limits,
+    sharing,
+)
+from harness.grading.grade import FAIL, NOT_ASSESSED, grade
+from harness.grading.sandbox import Limits
+from harness.grading.spread import Spread
+from harness.report import gradebook
+from harness.store.records import RunRecord
 
 RUBRIC = rubric.load()
 CLAIMS = {"baseline": 0.80, "aug1": 0.84, "aug2": 0.83, "dropout": 0.78, "batchnorm": 0.85,
@@ -220,8 +226,8 @@ def _check_item(status, measurements, **evidence):
 
 
 def test_a_checks_measurements_read_one_line_per_quantity_the_bound_left_out_where_it_was_met_exactly():
-    from harness.report.grade_pages import measurement_lines
     from harness.grading.grade import PASS
+    from harness.report.grade_pages import measurement_lines
 
     per_layer = [{"what": "largest weight / bound", "measured": v, "bound": "(0.5, 1]", "passed": True}
                  for v in (0.98, 0.99)]
@@ -236,8 +242,8 @@ def test_a_checks_measurements_read_one_line_per_quantity_the_bound_left_out_whe
 
 
 def test_results_stored_before_every_measurement_was_kept_show_the_failing_one_only():
-    from harness.report.grade_pages import measurement_lines
     from harness.grading.grade import PASS
+    from harness.report.grade_pages import measurement_lines
 
     assert measurement_lines(_check_item(PASS, [], measured=None, bound=None)) == []
     [line] = measurement_lines(_check_item(FAIL, [], measured=0.4, bound=0.3))

@@ -10,14 +10,13 @@ from pathlib import Path
 import pytest
 
 from harness.engine import data
-
-from harness.grading import sandbox, contract
-from harness.grading.executors import LocalPool
+from harness.engine.spec import PROFILES
+from harness.grading import contract, sandbox
 from harness.grading.evaluate import Evaluator, Settings
+from harness.grading.executors import LocalPool
 from harness.grading.grade import grade
 from harness.grading.rubric import load as load_rubric
 from harness.grading.sandbox import Limits
-from harness.engine.spec import PROFILES
 from harness.store.database import Store
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "submissions"

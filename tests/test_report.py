@@ -1,10 +1,9 @@
-from harness.report.reference_page import provenance, write_reference_report
+import pytest
+
 from harness.engine.run import run_spec
+from harness.report.reference_page import provenance, write_reference_report
 from harness.store.database import Store
 from reference.experiments import EXPERIMENTS
-
-
-import pytest
 
 SHOWN = ("regression_l1", "regression_mse", "instancenorm_stats", "augmentation_gallery", "lr_step", "normalization_stats")
 

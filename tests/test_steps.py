@@ -11,10 +11,10 @@ from torch import nn
 from harness.engine.batches import Batches
 from harness.engine.callbacks import History
 from harness.engine.data import Split
+from harness.engine.objectives import OBJECTIVES
 from harness.engine.run import build_optimizer
 from harness.engine.spec import Optimizer
 from harness.engine.steps import GraphedStep, Step
-from harness.engine.objectives import TASKS
 from harness.engine.trainer import Callback, fit
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -54,7 +54,7 @@ def _train(cuda_graph: bool, *, optimizer: Optimizer, read_back: bool = False, d
     batches = Batches(split, batch_size=64, prepare=prepare, device=device, shuffle_seed=0)
     torch.manual_seed(0)
     model = _cnn(read_back, dropout).to(device).to(memory_format=torch.channels_last)
-    state = fit(model, task=TASKS["multiclass"], criterion=nn.CrossEntropyLoss(),
+    state = fit(model, task=OBJECTIVES["multiclass"], criterion=nn.CrossEntropyLoss(),
                 optimizer=build_optimizer(optimizer, model.parameters()), train=batches, val=None, epochs=3,
                 callbacks=[history := History(), *callbacks], cuda_graph=cuda_graph)
     return state, history.epochs, [p.detach().cpu() for p in model.parameters()]
@@ -104,7 +104,7 @@ def test_a_model_that_cannot_be_captured_trains_eagerly_and_says_why(determinist
 
 def test_a_graph_needs_an_optimizer_that_keeps_its_state_on_the_device():
     model = nn.Linear(2, 2)
-    step = Step(model, TASKS["multiclass"], nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters()))
+    step = Step(model, OBJECTIVES["multiclass"], nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters()))
     with pytest.raises(ValueError, match="capturable=True"):
         GraphedStep(step)
 
@@ -112,4 +112,4 @@ def test_a_graph_needs_an_optimizer_that_keeps_its_state_on_the_device():
 def test_an_unknown_precision_is_refused_before_training():
     model = nn.Linear(2, 2)
     with pytest.raises(ValueError, match="unknown precision 'fp16'"):
-        Step(model, TASKS["multiclass"], nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1), "fp16")
+        Step(model, OBJECTIVES["multiclass"], nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1), "fp16")

@@ -2,9 +2,9 @@ import sqlite3
 
 import pytest
 
-from harness.store.records import RunRecord
 from harness.engine.run import planned_record, run_spec
 from harness.store.database import Store
+from harness.store.records import RunRecord
 from reference.experiments import EXPERIMENTS
 
 

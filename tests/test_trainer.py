@@ -4,15 +4,14 @@ import pytest
 import torch
 from torch import nn
 
+from harness.bench.epochs import notebook_epoch
 from harness.engine import data, devices
 from harness.engine.batches import Batches
-from harness.bench.epochs import notebook_epoch
-from harness.engine.callbacks import EarlyStopping, History
+from harness.engine.callbacks import EarlyStopper, History
 from harness.engine.inputs import make_prepare
+from harness.engine.objectives import OBJECTIVES
 from harness.engine.run import run_spec
-from harness.engine.spec import EarlyStopping as EarlyStoppingSpec
-from harness.engine.spec import Profile
-from harness.engine.objectives import TASKS
+from harness.engine.spec import EarlyStopping, Profile
 from harness.engine.trainer import FitState, fit
 from reference.experiments import EXPERIMENTS
 from reference.models import SimpleMLP
@@ -42,7 +41,7 @@ def test_trainer_matches_the_notebooks_loop(synth_root):
     torch.manual_seed(0)
     ours = SimpleMLP()
     batches = Batches(split, batch_size=100, prepare=make_prepare(flatten=True), device=torch.device("cpu"))
-    state = fit(ours, task=TASKS["multiclass"], criterion=nn.CrossEntropyLoss(),
+    state = fit(ours, task=OBJECTIVES["multiclass"], criterion=nn.CrossEntropyLoss(),
                 optimizer=torch.optim.Adam(ours.parameters(), lr=1e-3), train=batches, val=None,
                 epochs=1, callbacks=[history := History()])
     logs = history.epochs[0]
@@ -56,7 +55,7 @@ def test_trainer_matches_the_notebooks_loop(synth_root):
 def test_early_stopping_callback_stops_after_patience_and_restores_best_weights():
     model = nn.Linear(1, 1, bias=False)
     state = FitState(model, torch.optim.SGD(model.parameters(), lr=0.1))
-    callback = EarlyStopping(EarlyStoppingSpec("val_accuracy", patience=2))
+    callback = EarlyStopper(EarlyStopping("val_accuracy", patience=2))
     accuracies = [0.50, 0.70, 0.70, 0.65, 0.90]  # 0.70 again is not an improvement
     for epoch, accuracy in enumerate(accuracies, 1):
         with torch.no_grad():
@@ -142,7 +141,7 @@ def test_workers_only_serve_per_sample_augmentation_on_a_gpu():
     ],
 )
 def test_task_metric_sums(task, outputs, targets, expected):
-    t = TASKS[task]
+    t = OBJECTIVES[task]
     out, tgt = t.align(torch.tensor(outputs), torch.tensor(targets))
     sums = {k: v.item() for k, v in t.sums(out, tgt).items()}
     assert sums == pytest.approx(expected)

@@ -25,10 +25,10 @@ from torchvision import transforms as T
 from harness.engine import data
 from harness.engine.batches import Batches
 from harness.engine.inputs import make_prepare
+from harness.engine.objectives import OBJECTIVES
 from harness.engine.run import build_optimizer
 from harness.engine.spec import Optimizer
 from harness.engine.steps import GraphedStep, Step, make_step
-from harness.engine.objectives import TASKS
 from harness.engine.trainer import evaluate, train_one_epoch
 
 
@@ -121,7 +121,7 @@ def harness_trainee(case: Case, device: torch.device, precision: str = "fp32") -
     model = case.model().to(device)
     model = model if case.flatten else model.to(memory_format=torch.channels_last)
     optimizer = build_optimizer(Optimizer("adam", case.lr), model.parameters())
-    return model, make_step(model, TASKS["multiclass"], nn.CrossEntropyLoss(), optimizer, precision=precision,
+    return model, make_step(model, OBJECTIVES["multiclass"], nn.CrossEntropyLoss(), optimizer, precision=precision,
                             cuda_graph=device.type == "cuda")
 
 
@@ -214,6 +214,6 @@ def accuracy_parity(case: Case, root: Path, *, train_images: int, test_images: i
         for _ in range(epochs):
             train_one_epoch(step, batches)
         val = harness_batches(case, root, test_images, torch.device("cpu"), train=False)
-        accuracy = evaluate(model, TASKS["multiclass"], nn.CrossEntropyLoss(), val, precision)["accuracy"]
+        accuracy = evaluate(model, OBJECTIVES["multiclass"], nn.CrossEntropyLoss(), val, precision)["accuracy"]
         rows.append({"case": case.name, "loop": "harness", "precision": precision, "seed": seed, "val_accuracy": accuracy})
     return rows

@@ -18,8 +18,8 @@ from typing import Callable
 
 import torch
 
-from harness.engine import data, devices
 from harness.bench.epochs import CASES, Case, harness_batches, harness_trainee
+from harness.engine import data, devices
 from harness.engine.trainer import train_one_epoch
 
 

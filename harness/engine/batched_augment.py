@@ -17,10 +17,9 @@ from typing import Any, Callable, Sequence
 import torch
 import torch.nn.functional as nnf
 from torchvision import transforms as T
-from torchvision.transforms import InterpolationMode
+from torchvision.transforms import InterpolationMode, v2
 from torchvision.transforms import _functional_tensor as FT
 from torchvision.transforms import functional as F
-from torchvision.transforms import v2
 
 from harness.engine.transfer import constant, to_device
 

@@ -9,7 +9,7 @@ from typing import Iterable, TextIO
 
 import torch
 
-from harness.engine.spec import EarlyStopping as EarlyStoppingSpec
+from harness.engine.spec import EarlyStopping
 from harness.engine.spec import Scheduler as SchedulerSpec
 from harness.engine.trainer import Callback, FitState, predict
 
@@ -66,10 +66,10 @@ class LRSchedule(Callback):
             self.scheduler.step()
 
 
-class EarlyStopping(Callback):
+class EarlyStopper(Callback):
     """Stops after `patience` epochs without strict improvement; restores the best weights at the end."""
 
-    def __init__(self, spec: EarlyStoppingSpec) -> None:
+    def __init__(self, spec: EarlyStopping) -> None:
         self.spec = spec
         self.best: float | None = None
         self.best_epoch = 0
@@ -100,7 +100,7 @@ class EarlyStopping(Callback):
             state.model.load_state_dict(self.best_weights)
 
 
-class Progress(Callback):
+class RunLog(Callback):
     """About ten lines per run (first, every tenth of the way, last), for people watching a terminal."""
 
     def __init__(self, label: str, epochs: int, stream: TextIO = sys.stderr) -> None:

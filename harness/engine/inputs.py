@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from torchvision.transforms.functional import to_pil_image
-
 import torch
+from torchvision.transforms.functional import to_pil_image
 
 from harness.engine.batched_augment import compile_pipeline, floats, normalize
 from harness.engine.batches import Prepare

@@ -36,7 +36,7 @@ def _regression_sums(outputs: torch.Tensor, targets: torch.Tensor) -> Sums:
 
 
 @dataclass(frozen=True)
-class Task:
+class Objective:
     name: str
     metrics: tuple[str, ...]  # besides 'loss'
     sums: Callable[[torch.Tensor, torch.Tensor], Sums]
@@ -52,8 +52,8 @@ class Task:
         return outputs, targets
 
 
-TASKS: dict[str, Task] = {
-    "multiclass": Task("multiclass", ("accuracy",), _multiclass_sums),
-    "binary": Task("binary", ("accuracy",), _binary_sums, squeeze_outputs=True, float_targets=True),
-    "regression": Task("regression", ("mae", "mse"), _regression_sums),
+OBJECTIVES: dict[str, Objective] = {
+    "multiclass": Objective("multiclass", ("accuracy",), _multiclass_sums),
+    "binary": Objective("binary", ("accuracy",), _binary_sums, squeeze_outputs=True, float_targets=True),
+    "regression": Objective("regression", ("mae", "mse"), _regression_sums),
 }

@@ -17,10 +17,10 @@ from typing import Any, Iterator, Sequence
 import torch
 
 from harness.engine.devices import cpus, training_process
-from harness.store.records import RunRecord
 from harness.engine.run import run_spec, run_spec_steps
 from harness.engine.spec import Spec
 from harness.engine.together import together
+from harness.store.records import RunRecord
 
 GPU_BYTES_PER_RUN = 2 << 30  # a full CIFAR-10 coursework run took 1.36 GiB on an H200 (context, data, model), with room
 GPU_RUNS_MAX = 8  # runs sharing one GPU by default (--jobs overrides). They take it in time slices, but each

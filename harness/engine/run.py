@@ -21,12 +21,21 @@ from torch import nn
 import harness
 from harness.engine import data, devices
 from harness.engine.batches import Batches
-from harness.engine.callbacks import EarlyStopping, History, LRSchedule, Predictions, Progress
+from harness.engine.callbacks import EarlyStopper, History, LRSchedule, Predictions, RunLog
 from harness.engine.inputs import Augment, Pipeline, augmentation_path, make_prepare
-from harness.store.records import RunRecord
-from harness.engine.spec import DemoContext, Optimizer, Profile, Spec, TrainSpec, dict_hash, spec_hash, to_dict
-from harness.engine.objectives import LOSSES, TASKS
+from harness.engine.objectives import LOSSES, OBJECTIVES
+from harness.engine.spec import (
+    DemoContext,
+    Optimizer,
+    Profile,
+    Spec,
+    TrainSpec,
+    dict_hash,
+    spec_hash,
+    to_dict,
+)
 from harness.engine.trainer import Callback, evaluate, fit_steps, to_end
+from harness.store.records import RunRecord
 
 EVAL_BATCH_SIZE = 1000  # eval mode does not depend on the batch size; larger is faster
 
@@ -143,7 +152,7 @@ def train_run_steps(
         workers=loader_workers(device, path),
     )
     val = Batches(test_split, batch_size=EVAL_BATCH_SIZE, prepare=plain, device=device)
-    task, criterion = TASKS[spec.task], LOSSES[spec.loss]()
+    task, criterion = OBJECTIVES[spec.task], LOSSES[spec.loss]()
     optimizer = build_optimizer(spec.optimizer, model.parameters())
 
     predictions = Predictions(val, precision) if held_out else None
@@ -198,7 +207,7 @@ def _callbacks(spec: TrainSpec, predictions: Predictions | None, history: Histor
     if spec.scheduler:
         callbacks.append(LRSchedule(spec.scheduler))
     if spec.early_stopping:
-        callbacks.append(EarlyStopping(spec.early_stopping))
+        callbacks.append(EarlyStopper(spec.early_stopping))
     return callbacks + list(extra)
 
 
@@ -230,7 +239,7 @@ def run_spec_steps(
         effective = profile.apply(spec)
         dataset = data.load(spec.dataset, data_root, download=download)
         environment["data"] = _data_provenance(dataset, profile, spec.dataset)
-        extra = (Progress(spec.id, effective.epochs),) if progress else ()
+        extra = (RunLog(spec.id, effective.epochs),) if progress else ()
         record.history, record.metrics, record.arrays = yield from train_run_steps(
             effective, dataset, profile=profile, components=components, device=device,
             extra_callbacks=extra, precision=precision,

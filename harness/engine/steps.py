@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from harness.engine.objectives import Sums, Task
+from harness.engine.objectives import Objective, Sums
 
 PRECISIONS = ("fp32", "bf16")
 WARMUP_STEPS = 3  # eager steps on a side stream before capture: cuDNN's autotuning and the optimizer's state happen there
@@ -35,7 +35,7 @@ class Step:
 
     kind = "eager"
 
-    def __init__(self, model: nn.Module, task: Task, criterion: nn.Module, optimizer: torch.optim.Optimizer,
+    def __init__(self, model: nn.Module, task: Objective, criterion: nn.Module, optimizer: torch.optim.Optimizer,
                  precision: str = "fp32") -> None:
         autocast(precision, "cpu")  # an unknown precision fails here, before any training
         self.model, self.task, self.criterion, self.optimizer, self.precision = model, task, criterion, optimizer, precision
@@ -125,7 +125,7 @@ class GraphedStep:
         self.graph, self.captured_lrs = graph, self._lrs()
 
 
-def make_step(model: nn.Module, task: Task, criterion: nn.Module, optimizer: torch.optim.Optimizer, *,
+def make_step(model: nn.Module, task: Objective, criterion: nn.Module, optimizer: torch.optim.Optimizer, *,
               precision: str = "fp32", cuda_graph: bool = False) -> Step | GraphedStep:
     step = Step(model, task, criterion, optimizer, precision)
     return GraphedStep(step) if cuda_graph else step

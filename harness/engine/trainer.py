@@ -13,8 +13,8 @@ from typing import Any, Generator, Iterable, Sequence, TypeVar
 import torch
 from torch import nn
 
+from harness.engine.objectives import Objective, Sums
 from harness.engine.steps import GraphedStep, Step, autocast, make_step
-from harness.engine.objectives import Sums, Task
 
 T = TypeVar("T")
 
@@ -95,7 +95,7 @@ def predict(
     return torch.cat(outputs), torch.cat(targets)
 
 
-def score(task: Task, criterion: nn.Module, outputs: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:
+def mean_metrics(task: Objective, criterion: nn.Module, outputs: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:
     """Per-sample mean loss and metrics of `outputs` against `targets`."""
     outputs, targets = task.align(outputs, targets)
     n = targets.shape[0]
@@ -104,13 +104,13 @@ def score(task: Task, criterion: nn.Module, outputs: torch.Tensor, targets: torc
 
 def evaluate(
     model: nn.Module,
-    task: Task,
+    task: Objective,
     criterion: nn.Module,
     batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
     precision: str = "fp32",
 ) -> dict[str, float]:
     """Per-sample mean loss and metrics in eval mode."""
-    return score(task, criterion, *predict(model, batches, precision))
+    return mean_metrics(task, criterion, *predict(model, batches, precision))
 
 
 def fit(model: nn.Module, **options: Any) -> FitState:
@@ -121,7 +121,7 @@ def fit(model: nn.Module, **options: Any) -> FitState:
 def fit_steps(
     model: nn.Module,
     *,
-    task: Task,
+    task: Objective,
     criterion: nn.Module,
     optimizer: torch.optim.Optimizer,
     train: Iterable[tuple[torch.Tensor, torch.Tensor]],

@@ -132,9 +132,9 @@ def job_verdicts(job: dict[str, Any]) -> dict[str, Any]:
 def job_train(job: dict[str, Any]) -> dict[str, Any]:
     import numpy as np
 
-    from harness.grading import coursework, held_out
     from harness.engine.run import train_run
     from harness.engine.spec import PROFILES
+    from harness.grading import coursework, held_out
 
     device = _claimed_device(job)
     model_module, augment_module = load_submission(Path(job["submission"]))

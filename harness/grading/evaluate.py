@@ -15,16 +15,16 @@ from pathlib import Path
 from typing import Any, Callable
 
 import harness
-from harness.grading import coursework, sandbox, contract
 from harness.engine import data
+from harness.engine.run import best_metrics
+from harness.engine.spec import Profile, TrainSpec, dict_hash, to_dict
+from harness.grading import contract, coursework, sandbox
 from harness.grading.checks.verdicts import GRADER, SUBMISSION
 from harness.grading.executors import Executor
 from harness.grading.jobs import DataSlice, Ran, Task
 from harness.progress import Progress
-from harness.store.records import RunRecord
-from harness.engine.run import best_metrics
-from harness.engine.spec import Profile, TrainSpec, dict_hash, to_dict
 from harness.store.database import Store
+from harness.store.records import RunRecord
 
 SMOKE = "smoke"  # import, build, one forward pass, the transforms: the gate before everything else
 CHECKS = "behaviour_checks"  # the experiment name the check results are stored under

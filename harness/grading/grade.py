@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.grading.checks.verdicts import SUBMISSION
+from harness.grading.contract import CLAIMED_RUNS
 from harness.grading.evaluate import Evaluation
 from harness.grading.rubric import Rubric
 from harness.grading.spread import METRIC, Spread
-from harness.grading.contract import CLAIMED_RUNS
 
 PASS, FAIL, NOT_ASSESSED = "pass", "fail", "not assessed"
 

@@ -20,8 +20,8 @@ import numpy as np
 import torch
 
 from harness.engine import data
-from harness.engine.objectives import LOSSES, TASKS
-from harness.engine.trainer import score as score_outputs
+from harness.engine.objectives import LOSSES, OBJECTIVES
+from harness.engine.trainer import mean_metrics
 
 UNKNOWN_LABEL = -1  # the child's test labels: no loss accepts it, so a run that scores with it fails loudly
 
@@ -62,9 +62,9 @@ def score(outputs: np.ndarray | None, handover: Handover, *, task: str, loss: st
         raise ValueError(f"the run's test outputs are {shape}, not float32 (epochs, {n}, classes)")
     restored = torch.empty(outputs.shape, dtype=torch.float32)
     restored[:, torch.from_numpy(handover.order)] = torch.from_numpy(outputs)
-    rule, criterion = TASKS[task], LOSSES[loss]()
+    rule, criterion = OBJECTIVES[task], LOSSES[loss]()
     try:
-        return [{f"val_{k}": v for k, v in score_outputs(rule, criterion, epoch, handover.labels).items()}
+        return [{f"val_{k}": v for k, v in mean_metrics(rule, criterion, epoch, handover.labels).items()}
                 for epoch in restored]
     except (RuntimeError, IndexError) as error:  # outputs of another width than the task's classes
         raise ValueError(f"the run's test outputs cannot be scored: {str(error).splitlines()[0]}") from None

@@ -25,7 +25,6 @@ from typing import Any, Callable
 import numpy as np
 
 from harness.engine import data, devices
-
 from harness.grading import held_out, sandbox
 from harness.grading.checks import verdicts
 

@@ -9,16 +9,20 @@ from pathlib import Path
 from typing import Callable
 
 from harness.engine import devices
-
-from harness.grading import spread
-from harness.grading.executors import Executor
-from harness.grading.evaluate import Evaluation, Evaluator, Settings, stored_evaluations
-from harness.grading.grade import Grade, claims_to_compare, grade
-from harness.progress import Progress
-from harness.grading.rubric import Rubric
 from harness.engine.spec import Profile
+from harness.grading import spread
+from harness.grading.contract import (
+    CLAIMED_RUNS,
+    MANIFEST_FILE,
+    SubmissionError,
+    not_a_folder,
+)
+from harness.grading.evaluate import Evaluation, Evaluator, Settings, stored_evaluations
+from harness.grading.executors import Executor
+from harness.grading.grade import Grade, claims_to_compare, grade
+from harness.grading.rubric import Rubric
+from harness.progress import Progress
 from harness.store.database import Store
-from harness.grading.contract import CLAIMED_RUNS, MANIFEST_FILE, SubmissionError, not_a_folder
 
 
 def submission_folders(parent: Path) -> list[Path]:

@@ -11,9 +11,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.grading.coursework import RUNS
 from harness.engine.spec import PROFILES
 from harness.grading.contract import CLAIMED_RUNS
+from harness.grading.coursework import RUNS
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -10,11 +10,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from harness.report import figures
+from harness.grading.contract import CLAIMED_RUNS
 from harness.grading.evaluate import Evaluation
 from harness.grading.grade import FAIL, NOT_ASSESSED, PASS, Grade, Item
+from harness.report import figures
 from harness.report.reference_page import _environment, _series, _table, training_figure
-from harness.grading.contract import CLAIMED_RUNS
 
 SGD_RUNS = ("cw_sgd_3e-3", "cw_sgd_1e-3", "cw_sgd_3e-4")
 CURVE_RUNS = ("cw_baseline", "cw_aug1", "cw_aug2")

@@ -8,10 +8,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.report.grade_pages import measurement_lines
-from harness.report.gradebook import summary, write_whole
 from harness.grading.grade import FAIL, NOT_ASSESSED, PASS, Grade, Item
 from harness.grading.spread import METRIC
+from harness.report.grade_pages import measurement_lines
+from harness.report.gradebook import summary, write_whole
 
 STATUS = {PASS: "passed", FAIL: "failed"}
 

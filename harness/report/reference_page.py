@@ -9,8 +9,8 @@ import jinja2
 import pandas as pd
 
 from harness.report import figures
-from harness.store.records import RunRecord
 from harness.store.database import Store
+from harness.store.records import RunRecord
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 

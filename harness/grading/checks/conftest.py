@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from harness.grading.checks.subjects import BATCH
 from harness.engine.synthetic import cifar_like
+from harness.grading.checks.subjects import BATCH
 
 
 @pytest.fixture(scope="session")

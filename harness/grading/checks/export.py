@@ -15,10 +15,17 @@ import numpy as np
 import torch
 from torchvision.transforms.functional import to_pil_image
 
+from harness.engine.synthetic import cifar_like
 from harness.grading.checks import pipelines, program
 from harness.grading.checks.session import run_checks
-from harness.grading.checks.subjects import BATCH, MODES, TRANSFORMS, Live, label, variant_arguments
-from harness.engine.synthetic import cifar_like
+from harness.grading.checks.subjects import (
+    BATCH,
+    MODES,
+    TRANSFORMS,
+    Live,
+    label,
+    variant_arguments,
+)
 
 ROUND_TRIP_IMAGES = 4  # images a rebuilt pipeline must reproduce exactly, under the same seed
 

@@ -14,8 +14,7 @@ from typing import Any
 
 import torch
 from torchvision import transforms as v1
-from torchvision.transforms import InterpolationMode
-from torchvision.transforms import v2
+from torchvision.transforms import InterpolationMode, v2
 
 FAMILIES = {"v1": v1, "v2": v2}
 CLASSES = frozenset("""

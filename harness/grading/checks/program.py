@@ -295,7 +295,7 @@ def _states(index: Any, flat: np.ndarray) -> tuple[dict[str, dict[str, torch.Ten
 
 
 @dataclass
-class Exported:
+class HandedBack:
     """What the submission's child handed back, read and checked: each model's weights and programs."""
 
     programs: dict[str, dict[str, Program]]  # model -> mode -> program
@@ -303,7 +303,7 @@ class Exported:
     parameters: dict[str, set[str]]
 
 
-def load(data: Any, flat: np.ndarray) -> Exported:
+def load(data: Any, flat: np.ndarray) -> HandedBack:
     """A handover checked through: BadProgram for anything that is not a program of allowed operators."""
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("programs"), dict):
         raise BadProgram(f"the handover is not a program set of format {FORMAT}")
@@ -314,4 +314,4 @@ def load(data: Any, flat: np.ndarray) -> Exported:
         if mode not in ("train", "eval"):
             raise BadProgram(f"program {key[:80]} is not of a train or eval mode")
         programs.setdefault(model, {})[mode] = _program(program, states)
-    return Exported(programs, states, parameters)
+    return HandedBack(programs, states, parameters)

@@ -74,7 +74,12 @@ def compute(job: dict[str, Any]) -> list[dict[str, Any]]:
 
     from harness.grading.checks import pipelines, program
     from harness.grading.checks.session import run_checks
-    from harness.grading.checks.subjects import MODES, TRANSFORMS, Exported, variant_arguments
+    from harness.grading.checks.subjects import (
+        MODES,
+        TRANSFORMS,
+        Exported,
+        variant_arguments,
+    )
 
     parts, context = tuple(job["parts"]), job["context"]
     exported, descriptions = None, {}

@@ -1,5 +1,5 @@
-from torchvision.transforms import v2 as T
 import torch
+from torchvision.transforms import v2 as T
 
 
 def train_transform_1(mean, std):
