@@ -18,11 +18,12 @@ from harness.grading.evaluate import (
     SMOKE,
     Evaluation,
     Settings,
+    failure_message,
     run_limits,
     sharing,
 )
 from harness.grading.grade import FAIL, NOT_ASSESSED, grade
-from harness.grading.sandbox import Limits
+from harness.grading.sandbox import Limits, Outcome
 from harness.grading.spread import Spread
 from harness.report import gradebook
 from harness.store.records import RunRecord
@@ -328,3 +329,19 @@ def test_the_gradescope_results_of_a_submission_that_could_not_run_say_why_on_ev
     assert results["score"] == 0 and "Could not be run: model.py raised MemoryError" in results["output"]
     assert all(t["output"] == "not run: model.py raised MemoryError while being imported" for t in results["tests"])
     json.dumps(results)
+
+
+TRACEBACK = 'Traceback (most recent call last):\n  File "/usr/lib/python3/runpy.py", line 198, in _run_module_as_main\n'
+
+
+@pytest.mark.parametrize("tail, exit_code, says, never", [
+    (TRACEBACK + "ModuleNotFoundError: No module named 'pytest'\n", 1,
+     "could not start its job: ModuleNotFoundError: No module named 'pytest'", "memory"),
+    (TRACEBACK + "MemoryError\n", 1, "ran out of memory (the limit is 6 GiB", "install"),
+    ("epoch 1\n", -9, "ran out of memory (the limit is 6 GiB, exit code -9)", "install"),
+    ("Fatal Python error: Aborted\n", -6, "the Python process died (exit code -6). The last output was: Fatal", "memory"),
+])
+def test_a_dead_child_is_named_by_what_its_output_shows_and_no_limit_it_did_not_hit(tail, exit_code, says, never):
+    outcome = Outcome("crashed", None, tail, 1.0, "bwrap", exit_code=exit_code)
+    message = failure_message(outcome, Limits())
+    assert says in message and never not in message, message

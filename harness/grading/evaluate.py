@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
+import signal
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -160,11 +161,25 @@ def failure_message(outcome: sandbox.Outcome, limits: sandbox.Limits) -> str:
     if outcome.result and "error" in outcome.result:
         return str(outcome.result["error"])[:2000]
     if outcome.status == "crashed":
-        return (f"the Python process died (exit code {outcome.exit_code}); the memory limit is "
-                f"{limits.memory_bytes / 1024**3:.0f} GiB. The last output was: {last}")
+        return _crash_message(outcome, limits, last)
     if outcome.status == "no_result":
         return f"the process exited before reporting a result (exit() or os._exit in the code?). Last output: {last}"
     return f"the process returned a malformed result ({outcome.status}); last output: {last}"
+
+
+def _crash_message(outcome: sandbox.Outcome, limits: sandbox.Limits, last: str) -> str:
+    """A dead child, named by what its output shows. The student's own import errors come back as a
+    result; an import error here is the child's (the grading machine's install), not a limit's."""
+    imports = [line.strip() for line in outcome.log_tail.splitlines()
+               if line.startswith(("ModuleNotFoundError:", "ImportError:"))]
+    if imports:
+        return (f"the Python process could not start its job: {imports[-1][:300]}. The grading machine's "
+                f"install lacks a package the harness needs: ask the instructor (this is not your code)")
+    # RLIMIT_DATA makes an allocation fail (MemoryError); the kernel's OOM killer sends SIGKILL
+    if "MemoryError" in outcome.log_tail or outcome.exit_code == -signal.SIGKILL:
+        return (f"the Python process ran out of memory (the limit is {limits.memory_bytes / 1024**3:.0f} GiB, "
+                f"exit code {outcome.exit_code}). The last output was: {last}")
+    return f"the Python process died (exit code {outcome.exit_code}). The last output was: {last}"
 
 
 def _valid_history(value: Any, epochs: int) -> list[dict[str, float]]:

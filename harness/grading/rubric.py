@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import sys
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from harness.engine.spec import PROFILES
@@ -20,7 +21,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-DEFAULT = Path(__file__).resolve().parents[2] / "reference" / "rubric.toml"
+DEFAULT = Path(str(resources.files("reference") / "rubric.toml"))  # package data, also in a plain install
 CHECKS_DIR = Path(__file__).resolve().parent / "checks"
 
 

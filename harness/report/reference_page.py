@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,8 @@ from harness.report import figures
 from harness.store.database import Store
 from harness.store.records import RunRecord
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+# Package data: the repository's templates/ installed as harness.report.templates (see pyproject.toml)
+TEMPLATES = Path(str(resources.files("harness.report.templates")))
 
 
 def _environment() -> jinja2.Environment:

@@ -1,0 +1,1 @@
+"""The Jinja2 templates and stylesheet of the HTML pages, installed as `harness.report.templates`."""
