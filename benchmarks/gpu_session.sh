@@ -59,9 +59,9 @@ data() {
 }
 
 tests() {  # what only a GPU can check: graph replay against eager steps, batched augmentation on CUDA, the sandbox
-    # passing the GPU, runs taking turns on their own streams, runs under the harness's MPS daemon
+    # passing the GPU, runs under the harness's MPS daemon
     section tests 120 $PY -m pytest tests/test_steps.py tests/test_batched_augment.py tests/test_isolation.py \
-        tests/test_together.py tests/test_mps.py -q -k "cuda or step or gpu" \
+        tests/test_mps.py -q -k "cuda or step or gpu" \
         -p no:cacheprovider -rs
 }
 

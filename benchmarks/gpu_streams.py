@@ -7,22 +7,18 @@ line per (layout, K):
 
 - processes: K processes, one run each (what `--jobs K` does today);
 - threads: one process, K threads, each training its run on its own stream;
-- round-robin: one process, one thread, a step of each run in turn, each on its own stream;
-- together: the trainer's own way of that (`harness.engine.together`): K coursework runs (cw_aug2 for the
-  augmented case, else cw_baseline; one epoch of --images images, seeds 0..K-1), each with its own
-  random state, set-up, graph capture and validation included in the time.
+- round-robin: one process, one thread, a step of each run in turn, each on its own stream.
 
-For the first three every run is set up and warmed up (graph captured) before the clock starts, one
-after another, so no capture overlaps another run's work; they are compared with one replica alone,
-`together` with one run together. Not part of the test suite: it decides whether grading should train
-a submission's runs together in one process.
+Every run is set up and warmed up (graph captured) before the clock starts, one after another, so no
+capture overlaps another run's work; each layout is compared with one replica alone. Not part of the
+test suite: it decides whether grading should train a submission's runs together in one process
+(measured on an H100: processes went faster, see docs/speed.md).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import json
 import threading
 import time
@@ -124,51 +120,28 @@ def _processes(args: argparse.Namespace, count: int) -> float:
     return elapsed
 
 
-def _together(args: argparse.Namespace, count: int) -> float:
-    from harness.engine import data
-    from harness.engine.run import reference_components, train_run_steps
-    from harness.engine.spec import PROFILES
-    from harness.engine.together import together
-    from reference.experiments import EXPERIMENTS
-
-    device, profile = torch.device(args.device), PROFILES["full"]
-    spec = profile.apply(EXPERIMENTS["cw_aug2" if args.case == "cifar_cnn_aug" else "cw_baseline"])
-    full = data.load("cifar10", Path(args.root), download=False)
-    dataset = dataclasses.replace(full, train=full.train.head(args.images), train_stats=full.normalization())
-    runs = [train_run_steps(dataclasses.replace(spec, epochs=1, seed=k), dataset, profile=profile,
-                            components=reference_components(), device=device, precision=args.precision)
-            for k in range(count)]
-    started = time.perf_counter()
-    outcomes = together(runs, device)
-    _synchronize(args.device)
-    failed = [o for o in outcomes if isinstance(o, Exception)]
-    if failed:
-        raise failed[0]
-    return time.perf_counter() - started
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("root")
     parser.add_argument("--case", default="cifar_cnn_aug", choices=sorted(CASES))
     parser.add_argument("--images", type=int, default=20000)
     parser.add_argument("--runs", default="1,2,4,8", help="how many runs share the GPU, comma-separated")
-    parser.add_argument("--layouts", default="processes,threads,round-robin,together")
+    parser.add_argument("--layouts", default="processes,threads,round-robin")
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     parser.add_argument("--device", default="cuda")
     args = parser.parse_args()
     torch.backends.cudnn.benchmark = True
     device = torch.cuda.get_device_name() if torch.device(args.device).type == "cuda" else "cpu"
-    alone: dict[bool, float] = {}  # images/s of one run (replica, or the trainer's own) timed alone
-    timers = {"processes": _processes, "together": _together}
+    alone: float | None = None  # images/s of one replica timed alone
+    timers = {"processes": _processes}
     for layout in args.layouts.split(","):
         for count in (int(k) for k in args.runs.split(",")):
             time_it = timers.get(layout, lambda a, k: _in_process(a, k, layout))
             seconds = time_it(args, count)
             rate = count * args.images / seconds
-            if count == 1:
-                alone.setdefault(layout == "together", rate)
-            base = alone.get(layout == "together")
+            if count == 1 and alone is None:
+                alone = rate
+            base = alone
             print(json.dumps({"layout": layout, "runs": count, "case": args.case, "images_each": args.images,
                               "epoch_s": round(seconds, 3), "images_per_s": round(rate),
                               "vs_one_run_alone": round(rate / base, 2) if base else None,

@@ -152,16 +152,13 @@ def _reference_run(args: argparse.Namespace, specs: list[Spec]) -> int:
             print(f"{next(labels)} {_spec_label(spec, args)}: skipped, {spec.dataset} data missing")
             counts["skipped"] += 1
         ready = [s for s in todo if getattr(s, "dataset", None) not in missing]
-        jobs = min(args.jobs or pool.default_jobs(device, mps=args.mps),
-                   max(1, -(-len(ready) // args.together)))
+        jobs = min(args.jobs or pool.default_jobs(device, mps=args.mps), max(1, len(ready)))
         if jobs > 1:
             print(f"{jobs} runs at a time, {pool.threads_each(jobs)} thread(s) each"
                   + (", their kernels side by side under MPS" if args.mps else ""), file=sys.stderr)
-        if args.together > 1:
-            print(f"each of them {args.together} runs together, taking turns step by step", file=sys.stderr)
         for spec, record in pool.run(ready, jobs=jobs, device=device, profile=profile, data_root=root,
                                                download=args.download, precision=args.precision,
-                                               together=args.together, progress=not args.quiet and jobs == 1):
+                                               progress=not args.quiet and jobs == 1):
             store.save(record, replace=args.force)
             counts["ran"] += 1
             print(f"{next(labels)} {_spec_label(spec, args)}: {_headline(record.metrics)} ({record.wall_s:.1f}s)")
@@ -488,9 +485,6 @@ def _add_reference(commands: argparse._SubParsersAction) -> None:
     run.add_argument("--jobs", type=_at_least_one, default=None,
                      help="runs at a time, each in its own process (default: one per CPU, one thread each; on a GPU, "
                           "as many as its free memory holds, at most 8); 1 runs them in this process with per-epoch lines")
-    run.add_argument("--together", type=_at_least_one, default=1, metavar="K",
-                     help="train K runs in each process, a step of each in turn, each on its own CUDA stream and "
-                          "random state (same results; slower than processes on an H100, see README Speed)")
     run.add_argument("--mps", action="store_true",
                      help="on a GPU, start NVIDIA's Multi-Process Service for these runs, so that the kernels of "
                           "runs sharing it run side by side instead of in time slices (see README Speed)")

@@ -32,14 +32,6 @@ def test_under_mps_a_whole_coursework_goes_at_once_where_memory_allows(sixteen_c
     assert pool.default_jobs(torch.device("cuda"), mps=True) == jobs
 
 
-def test_runs_together_are_dealt_so_neighbours_such_as_the_two_augmented_runs_part():
-    names = ["cw_baseline", "cw_aug1", "cw_aug2", "cw_dropout", "cw_batchnorm", "cw_bn_dropout", "cw_zeros_init"]
-    groups = pool.dealt([EXPERIMENTS[name] for name in names], together=3)
-    assert [[spec.id for spec in group] for group in groups] == [
-        ["cw_baseline", "cw_dropout", "cw_zeros_init"], ["cw_aug1", "cw_batchnorm"], ["cw_aug2", "cw_bn_dropout"]]
-    assert pool.dealt([EXPERIMENTS["cw_aug1"]], together=5) == [[EXPERIMENTS["cw_aug1"]]]
-
-
 def test_runs_in_worker_processes_come_back_with_their_records(synth_root):
     specs = [EXPERIMENTS["loss_binary"], EXPERIMENTS["init_normal"], EXPERIMENTS["regression_l1"]]
     done = list(pool.run(specs, jobs=2, device=torch.device("cpu"), profile=PROFILES["quick"],

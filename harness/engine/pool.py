@@ -17,9 +17,8 @@ from typing import Any, Iterator, Sequence
 import torch
 
 from harness.engine.devices import cpus, training_process
-from harness.engine.run import run_spec, run_spec_steps
+from harness.engine.run import run_spec
 from harness.engine.spec import Spec
-from harness.engine.together import together
 from harness.store.records import RunRecord
 
 GPU_BYTES_PER_RUN = 2 << 30  # a full CIFAR-10 coursework run took 1.36 GiB on an H200 (context, data, model), with room
@@ -52,41 +51,19 @@ def _start_worker(threads: int) -> None:
     training_process(threads)
 
 
-def dealt(specs: Sequence[Spec], together: int) -> list[list[Spec]]:
-    """The specs in groups of at most `together`, dealt like cards rather than cut in runs: specs that
-    sit side by side (a coursework's two augmented runs, its longest) land in different groups, so no
-    one process is left with all the slow ones."""
-    count = -(-len(specs) // together)
-    return [list(specs[first::count]) for first in range(count)]
-
-
-def run(specs: Sequence[Spec], *, jobs: int, device: torch.device, together: int = 1,
-        **options: Any) -> Iterator[tuple[Spec, RunRecord]]:
+def run(specs: Sequence[Spec], *, jobs: int, device: torch.device, **options: Any) -> Iterator[tuple[Spec, RunRecord]]:
     """Each spec with its record (`run_spec` with `options`). With one job: in this process, in
     order. Otherwise `jobs` worker processes with the CPUs split between them, records in the
-    order they finish; closing the iterator early cancels the runs not started. `together`: runs
-    per process, taking turns step by step (`harness.engine.together`)."""
-    groups = dealt(specs, together)
+    order they finish; closing the iterator early cancels the runs not started."""
     if jobs == 1:
-        for group in groups:
-            yield from zip(group, _run_group(group, device=device, **options))
+        for spec in specs:
+            yield spec, run_spec(spec, device=device, **options)
         return
     pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),  # CUDA cannot be forked
                                initializer=_start_worker, initargs=(threads_each(jobs),))
     try:
-        futures = {pool.submit(_run_group, group, device=device, **options): group for group in groups}
+        futures = {pool.submit(run_spec, spec, device=device, **options): spec for spec in specs}
         for future in as_completed(futures):
-            yield from zip(futures[future], future.result())
+            yield futures[future], future.result()
     finally:
         pool.shutdown(cancel_futures=True)
-
-
-def _run_group(specs: list[Spec], *, device: torch.device, **options: Any) -> list[RunRecord]:
-    if len(specs) == 1:  # alone: on the default stream, as every run was before `together` (and as measured)
-        return [run_spec(specs[0], device=device, **options)]
-    outcomes = together([run_spec_steps(spec, device=device, **options) for spec in specs], device)
-    for outcome in outcomes:
-        if isinstance(outcome, Exception):
-            raise outcome
-        outcome.environment["trained_together_with"] = len(specs) - 1  # its times count the others' turns
-    return outcomes

@@ -12,7 +12,7 @@ import os
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generator, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import torch
@@ -34,7 +34,7 @@ from harness.engine.spec import (
     spec_hash,
     to_dict,
 )
-from harness.engine.trainer import Callback, evaluate, fit_steps, to_end
+from harness.engine.trainer import Callback, evaluate, fit
 from harness.store.records import RunRecord
 
 EVAL_BATCH_SIZE = 1000  # eval mode does not depend on the batch size; larger is faster
@@ -113,12 +113,7 @@ def loader_workers(device: torch.device, path: str | None) -> int:
 Trained = tuple[list[dict[str, float]], dict[str, float], dict[str, Any]]  # history, summary metrics, arrays
 
 
-def train_run(spec: TrainSpec, dataset: data.Dataset, **options: Any) -> Trained:
-    """Train `spec` on `dataset` (the options of `train_run_steps`); returns (history, summary metrics, arrays)."""
-    return to_end(train_run_steps(spec, dataset, **options))
-
-
-def train_run_steps(
+def train_run(
     spec: TrainSpec,
     dataset: data.Dataset,
     *,
@@ -128,8 +123,8 @@ def train_run_steps(
     extra_callbacks: tuple[Callback, ...] = (),
     precision: str = "fp32",
     held_out: bool = False,
-) -> Generator[None, None, Trained]:
-    """`train_run`, pausing after every training step (see `together`).
+) -> Trained:
+    """Train `spec` on `dataset`; returns (history, summary metrics, arrays).
 
     Convolutional models run channels-last (faster convolutions on CPU and GPU, same numbers up to
     float rounding); `precision="bf16"` autocasts forward passes, a named option that changes numerics.
@@ -157,10 +152,10 @@ def train_run_steps(
 
     predictions = Predictions(val, precision) if held_out else None
     history = History()
-    state = yield from fit_steps(model, task=task, criterion=criterion, optimizer=optimizer, train=train,
-                                 val=None if held_out else val, epochs=spec.epochs,
-                                 callbacks=_callbacks(spec, predictions, history, extra_callbacks),
-                                 precision=precision, cuda_graph=device.type == "cuda")
+    state = fit(model, task=task, criterion=criterion, optimizer=optimizer, train=train,
+                val=None if held_out else val, epochs=spec.epochs,
+                callbacks=_callbacks(spec, predictions, history, extra_callbacks),
+                precision=precision, cuda_graph=device.type == "cuda")
 
     metrics = {} if held_out else {f"final_val_{k}": v for k, v in evaluate(model, task, criterion, val, precision).items()}
     if spec.evaluate_train:
@@ -211,12 +206,7 @@ def _callbacks(spec: TrainSpec, predictions: Predictions | None, history: Histor
     return callbacks + list(extra)
 
 
-def run_spec(spec: Spec, **options: Any) -> RunRecord:
-    """Run one experiment (the options of `run_spec_steps`) and return its record (not yet stored)."""
-    return to_end(run_spec_steps(spec, **options))
-
-
-def run_spec_steps(
+def run_spec(
     spec: Spec,
     *,
     profile: Profile,
@@ -227,8 +217,8 @@ def run_spec_steps(
     subject: str = "reference",
     progress: bool = False,
     precision: str = "fp32",
-) -> Generator[None, None, RunRecord]:
-    """`run_spec`, pausing after every training step (see `together`); a demo runs in one go."""
+) -> RunRecord:
+    """Run one experiment and return its record (not yet stored)."""
     device = device or devices.resolve_device("auto")
     components = components or reference_components()
     record = planned_record(spec, profile=profile, subject=subject, precision=precision)
@@ -240,7 +230,7 @@ def run_spec_steps(
         dataset = data.load(spec.dataset, data_root, download=download)
         environment["data"] = _data_provenance(dataset, profile, spec.dataset)
         extra = (RunLog(spec.id, effective.epochs),) if progress else ()
-        record.history, record.metrics, record.arrays = yield from train_run_steps(
+        record.history, record.metrics, record.arrays = train_run(
             effective, dataset, profile=profile, components=components, device=device,
             extra_callbacks=extra, precision=precision,
         )

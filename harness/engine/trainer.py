@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Generator, Iterable, Sequence, TypeVar
+from typing import Iterable, Sequence
 
 import torch
 from torch import nn
 
 from harness.engine.objectives import Objective, Sums
 from harness.engine.steps import GraphedStep, Step, autocast, make_step
-
-T = TypeVar("T")
 
 
 @dataclass
@@ -58,27 +56,12 @@ def _means(total: Sums | None, count: int) -> dict[str, float]:
 
 def train_one_epoch(step: Step | GraphedStep, batches: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
     """One pass in train mode; returns per-sample mean loss and metrics of the batches seen."""
-    return to_end(_epoch_steps(step, batches))
-
-
-def _epoch_steps(step: Step | GraphedStep, batches: Iterable[tuple[torch.Tensor, torch.Tensor]]
-                 ) -> Generator[None, None, dict[str, float]]:
     step.model.train()
     total, count = None, 0
     for inputs, targets in batches:
         total = _add(total, step(inputs, targets))
         count += targets.shape[0]
-        yield
     return _means(total, count)
-
-
-def to_end(steps: Generator[None, None, T]) -> T:
-    """Run a stepwise generator (`fit_steps`, `runner.train_run_steps`) through; what it returns."""
-    while True:
-        try:
-            next(steps)
-        except StopIteration as done:
-            return done.value
 
 
 @torch.no_grad()
@@ -113,12 +96,7 @@ def evaluate(
     return mean_metrics(task, criterion, *predict(model, batches, precision))
 
 
-def fit(model: nn.Module, **options: Any) -> FitState:
-    """Train for up to `epochs` (the options of `fit_steps`), start to end."""
-    return to_end(fit_steps(model, **options))
-
-
-def fit_steps(
+def fit(
     model: nn.Module,
     *,
     task: Objective,
@@ -130,11 +108,10 @@ def fit_steps(
     callbacks: Sequence[Callback] = (),
     precision: str = "fp32",
     cuda_graph: bool = False,
-) -> Generator[None, None, FitState]:
-    """Train for up to `epochs`, pausing after every training step so that several runs can take turns
-    (`together`). Each epoch's logs: epoch, lr (in effect during the epoch), train metrics, val_*
-    metrics, train_s and val_s (seconds). `cuda_graph` replays the step from a CUDA graph (a GPU, and
-    an optimizer built capturable)."""
+) -> FitState:
+    """Train for up to `epochs`. Each epoch's logs: epoch, lr (in effect during the epoch), train
+    metrics, val_* metrics, train_s and val_s (seconds). `cuda_graph` replays the step from a CUDA
+    graph (a GPU, and an optimizer built capturable)."""
     step = make_step(model, task, criterion, optimizer, precision=precision, cuda_graph=cuda_graph)
     state = FitState(model, optimizer)
     for callback in callbacks:
@@ -142,7 +119,7 @@ def fit_steps(
     for epoch in range(1, epochs + 1):
         logs: dict[str, float] = {"epoch": epoch, "lr": optimizer.param_groups[0]["lr"]}
         started = time.perf_counter()
-        logs.update((yield from _epoch_steps(step, train)))
+        logs.update(train_one_epoch(step, train))
         logs["train_s"] = time.perf_counter() - started
         if val is not None:
             started = time.perf_counter()
