@@ -1,6 +1,6 @@
 """Would runs sharing one GPU go faster inside one process? Each run replays its own CUDA graph; K
 processes take the GPU in time slices, while K runs in one process on K CUDA streams can have their
-small kernels run side by side (on an H100, 5 processes still went faster: README, Speed). Times one epoch of K copies of a coursework case, laid out three ways, and prints one JSON
+small kernels run side by side (on an H100, 5 processes still went faster: docs/speed.md). Times one epoch of K copies of a coursework case, laid out three ways, and prints one JSON
 line per (layout, K):
 
     python benchmarks/gpu_streams.py DATA_ROOT [--case cifar_cnn_aug] [--images 20000] [--runs 1,2,4,8]

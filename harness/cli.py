@@ -443,7 +443,7 @@ def _grading_options(parser: argparse.ArgumentParser, *, profile: str) -> None:
     where.add_argument("--dask", choices=["local"], default=None,
                        help="run the jobs on a Dask LocalCluster of --jobs worker processes")
     where.add_argument("--scheduler", metavar="ADDRESS", default=None,
-                       help="run the jobs on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (see the README)")
+                       help="run the jobs on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (see docs/cluster.md)")
     parser.add_argument("--retry-failed", action="store_true",
                         help="run again the jobs whose stored result is a failure (after fixing the grading machine, "
                              "say); by default a stored result is kept, failed or not")
@@ -487,7 +487,7 @@ def _add_reference(commands: argparse._SubParsersAction) -> None:
                           "as many as its free memory holds, at most 8); 1 runs them in this process with per-epoch lines")
     run.add_argument("--mps", action="store_true",
                      help="on a GPU, start NVIDIA's Multi-Process Service for these runs, so that the kernels of "
-                          "runs sharing it run side by side instead of in time slices (see README Speed)")
+                          "runs sharing it run side by side instead of in time slices (see docs/speed.md)")
     run.add_argument("--seeds", type=_at_least_one, default=1,
                      help="run each training experiment under this many seeds (its seed, +1, ...): the spread")
 

@@ -24,7 +24,7 @@ from harness.store.records import RunRecord
 GPU_BYTES_PER_RUN = 2 << 30  # a full CIFAR-10 coursework run took 1.36 GiB on an H200 (context, data, model), with room
 GPU_RUNS_MAX = 8  # runs sharing one GPU by default (--jobs overrides). They take it in time slices, but each
 # one's Python launches kernels while the others compute: on an H100, 5 processes trained 2.26x as fast as one
-# (README, Speed); more than 8 was not tried
+# (docs/speed.md); more than 8 was not tried
 GPU_RUNS_MAX_MPS = 10  # under MPS their kernels run side by side: on an H100, 10 processes trained 8.69x as fast as
 # one (a coursework's ten runs at once); more than 10 was not tried
 

@@ -98,7 +98,7 @@ def content_hash(files: dict[str, bytes]) -> str:
 
 def _require(table: dict, key: str, kind: type | tuple[type, ...], where: str):
     if key not in table:
-        raise SubmissionError(f"{MANIFEST_FILE}: {where} has no `{key}`; add it (see the template in the README).")
+        raise SubmissionError(f"{MANIFEST_FILE}: {where} has no `{key}`; add it (see the template in docs/students.md).")
     value = table[key]
     if not isinstance(value, kind) or isinstance(value, bool):
         raise SubmissionError(f"{MANIFEST_FILE}: {where}`{key}` should be a {getattr(kind, '__name__', kind)}, got {value!r}.")
@@ -168,7 +168,7 @@ def load(folder: str | Path) -> Submission:
         raise SubmissionError(f"{not_a_folder(folder)}; pass the folder holding {MODEL_FILE}, "
                               f"{AUGMENT_FILE} and {MANIFEST_FILE}.")
     if not (folder / MANIFEST_FILE).is_file():
-        raise SubmissionError(f"{MANIFEST_FILE} is missing from {folder}; copy the template from the README.")
+        raise SubmissionError(f"{MANIFEST_FILE} is missing from {folder}; copy the template from docs/students.md.")
     manifest = parse_manifest((folder / MANIFEST_FILE).read_text(encoding="utf-8", errors="replace"))
     for name in REQUIRED_NAMES:
         _check_source(folder, name)
