@@ -13,6 +13,7 @@ import dataclasses
 from harness.engine.spec import (
     DemoSpec,
     EarlyStopping,
+    Graded,
     Inputs,
     Optimizer,
     Scheduler,
@@ -91,12 +92,14 @@ TUTORIAL: list[Spec] = [
 ]
 
 
-def coursework(id: str, title: str, *, model_args=None, augment=None, optimizer=None) -> TrainSpec:
-    """The coursework default: the given CNN, Adam 3e-4, batch 64, 40 epochs, train-set normalization."""
+def coursework(id: str, title: str, *, model_args=None, augment=None, optimizer=None, graded=None) -> TrainSpec:
+    """The coursework default: the given CNN, Adam 3e-4, batch 64, 40 epochs, train-set normalization.
+    `graded`: its role when every submission reproduces it."""
     return TrainSpec(
         id=id, title=title, group="coursework", dataset="cifar10", task="multiclass", model="cnn",
         loss="cross_entropy", optimizer=optimizer or Optimizer("adam", lr=3e-4), epochs=40,
         batch_size=64, model_args=model_args or {}, inputs=Inputs(augment=augment, normalize="train"),
+        graded=graded,
     )
 
 
@@ -105,18 +108,26 @@ REFERENCE_DROPOUT = {"use_dropout": True, "dropout_rate": 0.3}  # the given plac
 COURSEWORK: list[Spec] = [
     DemoSpec("cw_channel_stats", "CIFAR-10 per-channel mean/std of the training set",
              "coursework", demos.channel_stats, dataset="cifar10"),
-    coursework("cw_baseline", "Baseline: given CNN, no augmentation"),
-    coursework("cw_aug1", "Augmentation strategy 1 (flip + padded crop)", augment="cifar_strategy_1"),
-    coursework("cw_aug2", "Augmentation strategy 2 (adds affine + colour jitter)", augment="cifar_strategy_2"),
+    coursework("cw_baseline", "Baseline: given CNN, no augmentation",
+               graded=Graded(claim="baseline", figure="curves")),
+    coursework("cw_aug1", "Augmentation strategy 1 (flip + padded crop)", augment="cifar_strategy_1",
+               graded=Graded(claim="aug1", pipeline="train_transform_1", figure="curves")),
+    coursework("cw_aug2", "Augmentation strategy 2 (adds affine + colour jitter)", augment="cifar_strategy_2",
+               graded=Graded(claim="aug2", pipeline="train_transform_2", figure="curves")),
     coursework("cw_dropout", "Baseline + Dropout2d(0.3) after each block, Dropout before Linear",
-               model_args=REFERENCE_DROPOUT),
-    coursework("cw_batchnorm", "Baseline + BatchNorm2d after each conv", model_args={"use_batchnorm": True}),
-    coursework("cw_bn_dropout", "Baseline + BatchNorm + Dropout", model_args={"use_batchnorm": True, **REFERENCE_DROPOUT}),
-    coursework("cw_zeros_init", "Zeros initialization of the conv layers", model_args={"init_mode": "zeros"}),
-    coursework("cw_sgd_3e-3", "SGD lr 3e-3", optimizer=Optimizer("sgd", lr=3e-3)),
-    coursework("cw_sgd_1e-3", "SGD lr 1e-3", optimizer=Optimizer("sgd", lr=1e-3)),
-    coursework("cw_sgd_3e-4", "SGD lr 3e-4", optimizer=Optimizer("sgd", lr=3e-4)),
+               model_args=REFERENCE_DROPOUT, graded=Graded(claim="dropout")),
+    coursework("cw_batchnorm", "Baseline + BatchNorm2d after each conv", model_args={"use_batchnorm": True},
+               graded=Graded(claim="batchnorm")),
+    coursework("cw_bn_dropout", "Baseline + BatchNorm + Dropout", model_args={"use_batchnorm": True, **REFERENCE_DROPOUT},
+               graded=Graded(claim="bn_dropout")),
+    coursework("cw_zeros_init", "Zeros initialization of the conv layers", model_args={"init_mode": "zeros"},
+               graded=Graded(claim="zeros_init")),
+    coursework("cw_sgd_3e-3", "SGD lr 3e-3", optimizer=Optimizer("sgd", lr=3e-3), graded=Graded(figure="sgd")),
+    coursework("cw_sgd_1e-3", "SGD lr 1e-3", optimizer=Optimizer("sgd", lr=1e-3), graded=Graded(figure="sgd")),
+    coursework("cw_sgd_3e-4", "SGD lr 3e-4", optimizer=Optimizer("sgd", lr=3e-4), graded=Graded(figure="sgd")),
 ]
+# The coursework runs every submission reproduces, in the order the gradebook and the pages list them
+GRADED: tuple[TrainSpec, ...] = tuple(spec for spec in COURSEWORK if isinstance(spec, TrainSpec) and spec.graded)
 
 EXPERIMENTS: Registry[Spec] = Registry(
     "experiment",

@@ -68,3 +68,30 @@ def test_given_cnn_has_the_coursework_parameter_count():
 def test_unknown_experiment_suggests_the_closest_names():
     with pytest.raises(UnknownName, match="Did you mean 'early_stopping'"):
         EXPERIMENTS["early_stoping"]
+
+
+def test_a_graded_runs_role_is_left_out_of_its_stored_spec_and_hash():
+    import dataclasses
+
+    from harness.engine.spec import spec_hash, to_dict
+
+    spec = EXPERIMENTS["cw_aug1"]
+    bare = dataclasses.replace(spec, graded=None)
+    assert spec.graded is not None and "graded" not in to_dict(spec)
+    assert spec_hash(spec) == spec_hash(bare)
+    assert spec_hash(spec) != spec_hash(dataclasses.replace(spec, epochs=39))
+
+
+def test_the_graded_runs_their_claims_and_the_student_parts_they_take_come_from_the_declarations():
+    from harness.grading.contract import AUGMENT_FILE, CLAIMED_RUNS, REQUIRED_NAMES
+    from harness.grading.coursework import PIPELINES, RUNS
+    from harness.report.grade_pages import CURVE_RUNS, SGD_RUNS
+    from reference.experiments import GRADED
+
+    graded = [i for i in EXPERIMENTS if getattr(EXPERIMENTS[i], "graded", None)]
+    assert list(RUNS) == graded == [s.id for s in GRADED] and len(graded) == 10
+    assert list(CLAIMED_RUNS.values()) == [i for i in graded if EXPERIMENTS[i].graded.claim]
+    assert len(set(CLAIMED_RUNS)) == len(CLAIMED_RUNS) == 7
+    assert set(PIPELINES.values()) <= set(REQUIRED_NAMES[AUGMENT_FILE])
+    assert PIPELINES == {"cw_aug1": "train_transform_1", "cw_aug2": "train_transform_2"}
+    assert set(SGD_RUNS) | set(CURVE_RUNS) <= set(RUNS) and len(SGD_RUNS) == 3 and len(CURVE_RUNS) == 3

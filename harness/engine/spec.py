@@ -53,6 +53,16 @@ class Inputs:
 
 
 @dataclass(frozen=True)
+class Graded:
+    """The role of a coursework run that every submission reproduces with its own CNNModel. A role
+    is not part of what the run computes: it is left out of the stored spec and its hash."""
+
+    claim: str | None = None  # its name in a manifest's [claims]; None: not claimed
+    pipeline: str | None = None  # the student's transform factory it trains with (augmentations.py)
+    figure: Literal["curves", "sgd"] | None = None  # on the student's page: training curves, or the SGD figure
+
+
+@dataclass(frozen=True)
 class TrainSpec:
     id: str
     title: str
@@ -72,6 +82,7 @@ class TrainSpec:
     positive_from: int | None = None  # binary task: labels >= this are the positive class
     seed: int = 42
     kind: Literal["train"] = "train"
+    graded: Graded | None = field(default=None, metadata={"stored": False})
 
 
 @dataclass(frozen=True)
@@ -102,7 +113,8 @@ def to_dict(spec: Spec) -> dict[str, Any]:
 
     def plain(value: Any) -> Any:
         if dataclasses.is_dataclass(value):
-            return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+            return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)
+                    if f.metadata.get("stored", True)}
         if callable(value):
             return f"{value.__module__}.{value.__qualname__}"
         if isinstance(value, Mapping):

@@ -21,6 +21,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reference.experiments import GRADED
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -30,10 +32,7 @@ MODEL_FILE, AUGMENT_FILE, MANIFEST_FILE = "model.py", "augmentations.py", "manif
 REQUIRED_NAMES = {MODEL_FILE: ("CNNModel",), AUGMENT_FILE: ("train_transform_1", "train_transform_2", "val_transform")}
 BATCHNORM_PLACEMENTS = ("after_conv", "after_relu")  # Conv -> BN -> ReLU, or Conv -> ReLU -> BN
 # run name in the manifest's [claims] -> reference coursework experiment id
-CLAIMED_RUNS = {
-    "baseline": "cw_baseline", "aug1": "cw_aug1", "aug2": "cw_aug2", "dropout": "cw_dropout",
-    "batchnorm": "cw_batchnorm", "bn_dropout": "cw_bn_dropout", "zeros_init": "cw_zeros_init",
-}
+CLAIMED_RUNS = {spec.graded.claim: spec.id for spec in GRADED if spec.graded.claim}
 MAX_FILE_BYTES = 1_000_000  # a source file larger than this is not a hand-written submission
 IGNORED = {"__pycache__", ".git", ".ipynb_checkpoints"}
 

@@ -12,15 +12,13 @@ from types import ModuleType
 
 from harness.engine.run import Components
 from harness.engine.spec import Inputs, TrainSpec
-from harness.grading.contract import CLAIMED_RUNS
+from reference.experiments import EXPERIMENTS, GRADED
 
-PIPELINES = {"cw_aug1": "train_transform_1", "cw_aug2": "train_transform_2"}
-RUNS = tuple(CLAIMED_RUNS.values()) + ("cw_sgd_3e-3", "cw_sgd_1e-3", "cw_sgd_3e-4")
+RUNS = tuple(spec.id for spec in GRADED)
+PIPELINES = {spec.id: spec.graded.pipeline for spec in GRADED if spec.graded.pipeline}
 
 
 def submission_spec(experiment: str, *, dropout_rate: float) -> TrainSpec:
-    from reference.experiments import EXPERIMENTS
-
     if experiment not in RUNS:
         raise ValueError(f"{experiment!r} is not a coursework run; the runs are {', '.join(RUNS)}")
     reference = EXPERIMENTS[experiment]

@@ -15,9 +15,10 @@ from harness.grading.evaluate import Evaluation
 from harness.grading.grade import FAIL, NOT_ASSESSED, PASS, Grade, Item
 from harness.report import figures
 from harness.report.reference_page import _environment, _series, _table, training_figure
+from reference.experiments import GRADED
 
-SGD_RUNS = ("cw_sgd_3e-3", "cw_sgd_1e-3", "cw_sgd_3e-4")
-CURVE_RUNS = ("cw_baseline", "cw_aug1", "cw_aug2")
+SGD_RUNS = tuple(spec.id for spec in GRADED if spec.graded.figure == "sgd")
+CURVE_RUNS = tuple(spec.id for spec in GRADED if spec.graded.figure == "curves")
 
 
 def page_name(grade: Grade) -> str:
