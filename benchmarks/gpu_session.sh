@@ -60,8 +60,8 @@ data() {
 
 tests() {  # what only a GPU can check: graph replay against eager steps, batched augmentation on CUDA, the sandbox
     # passing the GPU, runs under the harness's MPS daemon
-    section tests 120 $PY -m pytest tests/test_steps.py tests/test_batched_augment.py tests/test_isolation.py \
-        tests/test_mps.py -q -k "cuda or step or gpu" \
+    section tests 120 $PY -m pytest tests/engine/test_steps.py tests/engine/test_batched_augment.py tests/integration/test_isolation.py \
+        tests/engine/test_mps.py -q -k "cuda or step or gpu" \
         -p no:cacheprovider -rs
 }
 

@@ -340,7 +340,7 @@ def _crop_padding(t: T.RandomCrop | v2.RandomCrop) -> tuple[int, int, int, int]:
 
 # torchvision.transforms.v2 classes and the v1 class whose twin serves them: the same parameter
 # distributions and the same tensor kernels, but for uint8 ColorJitter and resizing, where v2 rounds
-# a little differently (tests/test_batched_augment.py holds each to its own torchvision).
+# a little differently (tests/engine/test_batched_augment.py holds each to its own torchvision).
 AS_V1 = {v2.RandomHorizontalFlip: T.RandomHorizontalFlip, v2.RandomVerticalFlip: T.RandomVerticalFlip,
          v2.RandomAffine: T.RandomAffine, v2.RandomRotation: T.RandomRotation, v2.RandomCrop: T.RandomCrop,
          v2.ColorJitter: T.ColorJitter, v2.RandomResizedCrop: T.RandomResizedCrop, v2.RandomErasing: T.RandomErasing}

@@ -31,7 +31,7 @@ from harness.grading.jobs import Task, WorkerUnfit, run_task
 from harness.grading.sandbox import Limits
 from harness.store.database import Store
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "submissions"
+EXAMPLES = Path(__file__).resolve().parents[2] / "submissions"
 LAYER = sandbox.available_layers()[0]
 pytestmark = pytest.mark.skipif(
     LAYER == "limits", reason="no sandbox on this machine: install bubblewrap (apt-get install bubblewrap)")

@@ -23,7 +23,7 @@ from harness.grading.checks.export import export_models
 from harness.grading.checks.subjects import BATCH
 from harness.grading.child import load_submission
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "submissions"
+EXAMPLES = Path(__file__).resolve().parents[2] / "submissions"
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ from harness.store.database import Store
 from reference.models import CNNModel
 
 QUICK = PROFILES["quick"]
-EXAMPLES = Path(__file__).resolve().parent.parent / "submissions"
+EXAMPLES = Path(__file__).resolve().parents[2] / "submissions"
 
 
 def _handover(synth_root, tmp_path, name="cifar10.npz"):

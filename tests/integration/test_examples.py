@@ -9,7 +9,7 @@ import pytest
 
 from harness.grading.checks.verdicts import GRADER
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "submissions"
+EXAMPLES = Path(__file__).resolve().parents[2] / "submissions"
 INTENDED = {
     "correct": {},
     "dropout_active_in_eval": {"dropout_inactive_in_eval": "dropout is still active"},
@@ -19,7 +19,7 @@ INTENDED = {
                               "batchnorm_placement_matches_manifest": "no batch norm ran"},
     "validation_augmented": {"validation_transform_has_no_random_augmentation": "it contains a random augmentation"},
     "wrong_architecture": {"baseline_architecture": "should run four convolutions"},
-}  # claims_do_not_match is the correct code; its claims fail at grading (tests/test_grading.py)
+}  # claims_do_not_match is the correct code; its claims fail at grading (tests/grading/test_grade.py)
 
 
 @pytest.mark.parametrize("name", list(INTENDED))

@@ -113,7 +113,7 @@ def test_the_tolerance_never_drops_below_the_binomial_error_of_the_validation_se
 
 
 def test_claims_are_not_assessed_outside_their_profiles_except_run_length_independent_ones():
-    claims = load_submission(Path(__file__).resolve().parent.parent / "submissions" / "claims_do_not_match").manifest.claims
+    claims = load_submission(Path(__file__).resolve().parents[2] / "submissions" / "claims_do_not_match").manifest.claims
     e = evaluation(profile="quick", claims=claims)
     g = grade(e, RUBRIC, {"zeros_init": spreads()["zeros_init"]})
     claims = {i.id: i for i in g.items if i.section == "claim"}

@@ -13,7 +13,7 @@ import pytest
 
 from harness.grading.checks.verdicts import GRADER, SUBMISSION, check_ids
 
-ZOO = Path(__file__).resolve().parent / "zoo"
+ZOO = Path(__file__).resolve().parents[1] / "zoo"
 CORRECT = sorted(p.name for p in (ZOO / "correct").iterdir())
 # submissions whose parts cannot be handed to the grader: checked in their own process, and marked so
 CHECKED_THERE = {"transforms_with_lambda": {"transforms": "Lambda"}}

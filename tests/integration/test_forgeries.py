@@ -22,7 +22,7 @@ from harness.grading.executors import LocalPool
 from harness.grading.sandbox import Limits
 from harness.store.database import Store
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "submissions"
+EXAMPLES = Path(__file__).resolve().parents[2] / "submissions"
 TWIN = "dropout_active_in_eval"
 LAYER = sandbox.available_layers()[0]
 pytestmark = pytest.mark.skipif(

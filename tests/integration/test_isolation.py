@@ -19,7 +19,7 @@ from harness.grading.rubric import load as load_rubric
 from harness.grading.sandbox import Limits
 from harness.store.database import Store
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "submissions"
+EXAMPLES = Path(__file__).resolve().parents[2] / "submissions"
 LAYER = sandbox.available_layers()[0]
 SMOKE_WALL_S = 20
 pytestmark = pytest.mark.skipif(

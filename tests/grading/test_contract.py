@@ -8,7 +8,7 @@ import pytest
 from harness.grading import contract
 from harness.grading.contract import SubmissionError
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "submissions"
+EXAMPLES = Path(__file__).resolve().parents[2] / "submissions"
 
 
 @pytest.fixture
