@@ -1,13 +1,46 @@
-"""Shared fixtures: generated datasets in the real on-disk formats (never ../shared)."""
+"""Shared fixtures: generated datasets in the real on-disk formats (never ../shared); and the one
+definition of each skip: a test marked `gpu`, `sandbox`, `bwrap` or `browser` (or using the `browser`
+fixture) skips with the reason when this machine lacks it."""
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import shutil
 
 import pytest
+import torch
 
 from harness.engine import synthetic
 from harness.engine.spec import PROFILES
+from harness.grading import sandbox
+
+BROWSER = next((shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome") if shutil.which(name)), None)
+
+
+@functools.cache
+def _missing(marker: str) -> str | None:
+    """Why this machine cannot run tests marked `marker`, or None when it can."""
+    layer = sandbox.available_layers()[0]
+    return {
+        "gpu": None if torch.cuda.is_available() else "needs a CUDA GPU",
+        "sandbox": None if layer != "limits" else "no sandbox on this machine: install bubblewrap (apt-get install bubblewrap)",
+        "bwrap": None if layer == "bwrap" else f"needs bubblewrap (apt-get install bubblewrap); this machine has only {layer}",
+        "browser": ("no chromium on this machine (Debian: apt-get install chromium)" if BROWSER is None else
+                    None if importlib.util.find_spec("playwright") else "playwright is not installed (pip install playwright)"),
+    }[marker]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker("browser")
+
+
+def pytest_runtest_setup(item):
+    for marker in ("gpu", "sandbox", "bwrap", "browser"):
+        if item.get_closest_marker(marker) and (reason := _missing(marker)):
+            pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -22,15 +55,11 @@ def quick():
     return PROFILES["quick"]
 
 
-BROWSER = next((shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome") if shutil.which(name)), None)
-
 
 @pytest.fixture(scope="session")
 def browser():
     """open(path) -> what a real headless browser saw: console errors, broken images, the tables' text."""
-    if BROWSER is None:
-        pytest.skip("no chromium on this machine (Debian: apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
+    from playwright import sync_api
     with sync_api.sync_playwright() as driver:
         chromium = driver.chromium.launch(executable_path=BROWSER, args=["--no-sandbox"])
 

@@ -253,7 +253,7 @@ def test_a_run_records_which_augmentation_path_it_took(synth_root):
                                                data_root=synth_root, download=False).arrays
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.gpu
 def test_preparing_batches_on_a_gpu_never_waits_for_it(images):
     """Parameters are drawn on the host; a blocking copy of them would make the host wait for every
     queued training step at every batch. Every twin, the scaling and normalization, and the epoch's

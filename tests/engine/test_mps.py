@@ -141,8 +141,8 @@ def test_bench_mps_without_a_gpu_stops_the_daemon_it_started(fake_control):
     assert [line.split()[0] for line in logged(fake_control)] == ["args=[-d]", "args=[]"]
 
 
-@pytest.mark.skipif(not torch.cuda.is_available() or shutil.which(mps.CONTROL) is None,
-                    reason="needs a GPU and NVIDIA's nvidia-cuda-mps-control")
+@pytest.mark.gpu
+@pytest.mark.skipif(shutil.which(mps.CONTROL) is None, reason="needs NVIDIA's nvidia-cuda-mps-control")
 def test_runs_on_a_gpu_train_under_a_real_daemon_and_say_so(tmp_path, synth_root):
     store = tmp_path / "s.sqlite"
     result = harness("reference", "run", "loss_binary", "dropout_layer", "--mps", "--jobs", "2", "--device", "cuda",

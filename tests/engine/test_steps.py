@@ -17,7 +17,7 @@ from harness.engine.spec import Optimizer
 from harness.engine.steps import GraphedStep, Step
 from harness.engine.trainer import Callback, fit
 
-cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+cuda = pytest.mark.gpu
 
 
 def _cnn(read_back: bool = False, dropout: float = 0.0) -> nn.Module:

@@ -25,8 +25,7 @@ from harness.store.database import Store
 EXAMPLES = Path(__file__).resolve().parents[2] / "submissions"
 TWIN = "dropout_active_in_eval"
 LAYER = sandbox.available_layers()[0]
-pytestmark = pytest.mark.skipif(
-    LAYER == "limits", reason="no sandbox on this machine: install bubblewrap (apt-get install bubblewrap)")
+pytestmark = pytest.mark.sandbox
 IDS = [check for part in PARTS for check in check_ids(part)]
 PASSING = repr([{"id": c, "title": c, "passed": True, "message": "", "computed_in": GRADER, "measurements": []}
                 for c in IDS])

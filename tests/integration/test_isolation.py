@@ -22,8 +22,7 @@ from harness.store.database import Store
 EXAMPLES = Path(__file__).resolve().parents[2] / "submissions"
 LAYER = sandbox.available_layers()[0]
 SMOKE_WALL_S = 20
-pytestmark = pytest.mark.skipif(
-    LAYER == "limits", reason="no sandbox on this machine: install bubblewrap (apt-get install bubblewrap)")
+pytestmark = pytest.mark.sandbox
 
 PREFIX = {  # code run when model.py is imported
     "import_loop": "while True:\n    pass\n",
@@ -214,7 +213,8 @@ def _smoke(tmp_path: Path, prefix: str, devices: tuple[Path, ...] = ()) -> dict:
                              devices=devices).result
 
 
-@pytest.mark.skipif(LAYER != "bwrap" or not Path("/dev/fuse").exists(), reason="needs bubblewrap and /dev/fuse")
+@pytest.mark.bwrap
+@pytest.mark.skipif(not Path("/dev/fuse").exists(), reason="needs /dev/fuse as the stand-in GPU node")
 def test_a_job_can_open_the_device_nodes_it_is_given_and_no_others(tmp_path):
     """How a GPU job gets its /dev/nvidia* nodes, shown with a device node most machines have."""
     opens = "open('/dev/fuse', 'rb').close()\n"
@@ -243,7 +243,7 @@ def test_code_that_asks_for_the_user_name_runs(tmp_path):
     assert _smoke(tmp_path, "import getpass\nassert getpass.getuser()\n") == {"ok": True}
 
 
-@pytest.mark.skipif(LAYER != "bwrap", reason="needs bubblewrap")
+@pytest.mark.bwrap
 def test_the_sandbox_starts_from_the_graders_path_not_the_childs(tmp_path, monkeypatch):
     """bubblewrap in /usr/local/bin (a GPU machine's) is found though the child's PATH is /usr/bin:/bin."""
     local_bin, started = tmp_path / "local-bin", tmp_path / "started"
