@@ -12,7 +12,8 @@ Data flows one way: submission -> isolation -> experiment spec -> trainer -> res
 - `report`: the HTML pages (reference, student, class), the gradebook CSV, Gradescope's JSON.
 - `bench`: epoch throughput beside the notebook's loop, saved runs compared, runs at once.
 
-`cli` parses the command line and calls into them (docs/architecture.md has the whole map).
+`cli` parses the command line and dispatches to `commands`, one module per command, which call into
+them (docs/architecture.md has the whole map).
 """
 
 __version__ = "0.1.0"
