@@ -112,7 +112,7 @@ def checked(tmp_path_factory):
     from harness.grading.checks import export, verdicts
     from harness.grading.child import load_submission
     from harness.grading.contract import load
-    from harness.grading.evaluate import CIFAR_TRAIN_STATS
+    from harness.grading.plan import CIFAR_TRAIN_STATS
 
     folder_for_weights = tmp_path_factory.mktemp("weights")
 

@@ -14,8 +14,8 @@ from harness.store.database import Store
 def _grading_setup(args: argparse.Namespace):
     """Everything check and grade share: data present, isolation available, rubric valid."""
     from harness.grading import rubric, sandbox
-    from harness.grading.evaluate import Settings
     from harness.grading.jobs import check_gpu
+    from harness.grading.plan import Settings
 
     device = devices.resolve_device(args.device)  # a GPU that is not there: said before anything is loaded
     root = data.resolve_root(args.data_root)
@@ -30,9 +30,9 @@ def _grading_setup(args: argparse.Namespace):
 def _graded(args: argparse.Namespace, folders: list[Path], settings, rubric) -> tuple[list, list[tuple[str, str]]]:
     """Evaluate and grade `folders` on the backend the options name; says what did not run."""
     from harness.engine import pool
-    from harness.grading.evaluate import sharing
     from harness.grading.executors import make_executor
     from harness.grading.pipeline import grade_folders
+    from harness.grading.plan import sharing
     from harness.progress import Progress
 
     progress = Progress(sys.stderr)

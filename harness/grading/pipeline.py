@@ -17,9 +17,10 @@ from harness.grading.contract import (
     SubmissionError,
     not_a_folder,
 )
-from harness.grading.evaluate import Evaluation, Evaluator, Settings, stored_evaluations
+from harness.grading.evaluate import Evaluation, Evaluator, stored_evaluations
 from harness.grading.executors import Executor
 from harness.grading.grade import Grade, claims_to_compare, grade
+from harness.grading.plan import Settings
 from harness.grading.rubric import Rubric
 from harness.progress import Progress
 from harness.store.database import Store

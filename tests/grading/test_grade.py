@@ -12,19 +12,12 @@ from harness.grading import coursework, rubric
 from harness.grading.contract import CLAIMED_RUNS
 from harness.grading.contract import load as load_submission
 from harness.grading.coursework import RUNS
-from harness.grading.evaluate import (
-    CHECKS,
-    RUN_START_S,
-    SMOKE,
-    Evaluation,
-    Settings,
-    failure_message,
-    run_limits,
-    sharing,
-)
+from harness.grading.evaluate import Evaluation
 from harness.grading.grade import FAIL, NOT_ASSESSED, grade
+from harness.grading.plan import CHECKS, RUN_START_S, SMOKE, Settings, run_limits, sharing
 from harness.grading.sandbox import Limits, Outcome
 from harness.grading.spread import Spread
+from harness.grading.validate import failure_message
 from harness.report import gradebook
 from harness.store.records import RunRecord
 
@@ -252,17 +245,17 @@ def test_results_stored_before_every_measurement_was_kept_show_the_failing_one_o
 
 
 def test_a_childs_check_measurements_are_kept_as_plain_bounded_values_and_malformed_ones_refused():
-    from harness.grading.evaluate import MEASUREMENTS_KEPT, _clean_check
+    from harness.grading.validate import MEASUREMENTS_KEPT, clean_check
 
     raw = {"id": "c", "passed": True, "measurements": [
         {"what": "w" * 500, "measured": "x" * 5000, "bound": [1, 2], "passed": "yes"}] * (MEASUREMENTS_KEPT + 10)}
-    kept = _clean_check(raw)["measurements"]
+    kept = clean_check(raw)["measurements"]
     assert len(kept) == MEASUREMENTS_KEPT
     assert kept[0] == {"what": "w" * 100, "measured": "x" * 300, "bound": "[1, 2]", "passed": False}
-    assert _clean_check({"id": "c"})["measurements"] == []
+    assert clean_check({"id": "c"})["measurements"] == []
     for malformed in ("a lot", [1, 2], {"what": "x"}):
         with pytest.raises(ValueError, match="measurements"):
-            _clean_check({"id": "c", "measurements": malformed})
+            clean_check({"id": "c", "measurements": malformed})
 
 
 def test_a_verdict_computed_in_the_submissions_process_is_said_so_in_the_csv_the_summary_and_gradescope(tmp_path):
@@ -284,11 +277,11 @@ def test_a_verdict_computed_in_the_submissions_process_is_said_so_in_the_csv_the
 
 
 def test_a_check_stored_without_where_it_was_computed_counts_as_the_submissions():
-    from harness.grading.evaluate import _clean_check
+    from harness.grading.validate import clean_check
 
-    assert _clean_check({"id": "c", "computed_in": "grader"})["computed_in"] == "grader"
+    assert clean_check({"id": "c", "computed_in": "grader"})["computed_in"] == "grader"
     for said in (None, "GRADER", "grader ", 1):
-        assert _clean_check({"id": "c", "computed_in": said})["computed_in"] == "submission"
+        assert clean_check({"id": "c", "computed_in": said})["computed_in"] == "submission"
     old = evaluation()
     for check in old.checks.arrays["checks"]:
         del check["computed_in"], check["note"]

@@ -19,9 +19,10 @@ from harness.engine import data
 from harness.engine.run import Components, train_run
 from harness.engine.spec import PROFILES
 from harness.grading import coursework, held_out, jobs, sandbox
-from harness.grading.evaluate import Evaluator, Settings, stored_evaluations
+from harness.grading.evaluate import Evaluator, stored_evaluations
 from harness.grading.executors import Executor, each_job
 from harness.grading.jobs import DataSlice, Ran
+from harness.grading.plan import Settings
 from harness.progress import Progress
 from harness.store.database import Store
 from reference.models import CNNModel

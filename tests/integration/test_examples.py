@@ -81,7 +81,7 @@ def test_a_submission_written_with_transforms_v2_trains_on_the_batched_path():
     """Its checks pass like any other idiom's (tests/zoo/correct/transforms_v2, test_style_zoo.py)."""
     from harness.engine.inputs import augmentation_path
     from harness.grading.child import load_submission
-    from harness.grading.evaluate import CIFAR_TRAIN_STATS
+    from harness.grading.plan import CIFAR_TRAIN_STATS
 
     mean, std = CIFAR_TRAIN_STATS
     _, augment_module = load_submission(EXAMPLES.parent / "tests" / "zoo" / "correct" / "transforms_v2")

@@ -19,7 +19,7 @@ import pytest
 
 from harness.engine.spec import PROFILES
 from harness.grading import contract, sandbox
-from harness.grading.evaluate import CIFAR_TRAIN_STATS, Evaluator, Settings
+from harness.grading.evaluate import Evaluator
 from harness.grading.executors import (
     DaskCluster,
     Executor,
@@ -28,6 +28,7 @@ from harness.grading.executors import (
     each_job,
 )
 from harness.grading.jobs import Task, WorkerUnfit, run_task
+from harness.grading.plan import CIFAR_TRAIN_STATS, Settings
 from harness.grading.sandbox import Limits
 from harness.store.database import Store
 

@@ -17,8 +17,9 @@ import pytest
 from harness.engine.spec import PROFILES
 from harness.grading import sandbox
 from harness.grading.checks.verdicts import GRADER, PARTS, SUBMISSION, check_ids
-from harness.grading.evaluate import Evaluator, Settings
+from harness.grading.evaluate import Evaluator
 from harness.grading.executors import LocalPool
+from harness.grading.plan import Settings
 from harness.grading.sandbox import Limits
 from harness.store.database import Store
 

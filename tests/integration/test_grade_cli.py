@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-
 EXAMPLES = Path(__file__).resolve().parents[2] / "submissions"
 pytestmark = pytest.mark.sandbox
 

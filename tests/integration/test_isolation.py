@@ -12,9 +12,10 @@ import pytest
 from harness.engine import data
 from harness.engine.spec import PROFILES
 from harness.grading import contract, sandbox
-from harness.grading.evaluate import Evaluator, Settings
+from harness.grading.evaluate import Evaluator
 from harness.grading.executors import LocalPool
 from harness.grading.grade import grade
+from harness.grading.plan import Settings
 from harness.grading.rubric import load as load_rubric
 from harness.grading.sandbox import Limits
 from harness.store.database import Store
