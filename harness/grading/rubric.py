@@ -6,13 +6,13 @@ error at start-up, not a silently missing item in a hundred grades.
 
 from __future__ import annotations
 
-import ast
 import sys
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from harness.engine.spec import PROFILES
+from harness.grading.checks.verdicts import check_ids
 from harness.grading.contract import CLAIMED_RUNS
 from harness.grading.coursework import RUNS
 
@@ -22,7 +22,6 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 DEFAULT = Path(str(resources.files("reference") / "rubric.toml"))  # package data, also in a plain install
-CHECKS_DIR = Path(__file__).resolve().parent / "checks"
 
 
 class RubricError(ValueError):
@@ -48,16 +47,6 @@ class Rubric:
     runs: dict[str, float]
     claims: ClaimRule
     path: Path
-
-
-def check_ids() -> list[str]:
-    """Every behaviour check, in file order, read from the check modules' source."""
-    ids = []
-    for path in sorted(CHECKS_DIR.glob("test_*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        ids += [n.name.removeprefix("test_") for n in tree.body
-                if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")]
-    return ids
 
 
 def _points(table: dict, known: list[str] | tuple[str, ...], section: str, path: Path) -> dict[str, float]:

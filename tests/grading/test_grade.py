@@ -9,6 +9,7 @@ import pytest
 
 from harness.engine.spec import PROFILES
 from harness.grading import coursework, rubric
+from harness.grading.checks.verdicts import check_ids
 from harness.grading.contract import CLAIMED_RUNS
 from harness.grading.contract import load as load_submission
 from harness.grading.coursework import RUNS
@@ -41,7 +42,7 @@ def evaluation(profile="full", failing_check=None, failed_run=None, claims=CLAIM
                                  "computed_in": "submission" if c in checked_there else "grader",
                                  "note": "CNNModel could not be handed to the grader: torch.export failed"
                                  if c in checked_there else ""}
-                                for c in rubric.check_ids()]}
+                                for c in check_ids()]}
     e = Evaluation(Path("alice"), "alice", "abc123", profile, "bwrap", smoke=record(SMOKE), checks=checks,
                    claims=dict(claims))
     by_run = {run: name for name, run in CLAIMED_RUNS.items()}

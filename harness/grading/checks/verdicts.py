@@ -25,11 +25,13 @@ NOTE_CHARS = 500
 
 
 @functools.cache
-def check_ids(part: str) -> tuple[str, ...]:
-    """The ids of a part's checks, read from their files, which are not imported here."""
+def check_ids(part: str | None = None) -> tuple[str, ...]:
+    """The ids of a part's checks (every check, in file order, when no part is named), read from their
+    files, which are not imported here."""
+    names = PARTS[part] if part else sorted(path.name for path in CHECKS_DIR.glob("test_*.py"))
     ids = []
-    for name in PARTS[part]:
-        tree = ast.parse((CHECKS_DIR / name).read_text())
+    for name in names:
+        tree = ast.parse((CHECKS_DIR / name).read_text(encoding="utf-8"))
         ids += [node.name.removeprefix("test_") for node in tree.body
                 if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")]
     return tuple(ids)
