@@ -15,7 +15,7 @@ TRAIN_IDS = [i for i in EXPERIMENTS if isinstance(EXPERIMENTS[i], TrainSpec)]
 DEMO_IDS = [i for i in EXPERIMENTS if not isinstance(EXPERIMENTS[i], TrainSpec)]
 # Plain SGD without momentum at these rates moves slowly: in 3 quick epochs it lowers the loss
 # but cannot yet be expected to beat chance. Zeros init must stay at chance (the point of that run).
-SLOW_LEARNERS = {"cw_sgd_3e-3", "cw_sgd_1e-3", "cw_sgd_3e-4"}
+SLOW_LEARNERS = {i for i in TRAIN_IDS if EXPERIMENTS[i].optimizer.name == "sgd" and not EXPERIMENTS[i].optimizer.momentum}
 
 
 @pytest.fixture(scope="module")
