@@ -66,6 +66,8 @@ def check(args: argparse.Namespace) -> int:
     settings, rubric = _grading_setup(args)
     print(f"checking {args.submission}", file=sys.stderr)
     [(evaluation, grade)], not_run = _graded(args, [Path(args.submission)], settings, rubric)
+    if taken := grade_pages.taken_from(evaluation):
+        print(taken)
     print(gradebook.summary(grade))
     if evaluation.content_hash:
         page = grade_pages.write_submission_page(evaluation, grade, Path(args.html_dir))
@@ -79,11 +81,11 @@ def check(args: argparse.Namespace) -> int:
 def grade(args: argparse.Namespace) -> int:
     import time
 
-    from harness.grading.pipeline import submission_folders
+    from harness.grading.pipeline import submission_paths
     from harness.report import grade_pages, gradebook
 
     started = time.perf_counter()
-    folders = submission_folders(Path(args.submissions))
+    folders = submission_paths(Path(args.submissions))
     settings, rubric = _grading_setup(args)
     print(f"grading {len(folders)} submissions in {args.submissions}", file=sys.stderr)
     results, not_run = _graded(args, folders, settings, rubric)

@@ -19,6 +19,7 @@ import hashlib
 import json
 import sys
 from dataclasses import dataclass, field
+from typing import Any
 from pathlib import Path
 
 from reference.experiments import GRADED
@@ -29,6 +30,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 MODEL_FILE, AUGMENT_FILE, MANIFEST_FILE = "model.py", "augmentations.py", "manifest.toml"
+SOURCE_FILE = "notebook.json"  # a notebook's submission: which cell each part came from (not hashed: see content_hash)
 REQUIRED_NAMES = {MODEL_FILE: ("CNNModel",), AUGMENT_FILE: ("train_transform_1", "train_transform_2", "val_transform")}
 BATCHNORM_PLACEMENTS = ("after_conv", "after_relu")  # Conv -> BN -> ReLU, or Conv -> ReLU -> BN
 # run name in the manifest's [claims] -> reference coursework experiment id
@@ -69,7 +71,19 @@ class Submission:
         reported does not train everything again."""
         manifest = tomllib.loads(self.files[MANIFEST_FILE].decode("utf-8", errors="replace"))
         settings = json.dumps({k: v for k, v in manifest.items() if k != "claims"}, sort_keys=True, default=str)
-        return content_hash({**self.files, MANIFEST_FILE: settings.encode()})
+        kept = {name: data for name, data in self.files.items() if name != SOURCE_FILE}  # a cell moved: same code
+        return content_hash({**kept, MANIFEST_FILE: settings.encode()})
+
+
+def notebook_source(data: bytes) -> dict[str, Any]:
+    """A notebook submission's `notebook.json` as plain values: the notebook's name and, per part,
+    the cell it came from. A folder can hold a file of that name too; anything odd in it is dropped."""
+    try:
+        raw = json.loads(data.decode("utf-8"))
+        cells = {str(k)[:100]: int(v) for k, v in dict(raw.get("cells", {})).items()}
+        return {"notebook": str(raw.get("notebook", ""))[:200], "cells": dict(list(cells.items())[:50])}
+    except (ValueError, TypeError, AttributeError):
+        return {"notebook": "", "cells": {}}
 
 
 def read_files(folder: Path) -> dict[str, bytes]:
@@ -131,14 +145,17 @@ def parse_manifest(text: str) -> Manifest:
     return Manifest(student.strip() or "unknown", rate, str(dropout.get("placement", "")), placement, claims)
 
 
-def _check_source(folder: Path, name: str) -> None:
+def _check_file(folder: Path, name: str) -> None:
     path = folder / name
     if not path.is_file():
         raise SubmissionError(f"{name} is missing from {folder}; a submission needs "
                               f"{MODEL_FILE}, {AUGMENT_FILE} and {MANIFEST_FILE}.")
     if path.stat().st_size > MAX_FILE_BYTES:
         raise SubmissionError(f"{name} is larger than {MAX_FILE_BYTES:,} bytes; submit source code only.")
-    source = path.read_text(encoding="utf-8", errors="replace")
+    _check_source(name, path.read_text(encoding="utf-8", errors="replace"))
+
+
+def _check_source(name: str, source: str) -> None:
     try:
         tree = ast.parse(source, filename=name)
     except SyntaxError as error:
@@ -161,14 +178,23 @@ def not_a_folder(path: Path) -> str:
 
 
 def load(folder: str | Path) -> Submission:
-    """Read and validate a submission folder; raises SubmissionError with a fix-it sentence."""
+    """Read and validate a submission folder, or a notebook (a `.ipynb` file, or a folder holding one
+    notebook and no manifest); raises SubmissionError with a fix-it sentence."""
+    from harness.grading.notebook import extract, notebook_of  # it reads this module's contract
+
     folder = Path(folder)
+    if (notebook := notebook_of(folder)) is not None:
+        files = extract(notebook)
+        manifest = parse_manifest(files[MANIFEST_FILE].decode("utf-8"))
+        for name in REQUIRED_NAMES:
+            _check_source(name, files[name].decode("utf-8"))
+        return Submission(folder.resolve(), manifest, files)
     if not folder.is_dir():
         raise SubmissionError(f"{not_a_folder(folder)}; pass the folder holding {MODEL_FILE}, "
-                              f"{AUGMENT_FILE} and {MANIFEST_FILE}.")
+                              f"{AUGMENT_FILE} and {MANIFEST_FILE}, or a notebook (.ipynb).")
     if not (folder / MANIFEST_FILE).is_file():
         raise SubmissionError(f"{MANIFEST_FILE} is missing from {folder}; copy the template from docs/students.md.")
     manifest = parse_manifest((folder / MANIFEST_FILE).read_text(encoding="utf-8", errors="replace"))
     for name in REQUIRED_NAMES:
-        _check_source(folder, name)
+        _check_file(folder, name)
     return Submission(folder.resolve(), manifest, read_files(folder))

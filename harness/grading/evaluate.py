@@ -34,6 +34,7 @@ class Evaluation:
     checks: RunRecord | None = None
     runs: dict[str, RunRecord] = field(default_factory=dict)
     claims: dict[str, float] = field(default_factory=dict)
+    source: dict | None = None  # a notebook's: its name and the cell each part came from
 
     def add(self, record: RunRecord) -> None:
         if record.experiment == SMOKE:
@@ -201,7 +202,7 @@ class Evaluator:
     def collect(self, sub: contract.Submission) -> Evaluation:
         """What the store holds for `sub`: jobs never run (smoke failed, or interrupted) are 'skipped'."""
         evaluation = Evaluation(sub.path, sub.student, sub.content_hash, self.settings.profile.name,
-                                self.settings.layer, claims=dict(sub.manifest.claims))
+                                self.settings.layer, claims=dict(sub.manifest.claims), source=who(sub).get("source"))
         for job in self._jobs(sub):
             existing = self.store.find(job.planned)
             record = self.store.load(existing) if existing is not None else job.planned
@@ -216,9 +217,10 @@ def stored_evaluations(store: Store, *, profile: str) -> list[Evaluation]:
     by_subject: dict[str, Evaluation] = {}
     for record in store.runs(profile=profile):
         if record.experiment == SMOKE and "submission" in record.arrays:
-            who = record.arrays["submission"]
-            by_subject[record.subject] = Evaluation(Path(who["folder"]), who["student"], record.subject, profile,
-                                                    record.environment.get("isolation", "?"), claims=who["claims"])
+            known = record.arrays["submission"]
+            by_subject[record.subject] = Evaluation(Path(known["folder"]), known["student"], record.subject, profile,
+                                                    record.environment.get("isolation", "?"), claims=known["claims"],
+                                                    source=known.get("source"))
     for record in store.runs(profile=profile):
         if record.subject in by_subject:
             by_subject[record.subject].add(record)

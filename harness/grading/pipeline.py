@@ -26,14 +26,19 @@ from harness.progress import Progress
 from harness.store.database import Store
 
 
-def submission_folders(parent: Path) -> list[Path]:
-    """Every folder directly under `parent`, except hidden ones: each is one student's submission."""
+def submission_paths(parent: Path) -> list[Path]:
+    """Every folder and notebook directly under `parent`, except hidden ones: each is one student's
+    submission."""
+    if parent.suffix == ".ipynb" and parent.is_file():
+        raise SubmissionError(f"{parent} is one notebook; check it with `harness check {parent}`, or grade the "
+                              "folder that holds one notebook or folder per student")
     if not parent.is_dir():
         raise SubmissionError(f"{not_a_folder(parent)}; pass the folder that holds one folder per submission")
     if (parent / MANIFEST_FILE).is_file():
         raise SubmissionError(f"{parent} is one submission (it holds {MANIFEST_FILE}); grade the folder above it, "
                          f"or check this one with `harness check {parent}`")
-    return sorted(p for p in parent.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+    return sorted(p for p in parent.iterdir()
+                  if (p.is_dir() or p.suffix == ".ipynb") and not p.name.startswith((".", "_")))
 
 
 def reference_spreads(store: Store, settings: Settings, rubric: Rubric, evaluations: list[Evaluation],

@@ -89,8 +89,12 @@ def _source_hash(name: str) -> str:
     return hashlib.sha256((Path(harness.__file__).parent / name).read_bytes()).hexdigest()[:16]
 
 def who(sub: contract.Submission) -> dict[str, Any]:
-    """Who and what was claimed, kept with the smoke test so that pages can be rendered from the store alone."""
-    return {"student": sub.student, "folder": sub.path.name, "claims": dict(sub.manifest.claims)}
+    """Who and what was claimed (and, for a notebook, which cell each part came from), kept with the
+    smoke test so that pages can be rendered from the store alone."""
+    found = {"student": sub.student, "folder": sub.path.name, "claims": dict(sub.manifest.claims)}
+    if contract.SOURCE_FILE in sub.files:
+        found["source"] = contract.notebook_source(sub.files[contract.SOURCE_FILE])
+    return found
 
 
 @dataclass

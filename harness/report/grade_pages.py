@@ -109,8 +109,18 @@ def write_submission_page(evaluation: Evaluation, grade: Grade, folder: Path, *,
                    if run in evaluation.runs and evaluation.runs[run].status == "ok"],
         "sgd": sgd_figure(evaluation),
         "provenance": provenance(evaluation),
+        "taken": taken_from(evaluation),
     }
     return _write(folder / page_name(grade), "submission.html.j2", view)
+
+
+def taken_from(evaluation: Evaluation) -> str | None:
+    """For a notebook: which cell each part of the submission was taken from, in one sentence."""
+    if not evaluation.source or not evaluation.source.get("cells"):
+        return None
+    cells = ", ".join(f"{name} from cell {cell}" for name, cell in
+                      sorted(evaluation.source["cells"].items(), key=lambda item: (item[1], item[0])))
+    return f"Taken from the notebook {evaluation.source.get('notebook', '')}: {cells}. No cell was run."
 
 
 def check_pass_rates(grades: list[Grade]) -> list[dict[str, Any]]:

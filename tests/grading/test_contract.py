@@ -85,7 +85,7 @@ def test_an_empty_folder_is_not_a_submission(tmp_path):
     ("model.py", b"import torch\n", "model.py is a file, not a folder; pass the folder holding"),
 ])
 def test_a_path_that_is_not_a_folder_says_what_it_is(tmp_path, name, make, message):
-    from harness.grading.pipeline import submission_folders
+    from harness.grading.pipeline import submission_paths
 
     path = tmp_path / name
     if make is not None:
@@ -93,4 +93,4 @@ def test_a_path_that_is_not_a_folder_says_what_it_is(tmp_path, name, make, messa
     with pytest.raises(SubmissionError, match=message.replace(".", r"\.")):
         contract.load(path)
     with pytest.raises(SubmissionError, match="one folder per submission"):
-        submission_folders(path)
+        submission_paths(path)

@@ -191,7 +191,7 @@ def test_every_example_submission_gets_the_same_gradebook_on_dask_as_on_the_loca
     """Three example submissions that end differently (a pass, a failed contract, failed checks), two
     coursework runs each (all seven took 190 s of CI); test_grade_cli grades a class on both backends with
     all ten runs."""
-    from harness.grading.pipeline import grade_folders, submission_folders
+    from harness.grading.pipeline import grade_folders, submission_paths
     from harness.grading.rubric import load as load_rubric
     from harness.progress import Progress
     from harness.report import gradebook
@@ -199,7 +199,7 @@ def test_every_example_submission_gets_the_same_gradebook_on_dask_as_on_the_loca
     settings = Settings(profile=PROFILES["check"], data_root=synth_root, layer=LAYER,
                         runs=("cw_baseline", "cw_zeros_init"))
     chosen = {"correct", "wrong_architecture", "dropout_rate_ignored"}
-    folders = [folder for folder in submission_folders(EXAMPLES) if folder.name in chosen]
+    folders = [folder for folder in submission_paths(EXAMPLES) if folder.name in chosen]
     books = {}
     for name, backend in [("local", LocalPool(2)), ("dask", contextlib.nullcontext(dask_cluster))]:
         with backend as executor, Store(tmp_path / f"{name}.sqlite") as store:
