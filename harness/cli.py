@@ -12,7 +12,15 @@ import argparse
 import sys
 from typing import Sequence
 
-from harness.commands import USER_ERRORS, benchmark, check_and_grade, data_synth, reference_runs, report_pages
+from harness.commands import (
+    USER_ERRORS,
+    benchmark,
+    check_and_grade,
+    data_synth,
+    new_submission,
+    reference_runs,
+    report_pages,
+)
 from harness.engine import data, devices
 from harness.engine.spec import PROFILES
 
@@ -65,7 +73,7 @@ def _grading_options(parser: argparse.ArgumentParser, *, profile: str) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="harness", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_reference, _add_check, _add_grade, _add_bench, _add_report, _add_data):
+    for add in (_add_reference, _add_new, _add_check, _add_grade, _add_bench, _add_report, _add_data):
         add(commands)
     return parser
 
@@ -101,6 +109,13 @@ def _add_reference(commands: argparse._SubParsersAction) -> None:
                           "runs sharing it run side by side instead of in time slices (see docs/speed.md)")
     run.add_argument("--seeds", type=_at_least_one, default=1,
                      help="run each training experiment under this many seeds (its seed, +1, ...): the spread")
+
+
+def _add_new(commands: argparse._SubParsersAction) -> None:
+    new = commands.add_parser("new", help="write a submission folder to start from: the given network, the "
+                                          "transforms to fill in, a manifest with every field explained")
+    new.add_argument("folder", help="the folder to create (it must not hold a submission already)")
+    new.add_argument("--student", required=True, help="your name or id, as the course lists you")
 
 
 def _add_check(commands: argparse._SubParsersAction) -> None:
@@ -184,6 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return benchmark.bench(args)
         if args.command == "data":
             return data_synth.synth(args)
+        if args.command == "new":
+            return new_submission.new(args)
     except USER_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -79,7 +79,8 @@ def test_training_transforms_are_random(transform, images):
         first, second = _apply(pipeline, name, pil), _apply(pipeline, name, pil)
         changed = sum(not torch.equal(a, b) for a, b in zip(first, second)) / len(pil)
         expect(changed >= 0.25, f"{name} gave identical outputs for {1 - changed:.0%} of images on two draws: "
-               "it does not look like a random augmentation.", what=f"{name}: share of images changed between draws",
+               "it does not look like a random augmentation; add random transforms before ToTensor (for example "
+               "RandomHorizontalFlip(), RandomCrop(32, padding=4)).", what=f"{name}: share of images changed between draws",
                measured=round(changed, 3), bound=">= 0.25")
 
 
@@ -92,6 +93,7 @@ def test_strategy_2_is_stronger_than_strategy_1(transform, images, context):
     expect(float(two.mean()) > float(one.mean()) and result.pvalue < 0.01,
            f"train_transform_2 should be the more aggressive strategy, but it changes images by "
            f"{float(two.mean()):.3f} on average against {float(one.mean()):.3f} for train_transform_1 "
-           f"(p = {result.pvalue:.3g}).", what="distortion, strategy 2 vs 1",
+           f"(p = {result.pvalue:.3g}); make it more aggressive (larger or more random distortions than strategy 1, "
+           f"for example RandomAffine or ColorJitter).", what="distortion, strategy 2 vs 1",
            measured=f"{float(two.mean()):.3f} vs {float(one.mean()):.3f}, p = {result.pvalue:.2g}",
            bound="2 > 1, p < 0.01")

@@ -1,0 +1,37 @@
+"""`harness new`: a folder a student starts from. It meets the contract; the given network passes every
+model check; the transforms fail until the student adds augmentation, with sentences that say what to do."""
+
+import subprocess
+import sys
+
+from harness.grading import contract
+
+TRANSFORM_WORK = {"training_transforms_are_random", "strategy_2_is_stronger_than_strategy_1"}
+
+
+def new(folder, *args):
+    return subprocess.run([sys.executable, "-m", "harness", "new", str(folder), *args], capture_output=True, text=True)
+
+
+def test_the_starter_meets_the_contract_and_fails_only_the_checks_that_need_the_students_work(tmp_path, checked):
+    made = new(tmp_path / "alice", "--student", 'Alice "Al" Smith')
+    assert made.returncode == 0, made.stderr
+    assert "next: edit them, then `harness check" in made.stdout
+    submission = contract.load(tmp_path / "alice")
+    assert submission.manifest.student == 'Alice "Al" Smith' and submission.manifest.claims == {}
+    results = checked(tmp_path / "alice")
+    failed = {check: r["message"] for check, r in results.items() if not r["passed"]}
+    assert set(failed) == TRANSFORM_WORK, failed
+    assert "add random transforms" in failed["training_transforms_are_random"]
+    assert "make it more aggressive" in failed["strategy_2_is_stronger_than_strategy_1"]
+
+
+def test_it_never_writes_over_a_students_work(tmp_path):
+    (tmp_path / "bob").mkdir()
+    (tmp_path / "bob" / "model.py").write_text("# two weeks of work\n")
+    refused = new(tmp_path / "bob", "--student", "bob")
+    assert refused.returncode == 2 and "already holds model.py; nothing was written" in refused.stderr
+    assert (tmp_path / "bob" / "model.py").read_text() == "# two weeks of work\n"
+    assert not (tmp_path / "bob" / "manifest.toml").exists()
+    missing = new(tmp_path / "carol")
+    assert missing.returncode == 2 and "--student" in missing.stderr
