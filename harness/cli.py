@@ -133,6 +133,9 @@ def _add_grade(commands: argparse._SubParsersAction) -> None:
     _grading_options(grade, profile="quick")
     grade.add_argument("--gradebook", default="results/gradebook.csv", help="CSV to write (default results/gradebook.csv)")
     grade.add_argument("--reports", default="results/reports", help="folder for the HTML reports (default results/reports)")
+    grade.add_argument("--similarity", default=None,
+                       help="CSV of how alike each pair of submissions' code is (default: similarity.csv beside the "
+                            "gradebook)")
 
 
 def _add_bench(commands: argparse._SubParsersAction) -> None:

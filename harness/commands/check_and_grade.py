@@ -81,6 +81,7 @@ def check(args: argparse.Namespace) -> int:
 def grade(args: argparse.Namespace) -> int:
     import time
 
+    from harness.grading import similarity
     from harness.grading.pipeline import submission_paths
     from harness.report import grade_pages, gradebook
 
@@ -90,8 +91,12 @@ def grade(args: argparse.Namespace) -> int:
     print(f"grading {len(folders)} submissions in {args.submissions}", file=sys.stderr)
     results, not_run = _graded(args, folders, settings, rubric)
     grades = [g for _, g in results]
-    index = grade_pages.write_class_reports(results, Path(args.reports), profile=settings.profile.name, rubric=rubric.name)
+    pairs = similarity.compare(similarity.loadable(folders))
+    index = grade_pages.write_class_reports(results, Path(args.reports), profile=settings.profile.name, rubric=rubric.name,
+                                            similar=pairs)
     print(f"gradebook: {gradebook.write_csv(grades, args.gradebook)}\nreports: {index}")
+    print(f"similarity: {similarity.write_csv(pairs, args.similarity or Path(args.gradebook).with_name('similarity.csv'))} "
+          f"({sum(p.similarity >= similarity.SIMILAR for p in pairs)} of {len(pairs)} pairs alike)")
     print(gradebook.class_summary(grades))
     print(f"took {time.perf_counter() - started:.0f} s")
     return 1 if not_run else 0

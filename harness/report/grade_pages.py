@@ -8,11 +8,12 @@ from __future__ import annotations
 import collections
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from harness.grading.contract import CLAIMED_RUNS
 from harness.grading.evaluate import Evaluation
 from harness.grading.grade import FAIL, NOT_ASSESSED, PASS, Grade, Item
+from harness.grading.similarity import SIMILAR, Pair
 from harness.report import figures
 from harness.report.reference_page import _environment, _series, _table, training_figure
 from reference.experiments import GRADED
@@ -134,22 +135,29 @@ def check_pass_rates(grades: list[Grade]) -> list[dict[str, Any]]:
     return [{"check": title, "passed": f"{n}/{len(ran)}", "rate": n / len(ran)} for title, n in rates.values()]
 
 
-def write_class_page(grades: list[Grade], folder: Path, *, profile: str, rubric: str) -> Path:
+def write_class_page(grades: list[Grade], folder: Path, *, profile: str, rubric: str,
+                     similar: Sequence[Pair] | None = None) -> Path:
+    """The class overview. `similar`: the pairs of submissions whose code is alike (None: not compared)."""
     percents = [g.percent for g in grades if not g.failure]
     view = {
         "grades": grades, "profile": profile, "rubric": rubric, "page_name": page_name,
         "rates": check_pass_rates(grades),
         "distribution": figures.distribution(percents, "grade (%)") if percents else None,
         "broken": [g for g in grades if g.failure],
+        "similar": None if similar is None else [(pair, f"similar/{n}.html") for n, pair in enumerate(similar, 1)],
+        "threshold": SIMILAR,
     }
+    for pair, page in view["similar"] or []:
+        _write(folder / page, "similar.html.j2", {"pair": pair, "index": "../index.html"})
     return _write(folder / "index.html", "class.html.j2", view)
 
 
-def write_class_reports(results: list[tuple[Evaluation, Grade]], folder: Path, *, profile: str, rubric: str) -> Path:
+def write_class_reports(results: list[tuple[Evaluation, Grade]], folder: Path, *, profile: str, rubric: str,
+                        similar: Sequence[Pair] | None = None) -> Path:
     """One page per submission and the class overview linking them; returns the overview."""
     for evaluation, grade in results:
         write_submission_page(evaluation, grade, folder, index="index.html")
-    return write_class_page([g for _, g in results], folder, profile=profile, rubric=rubric)
+    return write_class_page([g for _, g in results], folder, profile=profile, rubric=rubric, similar=similar)
 
 
 def _write(path: Path, template: str, view: dict[str, Any]) -> Path:

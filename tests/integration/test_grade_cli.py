@@ -163,6 +163,12 @@ def test_grade_killed_midway_resumes_without_redoing_or_duplicating(backend, req
     assert rows["validation_augmented"]["check:validation_transform_has_no_random_augmentation"] == "0.0"
     overview = (graded["gradebook"].parent / f"{graded['gradebook'].stem}-reports" / "index.html").read_text()
     assert 'href="validation_augmented.html"' in overview
+    pairs = list(csv.DictReader(graded["gradebook"].with_name("similarity.csv").open()))
+    assert len(pairs) == 3 and list(pairs[0]) == ["student_a", "student_b", "similarity"]
+    assert [float(p["similarity"]) for p in pairs] == sorted((float(p["similarity"]) for p in pairs), reverse=True)
+    assert "Code alike" in overview and 'href="similar/1.html"' in overview  # the examples are one code, edited
+    side = (graded["gradebook"].parent / f"{graded['gradebook'].stem}-reports" / "similar" / "1.html").read_text()
+    assert "<mark>" in side and "class overview" in side
 
 
 def test_dask_grades_the_class_exactly_as_the_local_pool(graded_locally, graded_on_dask):
