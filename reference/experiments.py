@@ -17,6 +17,7 @@ from harness.engine.spec import (
     Inputs,
     Optimizer,
     Scheduler,
+    Shown,
     Spec,
     TrainSpec,
 )
@@ -37,10 +38,12 @@ def mnist_mlp(id: str, title: str, **overrides) -> TrainSpec:
     return dataclasses.replace(base, **overrides)
 
 
-def regression(id: str, title: str, loss: str) -> TrainSpec:
+def regression(id: str, title: str, loss: str, label: str) -> TrainSpec:
+    """The notebook's California-housing regressor; `label` names it in the page's MAE/MSE cross table."""
     return TrainSpec(
         id=id, title=title, group="tutorial", dataset="california", task="regression",
         model="regressor", loss=loss, optimizer=Optimizer("adam", lr=3e-4), epochs=100, batch_size=32,
+        shown=Shown(table="regression", label=label),
     )
 
 
@@ -52,18 +55,18 @@ TUTORIAL: list[Spec] = [
     mnist_mlp("optim_adam_1e-3", "Optimizers: Adam lr 1e-3"),
     mnist_mlp("optim_adam_3e-4", "Optimizers: Adam lr 3e-4", optimizer=Optimizer("adam", lr=3e-4)),
     DemoSpec("init_normal", "Initializers: Linear(784,512) weights N(0, 0.05), zero bias",
-             "tutorial", demos.initializer_normal, {"std": 0.05}),
+             "tutorial", demos.initializer_normal, {"std": 0.05}, shown=Shown(figure="histogram")),
     DemoSpec("init_default", "Initializers: PyTorch default U(-1/sqrt(fan_in), +1/sqrt(fan_in))",
-             "tutorial", demos.initializer_default),
+             "tutorial", demos.initializer_default, shown=Shown(figure="histogram")),
     mnist_mlp("loss_binary", "Loss: binary digit>=5, BCEWithLogits, batch 32, 3 epochs",
               task="binary", loss="bce_with_logits", model_args={"outputs": 1}, positive_from=5,
               batch_size=32, epochs=3),
     mnist_mlp("loss_multiclass", "Loss: multiclass CrossEntropy, 3 epochs", epochs=3),
-    regression("regression_l1", "Regression: California housing, trained with L1 (MAE)", "l1"),
-    regression("regression_mse", "Regression: California housing, trained with MSE", "mse"),
-    mnist_mlp("weight_decay_1e-3", "Weight decay 0.001", evaluate_train=True,
+    regression("regression_l1", "Regression: California housing, trained with L1 (MAE)", "l1", "MAE-trained (L1)"),
+    regression("regression_mse", "Regression: California housing, trained with MSE", "mse", "MSE-trained"),
+    mnist_mlp("weight_decay_1e-3", "Weight decay 0.001", evaluate_train=True, shown=Shown(table="weight_decay"),
               optimizer=Optimizer("adam", lr=1e-3, weight_decay=1e-3)),
-    mnist_mlp("weight_decay_0", "Weight decay 0.0", evaluate_train=True),
+    mnist_mlp("weight_decay_0", "Weight decay 0.0", evaluate_train=True, shown=Shown(table="weight_decay")),
     DemoSpec("dropout_layer", "Dropout(0.3) on a random (1,512) input: drop fraction and scaling",
              "tutorial", demos.dropout_layer, {"p": 0.3, "features": 512}),
     mnist_mlp("dropout_none", "Dropout comparison: plain MLP, Adam default"),
@@ -72,7 +75,7 @@ TUTORIAL: list[Spec] = [
     DemoSpec("batchnorm_stats", "BatchNorm2d on U[0,1) (512,1,10,10): train and eval statistics",
              "tutorial", demos.batchnorm_stats),
     DemoSpec("instancenorm_stats", "InstanceNorm2d on U[0,1) (2048,1,32,32): per-sample statistics",
-             "tutorial", demos.instancenorm_stats),
+             "tutorial", demos.instancenorm_stats, shown=Shown(figure="moments")),
     norm_comparison("norm_none", "Normalization: sigmoid MLP, no normalization", None),
     norm_comparison("norm_batch", "Normalization: sigmoid MLP with BatchNorm1d", "batch"),
     norm_comparison("norm_layer", "Normalization: sigmoid MLP with LayerNorm (notebook: 'instance')", "layer"),
@@ -84,7 +87,7 @@ TUTORIAL: list[Spec] = [
               scheduler=Scheduler("plateau", {"mode": "min", "factor": 0.2, "patience": 1,
                                               "threshold": 0.01, "min_lr": 1e-5}, monitor="val_loss")),
     DemoSpec("augmentation_gallery", "Augmentations on the first five MNIST training images",
-             "tutorial", demos.augmentation_gallery, dataset="mnist"),
+             "tutorial", demos.augmentation_gallery, dataset="mnist", shown=Shown(figure="gallery")),
     DemoSpec("normalization_stats", "MNIST mean/std from the train set; normalized train and test",
              "tutorial", demos.normalization_stats, dataset="mnist"),
     mnist_mlp("aug_combined", "Combined augmentation: rotation 15, shift 0.1, h-flip, normalized",

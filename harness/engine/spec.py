@@ -53,6 +53,16 @@ class Inputs:
 
 
 @dataclass(frozen=True)
+class Shown:
+    """Where the reference page shows a run beyond its own section. Like `Graded`, not part of what
+    the run computes: left out of the stored spec and its hash."""
+
+    table: Literal["regression", "weight_decay"] | None = None  # a table comparing the runs declared in it
+    label: str = ""  # the run's row there, where the table names its rows
+    figure: Literal["histogram", "moments", "gallery"] | None = None  # how a demo's measurement is drawn
+
+
+@dataclass(frozen=True)
 class Graded:
     """The role of a coursework run that every submission reproduces with its own CNNModel. A role
     is not part of what the run computes: it is left out of the stored spec and its hash."""
@@ -83,6 +93,7 @@ class TrainSpec:
     seed: int = 42
     kind: Literal["train"] = "train"
     graded: Graded | None = field(default=None, metadata={"stored": False})
+    shown: Shown | None = field(default=None, metadata={"stored": False})
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,7 @@ class DemoSpec:
     dataset: str | None = None
     seed: int = 42
     kind: Literal["demo"] = "demo"
+    shown: Shown | None = field(default=None, metadata={"stored": False})
 
 
 Spec = Union[TrainSpec, DemoSpec]

@@ -19,8 +19,8 @@ import hashlib
 import json
 import sys
 from dataclasses import dataclass, field
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from reference.experiments import GRADED
 

@@ -9,6 +9,7 @@ from typing import Any
 import jinja2
 import pandas as pd
 
+from harness.engine.spec import Shown
 from harness.report import figures
 from harness.store.database import Store
 from harness.store.records import RunRecord
@@ -54,10 +55,24 @@ def _table(rows: list[dict[str, Any]]) -> str:
                                       classes="data", na_rep="")
 
 
+def _shown(experiment: str) -> Shown:
+    from reference.experiments import EXPERIMENTS
+
+    spec = EXPERIMENTS.get(experiment)
+    return getattr(spec, "shown", None) or Shown()
+
+
+def _in_table(runs: dict[str, RunRecord], table: str) -> list[tuple[str, RunRecord]]:
+    """The stored runs declared in `table`, in the order they were declared, with their row labels."""
+    from reference.experiments import EXPERIMENTS
+
+    return [(_shown(i).label, runs[i]) for i in EXPERIMENTS if i in runs and _shown(i).table == table]
+
+
 def regression_table(runs: dict[str, RunRecord]) -> str | None:
-    """The notebook's cross table: each trained model's validation MAE and MSE."""
-    pair = [("MAE-trained (L1)", runs.get("regression_l1")), ("MSE-trained", runs.get("regression_mse"))]
-    if any(record is None for _, record in pair):
+    """The notebook's cross table: each trained model's validation MAE and MSE (once both are stored)."""
+    pair = _in_table(runs, "regression")
+    if len(pair) < 2:
         return None
     return _table([{"model": name, "val MAE": r.metrics["final_val_mae"], "val MSE": r.metrics["final_val_mse"]}
                    for name, r in pair])
@@ -67,23 +82,23 @@ def weight_decay_table(runs: dict[str, RunRecord]) -> str | None:
     rows = [{"weight decay": r.spec["optimizer"]["weight_decay"],
              "train accuracy (eval mode)": r.metrics["final_train_accuracy"],
              "test accuracy": r.metrics["final_val_accuracy"]}
-            for key in ("weight_decay_1e-3", "weight_decay_0") if (r := runs.get(key))]
+            for _, r in _in_table(runs, "weight_decay")]
     return _table(rows) if rows else None
 
 
 def demo_view(record: RunRecord) -> dict[str, Any]:
     view: dict[str, Any] = {"table": _table([{"measure": k, "value": v} for k, v in record.metrics.items()]),
                             "figure": None, "image": None, "note": record.arrays.get("note")}
-    if record.experiment == "instancenorm_stats":
-        a = record.arrays
+    drawn, a = _shown(record.experiment).figure, record.arrays
+    if drawn == "moments":
         view["figure"] = figures.histograms({
             "per-sample means": {"input": a["input_means"], "output": a["output_means"]},
             "per-sample variances": {"input": a["input_vars"], "output": a["output_vars"]},
         })
-    elif "weight_histogram" in record.arrays:
-        view["figure"] = figures.histograms({"weights": {"weights": record.arrays["weight_histogram"]}})
-    elif record.experiment == "augmentation_gallery":
-        view["image"] = figures.image_grid(record.arrays)
+    elif drawn == "histogram":
+        view["figure"] = figures.histograms({"weights": {"weights": a["weight_histogram"]}})
+    elif drawn == "gallery":
+        view["image"] = figures.image_grid(a)
     return view
 
 

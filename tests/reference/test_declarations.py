@@ -1,5 +1,7 @@
 """The reference declares SPEC.md's experiments with the notebook's hyperparameters."""
 
+from pathlib import Path
+
 import pytest
 
 from harness.engine.spec import TrainSpec
@@ -95,3 +97,18 @@ def test_the_graded_runs_their_claims_and_the_student_parts_they_take_come_from_
     assert set(PIPELINES.values()) <= set(REQUIRED_NAMES[AUGMENT_FILE])
     assert PIPELINES == {"cw_aug1": "train_transform_1", "cw_aug2": "train_transform_2"}
     assert set(SGD_RUNS) | set(CURVE_RUNS) <= set(RUNS) and len(SGD_RUNS) == 3 and len(CURVE_RUNS) == 3
+
+
+def test_where_the_reference_page_shows_a_run_is_declared_with_it_and_left_out_of_its_hash():
+    import dataclasses
+
+    from harness.engine.spec import spec_hash
+
+    tables = {i: EXPERIMENTS[i].shown.table for i in EXPERIMENTS if getattr(EXPERIMENTS[i], "shown", None)}
+    assert {i for i, table in tables.items() if table == "regression"} == {"regression_l1", "regression_mse"}
+    assert {i for i, table in tables.items() if table == "weight_decay"} == {"weight_decay_1e-3", "weight_decay_0"}
+    for experiment in ("regression_l1", "instancenorm_stats"):
+        spec = EXPERIMENTS[experiment]
+        assert spec_hash(spec) == spec_hash(dataclasses.replace(spec, shown=None))
+    page = (Path(__file__).resolve().parents[2] / "harness" / "report" / "reference_page.py").read_text()
+    assert not [i for i in EXPERIMENTS if f'"{i}"' in page]  # the page reads roles, never ids
