@@ -31,7 +31,8 @@ def test_the_pages_templates_the_rubric_and_the_checks_config_are_package_data()
         assert matched, f"{package}: {patterns} match nothing in {where[package]}"
     assert {"class.html.j2", "submission.html.j2", "reference.html.j2", "style.css"} <= {
         p.name for p in (REPO / "templates").iterdir()}
-    assert SETUPTOOLS["package-data"]["reference"] == ["rubric.toml", "starter/*.py", "starter/*.toml"]
+    assert SETUPTOOLS["package-data"]["reference"] == ["rubric.toml"]
+    assert SETUPTOOLS["package-data"]["reference.starter"] == ["manifest.toml"]
     assert SETUPTOOLS["package-data"]["harness.grading.checks"] == ["pytest.ini"]
 
 

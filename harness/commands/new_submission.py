@@ -11,7 +11,7 @@ from pathlib import Path
 
 from harness.grading.contract import AUGMENT_FILE, MANIFEST_FILE, MODEL_FILE, SubmissionError
 
-STARTER = resources.files("reference") / "starter"
+STARTER = resources.files("reference.starter")
 
 
 def new(args: argparse.Namespace) -> int:

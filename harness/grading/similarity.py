@@ -56,7 +56,7 @@ def _fingerprint(code: str, boilerplate: np.ndarray) -> CodeFingerprint:
 
 
 def starter_boilerplate() -> np.ndarray:
-    starter = resources.files("reference") / "starter"
+    starter = resources.files("reference.starter")
     given = {name: (starter / name).read_bytes() for name in CODE}
     return np.array(sorted(_fingerprint(code_of(given), np.array([])).hashes), dtype=np.int64)
 

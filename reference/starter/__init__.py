@@ -1,0 +1,1 @@
+"""What `harness new` writes for a student to start from (data: copied, never imported by the harness)."""
