@@ -1,22 +1,26 @@
 """`harness new`: a folder a student starts from. It meets the contract; the given network passes every
 model check; the transforms fail until the student adds augmentation, with sentences that say what to do."""
 
-import subprocess
-import sys
-
+from harness.cli import main
 from harness.grading import contract
 
 TRANSFORM_WORK = {"training_transforms_are_random", "strategy_2_is_stronger_than_strategy_1"}
 
 
-def new(folder, *args):
-    return subprocess.run([sys.executable, "-m", "harness", "new", str(folder), *args], capture_output=True, text=True)
+def new(capsys, folder, *args):
+    """`harness new` as typed, in this process: (exit code, what it printed, what it said on stderr)."""
+    try:
+        code = main(["new", str(folder), *args])
+    except SystemExit as exit:  # argparse's own errors
+        code = exit.code
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
-def test_the_starter_meets_the_contract_and_fails_only_the_checks_that_need_the_students_work(tmp_path, checked):
-    made = new(tmp_path / "alice", "--student", 'Alice "Al" Smith')
-    assert made.returncode == 0, made.stderr
-    assert "next: edit them, then `harness check" in made.stdout
+def test_the_starter_meets_the_contract_and_fails_only_the_checks_that_need_the_students_work(tmp_path, checked, capsys):
+    code, out, err = new(capsys, tmp_path / "alice", "--student", 'Alice "Al" Smith')
+    assert code == 0, err
+    assert "next: edit them, then `harness check" in out
     submission = contract.load(tmp_path / "alice")
     assert submission.manifest.student == 'Alice "Al" Smith' and submission.manifest.claims == {}
     results = checked(tmp_path / "alice")
@@ -26,12 +30,12 @@ def test_the_starter_meets_the_contract_and_fails_only_the_checks_that_need_the_
     assert "make it more aggressive" in failed["strategy_2_is_stronger_than_strategy_1"]
 
 
-def test_it_never_writes_over_a_students_work(tmp_path):
+def test_it_never_writes_over_a_students_work(tmp_path, capsys):
     (tmp_path / "bob").mkdir()
     (tmp_path / "bob" / "model.py").write_text("# two weeks of work\n")
-    refused = new(tmp_path / "bob", "--student", "bob")
-    assert refused.returncode == 2 and "already holds model.py; nothing was written" in refused.stderr
+    code, _, err = new(capsys, tmp_path / "bob", "--student", "bob")
+    assert code == 2 and "already holds model.py; nothing was written" in err
     assert (tmp_path / "bob" / "model.py").read_text() == "# two weeks of work\n"
     assert not (tmp_path / "bob" / "manifest.toml").exists()
-    missing = new(tmp_path / "carol")
-    assert missing.returncode == 2 and "--student" in missing.stderr
+    code, _, err = new(capsys, tmp_path / "carol")
+    assert code == 2 and "--student" in err
