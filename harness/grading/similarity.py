@@ -15,7 +15,7 @@ import csv
 import io
 import itertools
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -39,8 +39,17 @@ class Pair:
     similarity: float
     code_a: str
     code_b: str
-    marked_a: str  # the code as HTML, the passages found in the other one inside <mark>
-    marked_b: str
+    slices_a: np.ndarray = field(repr=False)  # where each one's code was found in the other (copydetect's)
+    slices_b: np.ndarray = field(repr=False)
+
+    @property
+    def marked_a(self) -> str:
+        """The code as HTML, the passages found in the other one inside <mark>; drawn only when shown."""
+        return _marked(self.code_a, self.slices_a)
+
+    @property
+    def marked_b(self) -> str:
+        return _marked(self.code_b, self.slices_b)
 
 
 def code_of(files: dict[str, bytes]) -> str:
@@ -92,8 +101,7 @@ def compare(submissions: list[Submission]) -> list[Pair]:
             warnings.simplefilter("ignore")
             _, shares, (slices_a, slices_b) = compare_files(prints[i], prints[j])
         similarity = float(min(1.0, max(shares)))
-        pairs.append(Pair(a, b, round(similarity, 3), code_a, code_b, _marked(code_a, slices_a),
-                          _marked(code_b, slices_b)))
+        pairs.append(Pair(a, b, round(similarity, 3), code_a, code_b, slices_a, slices_b))
     return sorted(pairs, key=lambda p: (-p.similarity, p.student_a, p.student_b))
 
 

@@ -148,7 +148,8 @@ def write_class_page(grades: list[Grade], folder: Path, *, profile: str, rubric:
         "threshold": SIMILAR,
     }
     for pair, page in view["similar"] or []:
-        _write(folder / page, "similar.html.j2", {"pair": pair, "index": "../index.html"})
+        if pair.similarity >= SIMILAR:  # the pages the overview links; the CSV has every pair
+            _write(folder / page, "similar.html.j2", {"pair": pair, "index": "../index.html"})
     return _write(folder / "index.html", "class.html.j2", view)
 
 

@@ -61,3 +61,17 @@ def test_the_side_by_side_view_marks_the_shared_passages_and_escapes_the_code(tm
     assert "<mark>" in pair.marked_a and "a &lt; b &amp; c &gt; d" in pair.marked_a and "a < b" not in pair.marked_a
     path = write_csv([pair], tmp_path / "out" / "similarity.csv")
     assert path.read_text().splitlines() == ["student_a,student_b,similarity", "alice,bob,1.000"]
+
+
+def test_the_class_page_links_a_side_by_side_view_for_the_alike_pairs_only(tmp_path):
+    from harness.report.grade_pages import write_class_page
+
+    correct = ROOT / "submissions" / "correct"
+    zoo = sorted(folder for folder in ZOO.iterdir() if folder.is_dir())[:2]
+    pairs = compare([from_folder(correct, "alice"), from_folder(correct, "bob"), *map(from_folder, zoo)])
+    alike = [p for p in pairs if p.similarity >= SIMILAR]
+    assert len(alike) == 1 and len(pairs) == 6
+    overview = write_class_page([], tmp_path, profile="check", rubric="r", similar=pairs).read_text()
+    assert 'href="similar/1.html"' in overview and 'href="similar/2.html"' not in overview
+    assert sorted(p.name for p in (tmp_path / "similar").iterdir()) == ["1.html"]
+    assert "<mark>" in (tmp_path / "similar" / "1.html").read_text()
