@@ -113,8 +113,10 @@ def _free_names(node: ast.AST) -> set[str]:
     return loaded - bound - set(dir(builtins))
 
 
-def _needed(names: tuple[str, ...], found: dict[str, Definition], notebook: Path) -> list[Definition]:
-    """`names` and everything they use, in the order the notebook defines them (imports first)."""
+def _needed(names: tuple[str, ...], found: dict[str, Definition]) -> list[Definition]:
+    """`names` and everything they use (imports, helpers, module-level values such as a list of transforms),
+    in the order the notebook defines them, imports first. What is taken runs only where a folder
+    submission's module-level code runs: in the sandboxed child, when it imports the files."""
     taken: dict[str, Definition] = {}
     todo = list(names)
     while todo:
@@ -122,27 +124,12 @@ def _needed(names: tuple[str, ...], found: dict[str, Definition], notebook: Path
         if name in taken or name not in found:
             continue  # a name the notebook never defines fails in the smoke test, with Python's own message
         definition = found[name]
-        if isinstance(definition.node, (ast.Assign, ast.AnnAssign)):
-            _require_literal(definition, names, notebook)
         taken[name] = definition
         todo += sorted(_free_names(definition.node))
     unique = {id(d.node): d for d in taken.values()}.values()  # `import a, b` binds two names, once
     imports = [d for d in unique if isinstance(d.node, (ast.Import, ast.ImportFrom))]
     rest = [d for d in unique if d not in imports]
     return sorted(imports, key=lambda d: d.cell) + sorted(rest, key=lambda d: (d.cell, d.node.lineno))
-
-
-def _require_literal(definition: Definition, users: tuple[str, ...], notebook: Path) -> None:
-    """A constant is taken only as a literal: anything else would mean running the notebook's code."""
-    value = definition.node.value
-    try:
-        ast.literal_eval(value)
-    except ValueError:
-        raise NotebookError(
-            f"{notebook.name}, cell {definition.cell}: {', '.join(users)} uses `{definition.name}`, which the "
-            f"notebook computes (`{ast.unparse(value)[:80]}`); notebook cells are never run, so pass it in, "
-            f"compute it inside the function, or write its value as a literal ({GUIDE})."
-        ) from None
 
 
 def _manifest(found: dict[str, Definition], notebook: Path) -> tuple[str, int]:
@@ -171,7 +158,7 @@ def extract(notebook: Path) -> dict[str, bytes]:
             if name not in found:
                 raise NotebookError(f"{notebook.name}: no code cell defines `{name}` at its top level; "
                                     f"{file} needs it (see {GUIDE}).")
-        taken = _needed(names, found, notebook)
+        taken = _needed(names, found)
         files[file] = _module(taken)
         cells.update({d.name: d.cell for d in taken if d.name in names})
         cells.update({d.name: d.cell for d in taken if d.name not in names and d.name not in cells

