@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 from torchvision import transforms as T
+from torchvision.transforms import v2
 from torchvision.transforms.functional import to_pil_image
 
 from harness.grading.checks import pipelines, program, verdicts
@@ -165,6 +166,20 @@ def test_a_pipeline_rebuilds_from_its_description_into_the_same_images():
         expected = pipeline(image)
         torch.manual_seed(3)
         assert torch.equal(copy_(image), expected)
+
+
+@pytest.mark.parametrize("family", [T, v2])
+def test_policies_and_random_choices_are_described_in_either_family(family):
+    finish = [T.ToTensor()] if family is T else [v2.ToImage(), v2.ToDtype(torch.float32, scale=True)]
+    pipeline = family.Compose([
+        family.AutoAugment(family.AutoAugmentPolicy.CIFAR10),
+        family.RandomChoice([family.RandomHorizontalFlip(), family.RandomVerticalFlip(), family.RandomRotation(30)]),
+        family.RandomOrder([family.RandomGrayscale(0.5), family.RandomInvert()]),
+        *finish,
+    ])
+    data = json.loads(json.dumps(pipelines.round_trip(pipeline, _images())))
+    assert data["args"]["transforms"][0]["args"]["policy"] == {"policy": "cifar10"}
+    assert isinstance(pipelines.rebuild(data).transforms[0].policy, T.AutoAugmentPolicy)
 
 
 class MyFlip(T.RandomHorizontalFlip):

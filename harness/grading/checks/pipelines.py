@@ -10,11 +10,12 @@ run in the submission's own process instead.
 from __future__ import annotations
 
 import inspect
+import random
 from typing import Any
 
 import torch
 from torchvision import transforms as v1
-from torchvision.transforms import InterpolationMode, v2
+from torchvision.transforms import AutoAugmentPolicy, InterpolationMode, v2
 
 FAMILIES = {"v1": v1, "v2": v2}
 CLASSES = frozenset("""
@@ -69,6 +70,8 @@ def _encode(value: Any, depth: int) -> Any:
         return value
     if isinstance(value, InterpolationMode):
         return {"interpolation": value.value}
+    if isinstance(value, AutoAugmentPolicy):
+        return {"policy": value.value}
     if isinstance(value, torch.dtype):
         return {"dtype": str(value).removeprefix("torch.")}
     if isinstance(value, (list, tuple, torch.nn.ModuleList)):
@@ -103,6 +106,10 @@ def _decode(value: Any, depth: int) -> Any:
         modes = {mode.value: mode for mode in InterpolationMode}
         if value["interpolation"] in modes:
             return modes[value["interpolation"]]
+    if isinstance(value, dict) and set(value) == {"policy"}:
+        policies = {policy.value: policy for policy in AutoAugmentPolicy}
+        if value["policy"] in policies:
+            return policies[value["policy"]]
     if isinstance(value, dict) and set(value) == {"dtype"} and value["dtype"] in ("float32", "float64", "uint8"):
         return getattr(torch, value["dtype"])
     if isinstance(value, dict) and "class" in value:
@@ -118,10 +125,16 @@ def round_trip(transform: Any, images: list, seed: int = 0) -> dict[str, Any]:
     except BadPipeline as error:
         raise NotDescribable(str(error)) from None
     for image in images:
-        torch.manual_seed(seed)
+        _seed(seed)
         original = transform(image)
-        torch.manual_seed(seed)
+        _seed(seed)
         again = copy(image)
         if not (isinstance(original, torch.Tensor) and isinstance(again, torch.Tensor) and torch.equal(original, again)):
             raise NotDescribable("its pipeline, rebuilt from its description, gives other images")
     return data
+
+
+def _seed(seed: int) -> None:
+    # v1's RandomChoice and RandomOrder draw from Python's generator, the rest from torch's
+    random.seed(seed)
+    torch.manual_seed(seed)
