@@ -1,27 +1,22 @@
-from torchvision import transforms
+import torchvision.transforms as T
 
 
 def train_transform_1(mean, std):
-    """Strategy 1 (mild): horizontal flip and a 4-pixel padded random crop."""
-    return transforms.Compose([
-        transforms.RandomHorizontalFlip(),
-        transforms.RandomCrop(32, padding=4),
-        transforms.ToTensor(),
-        transforms.Normalize(mean, std),
-    ])
+    """Mirror images left-right half of the time."""
+    return T.Compose([T.RandomHorizontalFlip(0.5), T.ToTensor(), T.Normalize(mean, std)])
 
 
 def train_transform_2(mean, std):
-    """Strategy 2 (aggressive): strategy 1 plus rotation, shift, zoom and colour jitter."""
-    return transforms.Compose([
-        transforms.RandomHorizontalFlip(),
-        transforms.RandomCrop(32, padding=4),
-        transforms.RandomAffine(degrees=15, translate=(0.1, 0.1), scale=(0.9, 1.1)),
-        transforms.ColorJitter(brightness=0.3, contrast=0.3, saturation=0.3),
-        transforms.ToTensor(),
-        transforms.Normalize(mean, std),
+    """Mirroring, plus shears and rotations, plus colour changes most of the time."""
+    return T.Compose([
+        T.RandomHorizontalFlip(0.5),
+        T.RandomAffine(degrees=20, shear=10),
+        T.RandomApply([T.ColorJitter(0.5, 0.5, 0.5, 0.1)], p=0.8),
+        T.ToTensor(),
+        T.Normalize(mean, std),
     ])
 
 
 def val_transform(mean, std):
-    return transforms.Compose([transforms.ToTensor(), transforms.Normalize(mean, std)])
+    """No augmentation when measuring."""
+    return T.Compose([T.ToTensor(), T.Normalize(mean, std)])

@@ -1,27 +1,22 @@
-from torchvision import transforms
+from torchvision import transforms as T
 
 
 def train_transform_1(mean, std):
-    """Strategy 1 (mild): horizontal flip and a 4-pixel padded random crop."""
-    return transforms.Compose([
-        transforms.RandomHorizontalFlip(),
-        transforms.RandomCrop(32, padding=4),
-        transforms.ToTensor(),
-        transforms.Normalize(mean, std),
-    ])
+    # light: small rotations only
+    return T.Compose([T.RandomRotation(10), T.ToTensor(), T.Normalize(mean, std)])
 
 
 def train_transform_2(mean, std):
-    """Strategy 2 (aggressive): strategy 1 plus rotation, shift, zoom and colour jitter."""
-    return transforms.Compose([
-        transforms.RandomHorizontalFlip(),
-        transforms.RandomCrop(32, padding=4),
-        transforms.RandomAffine(degrees=15, translate=(0.1, 0.1), scale=(0.9, 1.1)),
-        transforms.ColorJitter(brightness=0.3, contrast=0.3, saturation=0.3),
-        transforms.ToTensor(),
-        transforms.Normalize(mean, std),
+    # heavy: crops of varying size, flips, grey images, and erased patches
+    return T.Compose([
+        T.RandomResizedCrop(32, scale=(0.6, 1.0)),
+        T.RandomHorizontalFlip(),
+        T.RandomGrayscale(p=0.2),
+        T.ToTensor(),
+        T.Normalize(mean, std),
+        T.RandomErasing(p=0.5, scale=(0.02, 0.2)),
     ])
 
 
 def val_transform(mean, std):
-    return transforms.Compose([transforms.ToTensor(), transforms.Normalize(mean, std)])
+    return T.Compose([T.ToTensor(), T.Normalize(mean, std)])

@@ -1,35 +1,34 @@
-import torch.nn as nn
+from torch import nn
+
+CHANNELS = (32, 64, 128, 256)
 
 
 class CNNModel(nn.Module):
     def __init__(self, use_dropout=False, use_batchnorm=False, dropout_rate=0.5, init_mode="xavier_uniform"):
         super().__init__()
-
-        def conv_block(in_channels, out_channels):
-            conv = nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1)
-            if init_mode == "zeros":
-                nn.init.constant_(conv.weight, 0.0)
-            else:
-                nn.init.xavier_uniform_(conv.weight)
-            nn.init.constant_(conv.bias, 0.0)
-            layers = [conv]
+        layers, previous = [], 3
+        for index, width in enumerate(CHANNELS):
+            layers.append(nn.Conv2d(previous, width, 3, 1, 1))
             if use_batchnorm:
-                layers.append(nn.BatchNorm2d(out_channels))  # Conv -> BN -> ReLU
-            layers.append(nn.ReLU())
+                layers.append(nn.BatchNorm2d(width))
+            layers.append(nn.ReLU(inplace=True))
             if use_dropout:
-                layers.append(nn.Dropout2d(0.5))  # mistake: ignores dropout_rate
-            return nn.Sequential(*layers)
+                layers.append(nn.Dropout2d(0.5))  # mistake: always 0.5, whatever dropout_rate says
+            if index < len(CHANNELS) - 1:
+                layers.append(nn.MaxPool2d(2))
+            previous = width
+        layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(previous, 10)]
+        self.net = nn.Sequential(*layers)
+        self.apply(lambda module: self._initialise(module, init_mode))
 
-        self.features = nn.Sequential(
-            conv_block(3, 32), nn.MaxPool2d(2, 2),
-            conv_block(32, 64), nn.MaxPool2d(2, 2),
-            conv_block(64, 128), nn.MaxPool2d(2, 2),
-            conv_block(128, 256),
-        )
-        self.global_pool = nn.AdaptiveAvgPool2d((1, 1))
-        self.classifier = nn.Sequential(
-            nn.Flatten(), nn.Dropout(0.5 if use_dropout else 0.0), nn.Linear(256, 10)
-        )
+    @staticmethod
+    def _initialise(module, mode):
+        if isinstance(module, nn.Conv2d):
+            if mode == "zeros":
+                nn.init.constant_(module.weight, 0.0)
+            else:
+                nn.init.xavier_uniform_(module.weight)
+            nn.init.constant_(module.bias, 0.0)
 
     def forward(self, x):
-        return self.classifier(self.global_pool(self.features(x)))
+        return self.net(x)

@@ -1,31 +1,16 @@
-from torchvision import transforms
+from torchvision.transforms import (ColorJitter, Compose, Normalize, RandomCrop, RandomHorizontalFlip,
+                                    RandomRotation, ToTensor)
 
 
 def train_transform_1(mean, std):
-    """Strategy 1 (mild): horizontal flip and a 4-pixel padded random crop."""
-    return transforms.Compose([
-        transforms.RandomHorizontalFlip(),
-        transforms.RandomCrop(32, padding=4),
-        transforms.ToTensor(),
-        transforms.Normalize(mean, std),
-    ])
+    return Compose([RandomHorizontalFlip(), RandomCrop(32, padding=3), ToTensor(), Normalize(mean, std)])
 
 
 def train_transform_2(mean, std):
-    """Strategy 2 (aggressive): strategy 1 plus rotation, shift, zoom and colour jitter."""
-    return transforms.Compose([
-        transforms.RandomHorizontalFlip(),
-        transforms.RandomCrop(32, padding=4),
-        transforms.RandomAffine(degrees=15, translate=(0.1, 0.1), scale=(0.9, 1.1)),
-        transforms.ColorJitter(brightness=0.3, contrast=0.3, saturation=0.3),
-        transforms.ToTensor(),
-        transforms.Normalize(mean, std),
-    ])
+    return Compose([RandomHorizontalFlip(), RandomCrop(32, padding=5), RandomRotation(25),
+                    ColorJitter(brightness=0.5, saturation=0.5), ToTensor(), Normalize(mean, std)])
 
 
 def val_transform(mean, std):
-    return transforms.Compose([
-        transforms.RandomHorizontalFlip(),  # mistake: augmentation in the validation pipeline
-        transforms.ToTensor(),
-        transforms.Normalize(mean, std),
-    ])
+    # mistake: a random crop makes each evaluation see different images
+    return Compose([RandomCrop(32, padding=3), ToTensor(), Normalize(mean, std)])

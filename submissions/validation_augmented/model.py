@@ -1,35 +1,36 @@
+from collections import OrderedDict
+
 import torch.nn as nn
+
+
+def stage(name, cin, cout, batchnorm, dropout, rate):
+    parts = [(name + "_conv", nn.Conv2d(cin, cout, kernel_size=(3, 3), stride=1, padding=1))]
+    if batchnorm:
+        parts.append((name + "_bn", nn.BatchNorm2d(cout)))
+    parts.append((name + "_relu", nn.ReLU()))
+    if dropout:
+        parts.append((name + "_drop", nn.Dropout2d(p=rate)))
+    return parts
 
 
 class CNNModel(nn.Module):
     def __init__(self, use_dropout=False, use_batchnorm=False, dropout_rate=0.5, init_mode="xavier_uniform"):
         super().__init__()
+        sizes = [3, 32, 64, 128, 256]
+        parts = []
+        for i in range(4):
+            parts += stage(f"block{i + 1}", sizes[i], sizes[i + 1], use_batchnorm, use_dropout, dropout_rate)
+            if i < 3:
+                parts.append((f"pool{i + 1}", nn.MaxPool2d(kernel_size=2)))
+        parts += [("gap", nn.AdaptiveAvgPool2d(output_size=1)), ("flat", nn.Flatten())]
+        if use_dropout:
+            parts.append(("drop", nn.Dropout(p=dropout_rate)))
+        parts.append(("fc", nn.Linear(256, 10)))
+        self.layers = nn.Sequential(OrderedDict(parts))
+        for module in self.layers:
+            if isinstance(module, nn.Conv2d):
+                (nn.init.zeros_ if init_mode == "zeros" else nn.init.xavier_uniform_)(module.weight)
+                nn.init.zeros_(module.bias)
 
-        def conv_block(in_channels, out_channels):
-            conv = nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1)
-            if init_mode == "zeros":
-                nn.init.constant_(conv.weight, 0.0)
-            else:
-                nn.init.xavier_uniform_(conv.weight)
-            nn.init.constant_(conv.bias, 0.0)
-            layers = [conv]
-            if use_batchnorm:
-                layers.append(nn.BatchNorm2d(out_channels))  # Conv -> BN -> ReLU
-            layers.append(nn.ReLU())
-            if use_dropout:
-                layers.append(nn.Dropout2d(dropout_rate))
-            return nn.Sequential(*layers)
-
-        self.features = nn.Sequential(
-            conv_block(3, 32), nn.MaxPool2d(2, 2),
-            conv_block(32, 64), nn.MaxPool2d(2, 2),
-            conv_block(64, 128), nn.MaxPool2d(2, 2),
-            conv_block(128, 256),
-        )
-        self.global_pool = nn.AdaptiveAvgPool2d((1, 1))
-        self.classifier = nn.Sequential(
-            nn.Flatten(), nn.Dropout(dropout_rate if use_dropout else 0.0), nn.Linear(256, 10)
-        )
-
-    def forward(self, x):
-        return self.classifier(self.global_pool(self.features(x)))
+    def forward(self, images):
+        return self.layers(images)

@@ -48,6 +48,13 @@ def test_independent_correct_solutions_are_not_alike():
     assert pairs[0].similarity < SIMILAR, pairs[0]
 
 
+def test_the_examples_written_independently_are_not_alike():
+    """Each example in submissions/ is its own student's code (only the manifests share a template)."""
+    pairs = compare([from_folder(folder) for folder in sorted((ROOT / "submissions").iterdir()) if folder.is_dir()])
+    assert len(pairs) == 7 * 6 // 2
+    assert pairs[0].similarity < SIMILAR, pairs[0]
+
+
 def test_the_starter_code_handed_in_as_given_makes_no_two_students_alike():
     given = [from_folder(STARTER, name) for name in ("carol", "dave")]
     assert [p.similarity for p in compare(given)] == [0.0]
