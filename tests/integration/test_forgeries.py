@@ -9,7 +9,6 @@ submission controls, and then every such verdict is marked as computed in the su
 """
 
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -104,6 +103,12 @@ _atexit.register(_rewrite)
 }
 
 
+# the forgeries whose code could reach a training run's result (its process, its output, its files);
+# the others patch what only the checks use, and are graded without a run
+TRAINING = {"patches_builtins_and_exit", "prints_fabricated_results", "thread_rewrites_the_checks_state",
+            "json_marks_every_check_passed", "writes_fake_result_files"}
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, synth_root):
     root = tmp_path_factory.mktemp("forgeries")
@@ -111,13 +116,15 @@ def graded(tmp_path_factory, synth_root):
     for name, hostile in {TWIN: "", **VERDICT_FORGERIES, **EVIDENCE_FORGERIES}.items():
         shutil.copytree(EXAMPLES / TWIN, root / name)
         (root / name / "model.py").write_text(f"PASSING = {PASSING}\n{model}\n{hostile}")
-    settings = Settings(profile=PROFILES["check"], data_root=synth_root, layer=LAYER, runs=("cw_baseline",),
-                        smoke_limits=Limits(wall_s=60), checks_limits=Limits(wall_s=120), train_limits=Limits(wall_s=120))
+    limits = {"smoke_limits": Limits(wall_s=60), "checks_limits": Limits(wall_s=120), "train_limits": Limits(wall_s=120)}
     store = Store(root / "store.sqlite")
-    started = time.perf_counter()
+    evaluations = []
     with LocalPool(2) as pool:
-        evaluations = Evaluator(settings, store, pool).evaluate_all(sorted(p for p in root.iterdir() if p.is_dir()))
-    yield {e.folder.name: e for e in evaluations}, time.perf_counter() - started
+        for runs, names in ((("cw_baseline",), {TWIN, *TRAINING}),
+                            ((), set(VERDICT_FORGERIES) - TRAINING | set(EVIDENCE_FORGERIES))):
+            settings = Settings(profile=PROFILES["check"], data_root=synth_root, layer=LAYER, runs=runs, **limits)
+            evaluations += Evaluator(settings, store, pool).evaluate_all([root / name for name in sorted(names)])
+    yield {e.folder.name: e for e in evaluations}
     store.close()
 
 
@@ -127,7 +134,7 @@ def _verdicts(evaluation):
 
 
 def test_the_twin_fails_its_one_check_by_the_graders_verdict(graded):
-    evaluations, _ = graded
+    evaluations = graded
     verdicts = _verdicts(evaluations[TWIN])
     assert sorted(verdicts) == sorted(IDS)
     assert {check for check, (passed, _) in verdicts.items() if not passed} == {"dropout_inactive_in_eval"}
@@ -136,9 +143,10 @@ def test_the_twin_fails_its_one_check_by_the_graders_verdict(graded):
 
 @pytest.mark.parametrize("forgery", list(VERDICT_FORGERIES))
 def test_a_forged_verdict_changes_no_verdict_and_no_metric(graded, forgery):
-    evaluations, _ = graded
-    forged, twin = evaluations[forgery], evaluations[TWIN]
+    forged, twin = graded[forgery], graded[TWIN]
     assert _verdicts(forged) == _verdicts(twin)
+    if forgery not in TRAINING:
+        return
     run, twin_run = forged.runs["cw_baseline"], twin.runs["cw_baseline"]
     assert run.status == "ok", run.error
     assert run.metrics["best_val_accuracy"] == twin_run.metrics["best_val_accuracy"]
@@ -146,7 +154,7 @@ def test_a_forged_verdict_changes_no_verdict_and_no_metric(graded, forgery):
 
 @pytest.mark.parametrize("forgery", list(EVIDENCE_FORGERIES))
 def test_forged_evidence_is_never_passed_off_as_the_graders_verdict(graded, forgery):
-    evaluations, _ = graded
+    evaluations = graded
     twin = _verdicts(evaluations[TWIN])
     for check, (passed, where) in _verdicts(evaluations[forgery]).items():
         if where == GRADER:  # what the grader computed is the twin's verdict

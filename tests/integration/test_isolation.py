@@ -24,7 +24,7 @@ from harness.store.database import Store
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "submissions"
 LAYER = sandbox.available_layers()[0]
-SMOKE_WALL_S = 20
+SMOKE_WALL_S = 15
 pytestmark = pytest.mark.sandbox
 
 PREFIX = {  # code run when model.py is imported
