@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.grading import band
+from harness.grading.band import Band
 from harness.grading.checks.verdicts import SUBMISSION
 from harness.grading.contract import CLAIMED_RUNS
 from harness.grading.evaluate import Evaluation
@@ -20,7 +22,7 @@ PASS, FAIL, NOT_ASSESSED = "pass", "fail", "not assessed"
 
 @dataclass(frozen=True)
 class Item:
-    section: str  # check | run | claim
+    section: str  # check | run | outcome | claim
     id: str
     title: str
     points: float
@@ -72,7 +74,9 @@ class Grade:
 
     @property
     def failed(self) -> list[Item]:
-        return [i for i in self.items if i.status == FAIL]
+        """The items that cost points: one worth nothing (an outcome the rubric does not grade) is
+        reported, not failed."""
+        return [i for i in self.items if i.status == FAIL and i.max_points > 0]
 
 
 def _check_items(evaluation: Evaluation, rubric: Rubric) -> list[Item]:
@@ -114,6 +118,33 @@ def _run_items(evaluation: Evaluation, rubric: Rubric) -> list[Item]:
     return items
 
 
+def _outcome_items(evaluation: Evaluation, rubric: Rubric, bands: dict[str, Band]) -> list[Item]:
+    """Each run against the reference band of its profile: worth the rubric's [outcomes] points (0 unless
+    given), and always reported with its verdict and, when off, a diagnosis."""
+    items = []
+    for run in rubric.runs:
+        points, title = rubric.outcomes.points.get(run, 0.0), f"{run} behaves like the reference"
+        record, reference = evaluation.runs.get(run), bands.get(run)
+        if evaluation.failure:
+            items.append(Item("outcome", run, title, 0.0, points, FAIL,
+                              f"not run, because the submission could not be run: {evaluation.failure}"))
+            continue
+        if reference is None or record is None or record.status != "ok":
+            why = ("there is no reference band for this profile" if reference is None else
+                   band.non_finite(record) or "the run did not finish" if record is not None else "the run did not run")
+            items.append(Item("outcome", run, title, 0.0, points, NOT_ASSESSED, why))
+            continue
+        found = band.outcome(record, reference, rubric.outcomes.sigmas)
+        evidence = {"verdict": found.verdict, "gap": found.gap, "limit": found.limit, "reproduced": found.reproduced,
+                    "reference_mean": reference.spread.mean, "reference_scale": reference.scale,
+                    "reference_seeds": reference.seeds, "reference_data": reference.data,
+                    "band": {m: {"mean": reference.mean(m), "std": reference.std(m)} for m in band.CURVES}}
+        within = found.verdict == band.WITHIN
+        items.append(Item("outcome", run, title, points if within else 0.0, points, PASS if within else FAIL,
+                          found.diagnosis, evidence))
+    return items
+
+
 def _claim_item(name: str, claim: float | None, evaluation: Evaluation, rubric: Rubric,
                 spread: Spread | None) -> Item:
     run = CLAIMED_RUNS[name]
@@ -142,9 +173,11 @@ def _claim_item(name: str, claim: float | None, evaluation: Evaluation, rubric: 
                 "Report the number your code actually produced.", evidence)
 
 
-def grade(evaluation: Evaluation, rubric: Rubric, spreads: dict[str, Spread]) -> Grade:
-    """`spreads`: reference spread per claimed run name, for the claims assessed in this profile."""
-    items = _check_items(evaluation, rubric) + _run_items(evaluation, rubric)
+def grade(evaluation: Evaluation, rubric: Rubric, spreads: dict[str, Spread],
+          bands: dict[str, Band] | None = None) -> Grade:
+    """`spreads`: reference spread per claimed run name, for the claims assessed in this profile;
+    `bands`: the reference band per coursework run, for the outcomes (not assessed without one)."""
+    items = _check_items(evaluation, rubric) + _run_items(evaluation, rubric) + _outcome_items(evaluation, rubric, bands or {})
     items += [_claim_item(name, evaluation.claims.get(name), evaluation, rubric, spreads.get(name))
               for name in CLAIMED_RUNS]
     return Grade(evaluation.student, evaluation.folder.name, evaluation.content_hash, evaluation.profile,

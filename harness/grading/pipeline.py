@@ -10,13 +10,14 @@ from typing import Callable
 
 from harness.engine import devices
 from harness.engine.spec import Profile
-from harness.grading import spread
+from harness.grading import band, spread
 from harness.grading.contract import (
     CLAIMED_RUNS,
     MANIFEST_FILE,
     SubmissionError,
     not_a_folder,
 )
+from harness.grading.coursework import RUNS
 from harness.grading.evaluate import Evaluation, Evaluator, stored_evaluations
 from harness.grading.executors import Executor
 from harness.grading.grade import Grade, claims_to_compare, grade
@@ -41,33 +42,39 @@ def submission_paths(parent: Path) -> list[Path]:
                   if (p.is_dir() or p.suffix == ".ipynb") and not p.name.startswith((".", "_")))
 
 
-def reference_spreads(store: Store, settings: Settings, rubric: Rubric, evaluations: list[Evaluation],
-                      progress: Callable[[str], None]) -> dict[str, spread.Spread]:
-    """The spread of each claimed run that this profile compares, measured once and stored."""
+def reference_bands(store: Store, settings: Settings, rubric: Rubric, evaluations: list[Evaluation],
+                    progress: Callable[[str], None]) -> dict[str, band.Band]:
+    """The reference band of every coursework run in this profile, measured once and stored."""
     from reference.experiments import EXPERIMENTS
 
-    if not any(e.claims and not e.failure for e in evaluations):
+    if all(e.failure for e in evaluations):
         return {}
     device = devices.resolve_device(settings.device)
-    return {name: spread.measure(store, EXPERIMENTS[CLAIMED_RUNS[name]], profile=settings.profile,
-                                 seeds=rubric.claims.seeds, data_root=settings.data_root, device=device,
-                                 progress=progress)
-            for name in claims_to_compare(rubric, settings.profile.name)}
+    return {run: band.from_records(spread.measure(store, EXPERIMENTS[run], profile=settings.profile,
+                                                  seeds=rubric.claims.seeds, data_root=settings.data_root,
+                                                  device=device, progress=progress))
+            for run in settings.runs}
 
 
-def stored_spreads(store: Store, rubric: Rubric, profile: Profile) -> dict[str, spread.Spread]:
-    """The spreads already in the store (rendering never runs anything)."""
+def stored_bands(store: Store, rubric: Rubric, profile: Profile) -> dict[str, band.Band]:
+    """The bands already in the store (rendering never runs anything)."""
     from reference.experiments import EXPERIMENTS
 
-    found = {name: spread.stored(store, EXPERIMENTS[CLAIMED_RUNS[name]], profile=profile, seeds=rubric.claims.seeds)
-             for name in claims_to_compare(rubric, profile.name)}
-    return {name: value for name, value in found.items() if value is not None}
+    found = {run: spread.stored(store, EXPERIMENTS[run], profile=profile, seeds=rubric.claims.seeds) for run in RUNS}
+    return {run: band.from_records(records) for run, records in found.items() if records is not None}
+
+
+def graded(evaluation: Evaluation, rubric: Rubric, bands: dict[str, band.Band]) -> Grade:
+    """The grade, with each claim compared against the band of its run."""
+    spreads = {name: bands[CLAIMED_RUNS[name]].spread for name in claims_to_compare(rubric, evaluation.profile)
+               if CLAIMED_RUNS[name] in bands}
+    return grade(evaluation, rubric, spreads, bands)
 
 
 def stored_grades(store: Store, rubric: Rubric, profile: Profile) -> list[tuple[Evaluation, Grade]]:
     """Every submission graded under `profile`, graded again from the store alone."""
-    spreads = stored_spreads(store, rubric, profile)
-    return [(e, grade(e, rubric, spreads)) for e in stored_evaluations(store, profile=profile.name)]
+    bands = stored_bands(store, rubric, profile)
+    return [(e, graded(e, rubric, bands)) for e in stored_evaluations(store, profile=profile.name)]
 
 
 def grade_folders(folders: list[Path], *, settings: Settings, rubric: Rubric, store: Store, executor: Executor,
@@ -77,5 +84,5 @@ def grade_folders(folders: list[Path], *, settings: Settings, rubric: Rubric, st
     `retry_failed`: run again the jobs whose stored result is a failure."""
     evaluator = Evaluator(settings, store, executor, progress=progress, retry_failed=retry_failed)
     evaluations = evaluator.evaluate_all(folders)
-    spreads = reference_spreads(store, settings, rubric, evaluations, progress.note)
-    return [(e, grade(e, rubric, spreads)) for e in evaluations], list(evaluator.not_run.values())
+    bands = reference_bands(store, settings, rubric, evaluations, progress.note)
+    return [(e, graded(e, rubric, bands)) for e in evaluations], list(evaluator.not_run.values())

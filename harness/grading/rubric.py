@@ -41,12 +41,19 @@ class ClaimRule:
 
 
 @dataclass(frozen=True)
+class OutcomeRule:
+    points: dict[str, float]  # coursework run -> points when its outcome is within the reference band
+    sigmas: float  # how many of the band's spreads (widened for the band's own error) count as within
+
+
+@dataclass(frozen=True)
 class Rubric:
     name: str
     checks: dict[str, float]
     runs: dict[str, float]
     claims: ClaimRule
     path: Path
+    outcomes: OutcomeRule = OutcomeRule({}, 3.0)
 
 
 def _points(table: dict, known: list[str] | tuple[str, ...], section: str, path: Path) -> dict[str, float]:
@@ -80,6 +87,20 @@ def _claim_rule(table: dict, path: Path) -> ClaimRule:
     return rule
 
 
+def _outcome_rule(table: dict, path: Path) -> OutcomeRule:
+    """Optional: without [outcomes] every outcome is reported and worth 0 points."""
+    unknown = sorted(set(table) - {"points", "sigmas"})
+    if unknown:
+        raise RubricError(f"{path}: [outcomes] has {', '.join(unknown)}; it takes `sigmas` and a [outcomes.points] table.")
+    points = table.get("points", {})
+    if not isinstance(points, dict):
+        raise RubricError(f"{path}: [outcomes] points must be a table of run = points.")
+    sigmas = table.get("sigmas", 3.0)
+    if isinstance(sigmas, bool) or not isinstance(sigmas, (int, float)) or sigmas <= 0:
+        raise RubricError(f"{path}: [outcomes] sigmas must be a number > 0, got {sigmas!r}.")
+    return OutcomeRule(_points({**dict.fromkeys(RUNS, 0), **points}, RUNS, "outcomes.points", path), float(sigmas))
+
+
 def load(path: str | Path | None = None) -> Rubric:
     path = Path(path) if path else DEFAULT
     try:
@@ -91,5 +112,8 @@ def load(path: str | Path | None = None) -> Rubric:
     for section in ("checks", "runs", "claims"):
         if not isinstance(table.get(section), dict):
             raise RubricError(f"{path}: the [{section}] table is missing; start from {DEFAULT}.")
+    if not isinstance(table.get("outcomes", {}), dict):
+        raise RubricError(f"{path}: outcomes must be a table, [outcomes].")
     return Rubric(str(table.get("name", path.stem)), _points(table["checks"], check_ids(), "checks", path),
-                  _points(table["runs"], RUNS, "runs", path), _claim_rule(table["claims"], path), path)
+                  _points(table["runs"], RUNS, "runs", path), _claim_rule(table["claims"], path), path,
+                  _outcome_rule(table.get("outcomes", {}), path))

@@ -18,6 +18,7 @@ import torch
 from harness.engine.run import planned_record, run_spec
 from harness.engine.spec import Profile, TrainSpec
 from harness.store.database import Store
+from harness.store.records import RunRecord
 
 METRIC = "best_val_accuracy"
 
@@ -42,6 +43,12 @@ class Spread:
         p = min(max(self.mean, 0.0), 1.0)
         return math.sqrt(max(p * (1 - p), 1.0 / self.val_samples) / self.val_samples)
 
+    @classmethod
+    def of(cls, records: list[RunRecord]) -> Spread:
+        """The spread of one experiment's runs, one per seed."""
+        return cls(records[0].experiment, tuple(r.metrics[METRIC] for r in records),
+                   int(records[0].environment["data"]["test_samples"]))
+
     def tolerance(self, sigmas: float) -> float:
         """How far a claim may sit from one reproduction: both are draws, so their gap has sqrt(2) x std."""
         return sigmas * math.sqrt(2) * max(self.std, self.binomial_se)
@@ -52,21 +59,19 @@ def seeded(spec: TrainSpec, k: int) -> TrainSpec:
     return dataclasses.replace(spec, seed=spec.seed + k)
 
 
-def stored(store: Store, spec: TrainSpec, *, profile: Profile, seeds: int) -> Spread | None:
-    """The spread from the store only; None when a seed is missing (nothing is run)."""
+def stored(store: Store, spec: TrainSpec, *, profile: Profile, seeds: int) -> list[RunRecord] | None:
+    """The reference's runs of `spec` under its first `seeds` seeds, from the store only; None when a
+    seed is missing (nothing is run)."""
     ids = [store.find(planned_record(seeded(spec, k), profile=profile)) for k in range(seeds)]
-    if None in ids:
-        return None
-    records = [store.load(i) for i in ids]
-    return Spread(spec.id, tuple(r.metrics[METRIC] for r in records), int(records[0].environment["data"]["test_samples"]))
+    return None if None in ids else [store.load(i) for i in ids]
 
 
 def measure(store: Store, spec: TrainSpec, *, profile: Profile, seeds: int, data_root: Path | None,
-            device: torch.device, progress: Callable[[str], None] = lambda line: None) -> Spread:
-    """The spread of `spec` over `seeds` seeds, running (and storing) the seeds not yet in the store."""
+            device: torch.device, progress: Callable[[str], None] = lambda line: None) -> list[RunRecord]:
+    """The reference's runs of `spec` over `seeds` seeds, running (and storing) the seeds not yet in the store."""
     for k in range(seeds):
         variant = seeded(spec, k)
         if store.find(planned_record(variant, profile=profile)) is None:
-            progress(f"reference spread: {spec.id} seed {variant.seed} ({k + 1}/{seeds})")
+            progress(f"reference band: {spec.id} seed {variant.seed} ({k + 1}/{seeds})")
             store.save(run_spec(variant, profile=profile, data_root=data_root, download=False, device=device))
     return stored(store, spec, profile=profile, seeds=seeds)

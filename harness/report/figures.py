@@ -43,6 +43,28 @@ def curves(panels: dict[str, dict[str, list[float]]], *, logy: frozenset[str] = 
     return _svg(fig)
 
 
+def over_band(panels: dict[str, dict[str, tuple[list[float], list[float], list[float]]]]) -> str:
+    """Curves over a shaded band: title -> {label: (values, band low, band high)} per epoch, the band in
+    the curve's colour; a band of one epoch is drawn as an error bar."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 2.6), squeeze=False)
+    for ax, (title, series) in zip(axes[0], panels.items()):
+        for colour, (label, (values, low, high)) in zip(PALETTE, series.items()):
+            if len(low) > 1:
+                ax.fill_between(range(1, len(low) + 1), low, high, color=colour, alpha=0.2, linewidth=0)
+            elif low:
+                middle = (low[0] + high[0]) / 2
+                ax.errorbar([1], [middle], yerr=[[middle - low[0]], [high[0] - middle]], color=colour, alpha=0.4,
+                            capsize=8, linewidth=6, linestyle="none")
+            ax.plot(range(1, len(values) + 1), values, marker="o", markersize=4, color=colour, label=label)
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+        ax.set_xlim(0.5, max((max(len(v[0]), len(v[1])) for v in series.values()), default=1) + 0.5)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return _svg(fig)
+
+
 def histograms(panels: dict[str, dict[str, dict[str, list[float]]]]) -> str:
     """Panels of overlaid histograms: title -> {label: {'edges': [...], 'counts': [...]}}."""
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 2.8), squeeze=False)

@@ -6,6 +6,7 @@ Everything shown comes from the grade and the stored records; nothing is re-run 
 from __future__ import annotations
 
 import collections
+import math
 import re
 from pathlib import Path
 from typing import Any, Sequence
@@ -16,6 +17,7 @@ from harness.grading.grade import FAIL, NOT_ASSESSED, PASS, Grade, Item
 from harness.grading.similarity import SIMILAR, Pair
 from harness.report import figures
 from harness.report.reference_page import _environment, _series, _table, training_figure
+from harness.store.records import RunRecord
 from reference.experiments import GRADED
 
 SGD_RUNS = tuple(spec.id for spec in GRADED if spec.graded.figure == "sgd")
@@ -73,15 +75,63 @@ def coursework_rows(evaluation: Evaluation, grade: Grade) -> list[dict[str, str]
     return rows
 
 
-def sgd_figure(evaluation: Evaluation) -> str | None:
-    records = {run: evaluation.runs.get(run) for run in SGD_RUNS}
-    panels: dict[str, dict[str, list[float]]] = {"training loss": {}, "validation loss": {}}
-    for run, record in records.items():
-        if record is not None and record.status == "ok":
-            lr = run.removeprefix("cw_sgd_")
-            panels["training loss"][f"SGD lr {lr}"] = _series(record, "loss")
-            panels["validation loss"][f"SGD lr {lr}"] = _series(record, "val_loss")
-    return figures.curves(panels) if panels["training loss"] else None
+def _band_edges(item: Item, metric: str) -> tuple[list[float], list[float]]:
+    """The band at each epoch: the reference's mean plus or minus the outcome's limit in the band's spread
+    (for accuracies never below the spread the verdict uses, and within 0 and 1)."""
+    evidence, curve = item.evidence, item.evidence["band"][metric]
+    floor, (lowest, highest) = ((evidence["reference_scale"], (0.0, 1.0)) if "accuracy" in metric else
+                                (0.0, (-math.inf, math.inf)))
+    half = [evidence["limit"] * max(std, floor) for std in curve["std"]]
+    return ([max(m - h, lowest) for m, h in zip(curve["mean"], half)],
+            [min(m + h, highest) for m, h in zip(curve["mean"], half)])
+
+
+def _over_band(item: Item, record: RunRecord, panels: dict[str, tuple[str, str]], label: str = "") -> dict:
+    """title -> {label: (the run's curve, the band's low and high edges)} for each (metric, curve label)."""
+    return {title: {f"{label}{name}": (_series(record, metric), *_band_edges(item, metric))}
+            for title, (metric, name) in panels.items()}
+
+
+def band_figures(evaluation: Evaluation, grade: Grade) -> list[tuple[Item, str]]:
+    """Each run's curves over the reference band of its profile, with its outcome (the SGD runs apart)."""
+    shown = []
+    for item in grade.items:
+        record = evaluation.runs.get(item.id)
+        if item.section != "outcome" or "band" not in item.evidence or item.id in SGD_RUNS or record is None:
+            continue
+        panels = {"training loss": ("loss", "train"), "validation loss": ("val_loss", "val"),
+                  "training accuracy": ("accuracy", "train"), "validation accuracy": ("val_accuracy", "val")}
+        shown.append((item, figures.over_band(_over_band(item, record, panels))))
+    return shown
+
+
+def sgd_figure(evaluation: Evaluation, grade: Grade) -> str | None:
+    """The three learning rates' losses, each over its reference band when there is one."""
+    outcomes = {i.id: i for i in grade.items if i.section == "outcome" and "band" in i.evidence}
+    panels: dict[str, dict] = {"training loss": {}, "validation loss": {}}
+    for run in SGD_RUNS:
+        record = evaluation.runs.get(run)
+        if record is None or record.status != "ok":
+            continue
+        label = f"SGD lr {run.removeprefix('cw_sgd_')}"
+        if run in outcomes:
+            for title, series in _over_band(outcomes[run], record, {"training loss": ("loss", ""),
+                                                                    "validation loss": ("val_loss", "")}, label).items():
+                panels[title] |= series
+        else:
+            panels["training loss"][label] = (_series(record, "loss"), [], [])
+            panels["validation loss"][label] = (_series(record, "val_loss"), [], [])
+    return figures.over_band(panels) if panels["training loss"] else None
+
+
+def outcome_counts(grades: list[Grade]) -> list[dict[str, Any]]:
+    """Per coursework run: how many submissions were within, below and above the reference band."""
+    counts: dict[str, collections.Counter] = {}
+    for g in grades:
+        for item in (i for i in g.items if i.section == "outcome"):
+            counts.setdefault(item.id, collections.Counter())[item.evidence.get("verdict", "not assessed")] += 1
+    return [{"run": run, "within": c["within"], "below": c["below"], "above": c["above"],
+             "not assessed": c["not assessed"]} for run, c in counts.items()]
 
 
 def provenance(evaluation: Evaluation) -> list[tuple[str, str]]:
@@ -102,13 +152,16 @@ def provenance(evaluation: Evaluation) -> list[tuple[str, str]]:
 
 def write_submission_page(evaluation: Evaluation, grade: Grade, folder: Path, *, index: str | None = None) -> Path:
     checks = [i for i in grade.items if i.section == "check"]
+    bands = band_figures(evaluation, grade)
+    banded = {item.id for item, _ in bands}
     view = {
         "grade": grade, "index": index, "PASS": PASS, "FAIL": FAIL, "NOT_ASSESSED": NOT_ASSESSED,
         "items": grade.items, "checks": [(item, measurement_lines(item)) for item in checks],
         "coursework": _table(coursework_rows(evaluation, grade)),
-        "curves": [(run, training_figure(evaluation.runs[run])) for run in CURVE_RUNS
-                   if run in evaluation.runs and evaluation.runs[run].status == "ok"],
-        "sgd": sgd_figure(evaluation),
+        "bands": bands,
+        "curves": [(run, training_figure(evaluation.runs[run])) for run in CURVE_RUNS  # where no band is stored
+                   if run in evaluation.runs and evaluation.runs[run].status == "ok" and run not in banded],
+        "sgd": sgd_figure(evaluation, grade),
         "provenance": provenance(evaluation),
         "taken": taken_from(evaluation),
     }
@@ -142,6 +195,7 @@ def write_class_page(grades: list[Grade], folder: Path, *, profile: str, rubric:
     view = {
         "grades": grades, "profile": profile, "rubric": rubric, "page_name": page_name,
         "rates": check_pass_rates(grades),
+        "outcomes": _table(counts) if (counts := outcome_counts(grades)) else None,
         "distribution": figures.distribution(percents, "grade (%)") if percents else None,
         "broken": [g for g in grades if g.failure],
         "similar": None if similar is None else [(pair, f"similar/{n}.html") for n, pair in enumerate(similar, 1)],

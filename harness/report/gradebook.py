@@ -9,7 +9,7 @@ from typing import Callable
 
 import pandas as pd
 
-from harness.grading.grade import FAIL, NOT_ASSESSED, PASS, Grade
+from harness.grading.grade import FAIL, NOT_ASSESSED, PASS, Grade, Item
 
 
 def rows(grades: list[Grade]) -> pd.DataFrame:
@@ -22,7 +22,13 @@ def rows(grades: list[Grade]) -> pd.DataFrame:
                "percent": round(g.percent, 1), "failed_items": len(g.failed),
                "problem": g.failure or (g.failed[0].reason if g.failed else ""),
                "checked_in_submission": ";".join(i.id for i in g.items if i.untrusted)}
-        row |= {i.key: (round(i.points, 2) if i.status != NOT_ASSESSED else "") for i in g.items}
+        row |= {i.key: (round(i.points, 2) if i.status != NOT_ASSESSED else "") for i in g.items if i.section != "outcome"}
+        row |= {f"verdict:{i.key}": i.status if i.status != NOT_ASSESSED else "" for i in g.items if i.section == "claim"}
+        for item in (i for i in g.items if i.section == "outcome"):
+            row[item.key] = item.evidence.get("verdict", "")  # within | below | above; empty when not assessed
+            row[f"diagnosis:{item.id}"] = item.reason
+            if item.max_points:
+                row[f"points:{item.key}"] = round(item.points, 2)
         records.append(row)
     return pd.DataFrame(records)
 
@@ -43,6 +49,16 @@ def write_csv(grades: list[Grade], path: str | Path) -> Path:
 
 
 MARKS = {PASS: "PASS", FAIL: "FAIL", NOT_ASSESSED: "  - "}
+SECTIONS = (("check", "Behaviour checks", "passed"), ("run", "Coursework runs", "passed"),
+            ("outcome", "Outcomes against the reference band", "within"), ("claim", "Claims", "passed"))
+
+
+def _verdict(item: Item) -> str:
+    """An outcome's verdict and gap, e.g. ': above, +9.3 spreads (within is up to 3.5)'."""
+    evidence = item.evidence
+    if item.section != "outcome" or "verdict" not in evidence:
+        return ""
+    return f": {evidence['verdict']}, {evidence['gap']:+.1f} spreads (within is up to {evidence['limit']:.1f})"
 
 
 def summary(grade: Grade, *, width: int = 100) -> str:
@@ -50,10 +66,10 @@ def summary(grade: Grade, *, width: int = 100) -> str:
     lines = [f"{grade.student} ({grade.folder}, submission {(grade.content_hash or '-')[:12]}, profile {grade.profile})"]
     if grade.failure:
         lines.append(textwrap.fill(f"Could not be run: {grade.failure}", width, subsequent_indent="  "))
-    for section, heading in (("check", "Behaviour checks"), ("run", "Coursework runs"), ("claim", "Claims")):
+    for section, heading, passed_word in SECTIONS:
         items = [i for i in grade.items if i.section == section]
         passed = sum(i.status == PASS for i in items)
-        lines.append(f"\n{heading}: {passed}/{sum(i.status != NOT_ASSESSED for i in items)} passed")
+        lines.append(f"\n{heading}: {passed}/{sum(i.status != NOT_ASSESSED for i in items)} {passed_word}")
         skipped: dict[str, list[str]] = {}
         for item in items:
             if grade.failure and item.status == FAIL:
@@ -61,7 +77,9 @@ def summary(grade: Grade, *, width: int = 100) -> str:
             if item.status == NOT_ASSESSED:
                 skipped.setdefault(item.reason, []).append(item.id)
                 continue
-            lines.append(f"  {MARKS[item.status]}  {item.title}")
+            if section == "outcome" and item.status == PASS:
+                continue  # ten lines saying "within" bury the one that is not
+            lines.append(f"  {MARKS[item.status]}  {item.title}" + _verdict(item))
             for text in (item.reason if item.status != PASS else "", item.where):
                 if text:
                     lines.append(textwrap.fill(text, width, initial_indent="        ", subsequent_indent="        "))

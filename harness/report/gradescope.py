@@ -21,6 +21,10 @@ def _measured(item: Item) -> list[str]:
     evidence = item.evidence
     if item.section == "run" and evidence.get(METRIC) is not None:
         return [f"best validation accuracy {evidence[METRIC]:.4f} after {evidence['epochs']} epoch(s)"]
+    if item.section == "outcome" and "verdict" in evidence:
+        return [f"{evidence['verdict']}: best validation accuracy {evidence['reproduced']:.4f}, reference "
+                f"{evidence['reference_mean']:.4f} ± {evidence['reference_scale']:.4f} over {evidence['reference_seeds']} "
+                f"seeds ({evidence['reference_data']}); gap {evidence['gap']:+.1f} spreads, within up to {evidence['limit']:.1f}"]
     if item.section == "claim" and "reproduced" in evidence:
         return [f"claimed {evidence['claimed']:.4f}, reproduced {evidence['reproduced']:.4f}, "
                 f"allowed difference {evidence['tolerance']:.4f}"]

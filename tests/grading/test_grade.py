@@ -2,24 +2,25 @@
 
 import csv
 import math
+import re
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from harness.engine.spec import PROFILES
-from harness.grading import coursework, rubric
+from harness.grading import band, coursework, rubric
 from harness.grading.checks.verdicts import check_ids
 from harness.grading.contract import CLAIMED_RUNS
 from harness.grading.contract import load as load_submission
 from harness.grading.coursework import RUNS
 from harness.grading.evaluate import Evaluation
-from harness.grading.grade import FAIL, NOT_ASSESSED, grade
+from harness.grading.grade import FAIL, NOT_ASSESSED, PASS, grade
 from harness.grading.plan import CHECKS, RUN_START_S, SMOKE, Settings, run_limits, sharing
 from harness.grading.sandbox import Limits, Outcome
 from harness.grading.spread import Spread
 from harness.grading.validate import failure_message
-from harness.report import gradebook
+from harness.report import gradebook, gradescope
 from harness.store.records import RunRecord
 
 RUBRIC = rubric.load()
@@ -339,3 +340,74 @@ def test_a_dead_child_is_named_by_what_its_output_shows_and_no_limit_it_did_not_
     outcome = Outcome("crashed", None, tail, 1.0, "bwrap", exit_code=exit_code)
     message = failure_message(outcome, Limits())
     assert says in message and never not in message, message
+
+
+def banded(run, mean, std=0.004):
+    """A reference band of one epoch around `mean`, over three seeds."""
+    return band.from_records([
+        RunRecord(experiment=run, kind="train", subject="reference", profile="full", seed=42 + k, spec={}, spec_hash="x",
+                  harness_version="0", history=[{"loss": 1.0, "accuracy": v, "val_loss": 1.0, "val_accuracy": v}],
+                  metrics={"best_val_accuracy": v}, environment={"data": {"test_samples": 10_000, "synthetic": True}})
+        for k, v in enumerate((mean - std, mean, mean + std))])
+
+
+def with_bands():
+    """Every run within its band but cw_baseline, which reproduces 0.80 against a band at 0.50."""
+    e = evaluation()
+    e.runs["cw_baseline"].history = [{"loss": 1.0, "accuracy": 0.8, "val_loss": 1.0, "val_accuracy": 0.8}]
+    bands = {run: banded(run, record.metrics["best_val_accuracy"]) for run, record in e.runs.items()}
+    return e, bands | {"cw_baseline": banded("cw_baseline", 0.5)}
+
+
+def test_outcomes_are_reported_against_the_band_and_cost_nothing_the_rubric_does_not_give(tmp_path):
+    e, bands = with_bands()
+    g, without = grade(e, RUBRIC, spreads(), bands), grade(e, RUBRIC, spreads())
+    outcomes = {i.id: i for i in g.items if i.section == "outcome"}
+    assert [i.status for i in outcomes.values()].count(PASS) == 9 and outcomes["cw_baseline"].status == FAIL
+    assert outcomes["cw_baseline"].evidence["verdict"] == "above" and outcomes["cw_baseline"].evidence["gap"] > 50
+    assert outcomes["cw_baseline"].reason.startswith("Best validation accuracy 80.0% is above the reference's 50.0%")
+    assert (g.points, g.max_points, g.failed) == (without.points, without.max_points, [])  # the default rubric: 0 points
+    assert {i.status for i in without.items if i.section == "outcome"} == {NOT_ASSESSED}
+    row = next(csv.DictReader(gradebook.write_csv([g], tmp_path / "g.csv").open()))
+    assert row["outcome:cw_baseline"] == "above" and row["outcome:cw_aug1"] == "within"
+    assert row["diagnosis:cw_baseline"] == outcomes["cw_baseline"].reason and row["diagnosis:cw_aug1"] == ""
+    assert row["verdict:claim:baseline"] == "pass" and row["claim:baseline"] == "1.0"
+    assert "points:outcome:cw_baseline" not in row
+    text = gradebook.summary(g)
+    assert "Outcomes against the reference band: 9/10 within" in text and "cw_baseline behaves like the reference: above" in text
+    assert "cw_aug1 behaves" not in text  # within: not listed
+    tests = {t["name"].split(": ")[0]: t for t in gradescope.results(g)["tests"]}
+    assert tests["outcome:cw_baseline"]["status"] == "failed" and tests["outcome:cw_baseline"]["max_score"] == 0
+    assert outcomes["cw_baseline"].reason in tests["outcome:cw_baseline"]["output"]
+    assert "reference 0.5000 ± 0.0050 over 3 seeds (generated data (harness data synth))" in tests["outcome:cw_baseline"]["output"]
+
+
+def test_outcomes_earn_the_points_the_rubric_gives_them(tmp_path):
+    e, bands = with_bands()
+    graded_rubric = replace(RUBRIC, outcomes=rubric.OutcomeRule({**RUBRIC.outcomes.points, "cw_baseline": 2.0,
+                                                                  "cw_aug1": 1.0}, 3.0))
+    g, plain = grade(e, graded_rubric, spreads(), bands), grade(e, RUBRIC, spreads(), bands)
+    assert (g.points - plain.points, g.max_points - plain.max_points) == (1.0, 3.0)
+    assert [i.key for i in g.failed] == ["outcome:cw_baseline"]
+    row = next(csv.DictReader(gradebook.write_csv([g], tmp_path / "g.csv").open()))
+    assert row["points:outcome:cw_baseline"] == "0.0" and row["points:outcome:cw_aug1"] == "1.0"
+
+
+def test_the_pages_draw_each_run_over_its_band_with_the_diagnosis_and_count_the_class_per_run(tmp_path):
+    from harness.report.grade_pages import write_class_page, write_submission_page
+
+    e, bands = with_bands()
+    for record in e.runs.values():
+        record.history = record.history or [{"loss": 1.0, "accuracy": 0.5, "val_loss": 1.0, "val_accuracy": 0.5}]
+    g = grade(e, RUBRIC, spreads(), bands)
+    page = write_submission_page(e, g, tmp_path).read_text()
+    drawn = page.split("Your runs against the reference band")[1].split("<h2>")[0]
+    assert drawn.count("<svg") == 7  # the SGD runs are drawn together, over their bands, further down
+    assert "cw_baseline: <span class=\"fail\">above</span>" in drawn and "initialization" not in drawn
+    assert "Best validation accuracy 80.0% is above the reference&#39;s 50.0%" in drawn
+    assert "Training curves: baseline and augmentation runs" not in page  # every run was drawn over its band
+    other = grade(evaluation(reproduced={**CLAIMS, "baseline": 0.5}), RUBRIC, spreads(), bands)
+    overview = write_class_page([g, other], tmp_path, profile="full", rubric="test").read_text()
+    table = overview.split("Runs against the reference band")[1].split("</table>")[0]
+    counts = {run: list(n) for run, *n in re.findall(r"<tr>\s*<td>(.+?)</td>" + r"\s*<td>(\d+)</td>" * 4, table)}
+    assert counts["cw_baseline"] == ["1", "0", "1", "0"] and counts["cw_aug1"] == ["2", "0", "0", "0"] and len(counts) == 10

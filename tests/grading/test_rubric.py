@@ -26,12 +26,24 @@ def test_the_default_rubric_gives_points_to_every_check_and_run():
     (('profiles = ["full"]', 'profiles = ["fast"]'), "profiles names 'fast'"),
     (("seeds = 3", "seeds = 1"), "seeds >= 2"),
     (("[claims]", "[claim]"), r"the \[claims\] table is missing"),
+    (("sigmas = 3.0\n[outcomes.points]", "sigmas = 0\n[outcomes.points]"), r"\[outcomes\] sigmas must be a number > 0"),
+    (("# cw_zeros_init = 1", "cw_zero_init = 1"), r"\[outcomes.points\] names cw_zero_init"),
+    (("# cw_zeros_init = 1", "cw_zeros_init = -1"), "must be a number of points >= 0"),
+    (("[outcomes.points]", "[outcomes.point]"), r"\[outcomes\] has point"),
 ])
 def test_rubric_mistakes_name_the_entry(tmp_path, change, message):
     path = tmp_path / "rubric.toml"
     path.write_text(DEFAULT_TEXT.replace(*change))
     with pytest.raises(RubricError, match=message):
         rubric.load(path)
+
+
+def test_outcomes_are_optional_and_worth_nothing_unless_given(tmp_path):
+    path = tmp_path / "rubric.toml"
+    path.write_text(DEFAULT_TEXT[:DEFAULT_TEXT.index("[outcomes]")])
+    assert rubric.load(path).outcomes == rubric.OutcomeRule(dict.fromkeys(RUNS, 0.0), 3.0)
+    path.write_text(DEFAULT_TEXT.replace("# cw_zeros_init = 1", "cw_zeros_init = 1.5"))
+    assert rubric.load(path).outcomes.points == {**dict.fromkeys(RUNS, 0.0), "cw_zeros_init": 1.5}
 
 
 def test_a_missing_rubric_file_says_where_the_default_is(tmp_path):

@@ -1,0 +1,131 @@
+"""The reference band: each coursework run of the reference under several seeds, epoch by epoch, and a
+student's run read against it: an outcome (within, below or above the band) and, when it is off, a
+diagnosis in one sentence, read from its curves against the band's.
+
+The band is the reference's stored runs (the seeds the claims' spread uses), so it is measured once
+per profile and data set, never per student.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+from typing import Sequence
+
+from harness.grading.spread import METRIC, Spread
+from harness.store.records import RunRecord
+
+CURVES = ("loss", "accuracy", "val_loss", "val_accuracy")
+WITHIN, BELOW, ABOVE = "within", "below", "above"
+CHANCE = 0.1  # ten classes
+AT_CHANCE = CHANCE + 0.05  # the highest accuracy still read as not learning
+
+
+@dataclass(frozen=True)
+class Band:
+    experiment: str
+    profile: str
+    curves: dict[str, tuple[tuple[float, ...], ...]]  # metric -> one per-epoch series per seed
+    spread: Spread  # of METRIC over the seeds
+    data: str  # which data the reference ran on, in words
+
+    @property
+    def seeds(self) -> int:
+        return len(self.spread.values)
+
+    def mean(self, metric: str) -> list[float]:
+        return [statistics.fmean(epoch) for epoch in zip(*self.curves[metric])]
+
+    def std(self, metric: str) -> list[float]:
+        return [statistics.stdev(epoch) for epoch in zip(*self.curves[metric])]
+
+    def last(self, metric: str) -> list[float]:
+        """The metric at each seed's last epoch."""
+        return [series[-1] for series in self.curves[metric]]
+
+    @property
+    def scale(self) -> float:
+        """The band's spread of METRIC: the seeds' standard deviation, never below the binomial error of
+        one accuracy measured on the validation set (three seeds can agree by chance)."""
+        return max(self.spread.std, self.spread.binomial_se)
+
+    def limit(self, sigmas: float) -> float:
+        """How many scales a run may sit from the band's mean and be within it: the run and the mean
+        are both estimates, so their gap has sqrt(1 + 1/seeds) x the spread."""
+        return sigmas * math.sqrt(1 + 1 / self.seeds)
+
+
+def from_records(records: Sequence[RunRecord]) -> Band:
+    """The band of one experiment from its reference runs, one per seed."""
+    first = records[0]
+    data = first.environment["data"]
+    source = "generated data (harness data synth)" if data.get("synthetic") else data.get("dataset", "the data set")
+    if data.get("folder"):
+        source += f" in {data['folder']}"
+    curves = {metric: tuple(tuple(row[metric] for row in r.history) for r in records) for metric in CURVES}
+    return Band(first.experiment, first.profile, curves, Spread.of(list(records)), source)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    verdict: str  # WITHIN | BELOW | ABOVE
+    gap: float  # (reproduced - band mean) in units of the band's scale
+    limit: float  # |gap| up to this is within
+    reproduced: float
+    diagnosis: str  # '' when within
+
+
+def outcome(record: RunRecord, band: Band, sigmas: float) -> Outcome:
+    """A finished run against the band of the same experiment and profile."""
+    reproduced = record.metrics[METRIC]
+    gap = (reproduced - band.spread.mean) / band.scale
+    limit = band.limit(sigmas)
+    verdict = WITHIN if abs(gap) <= limit else BELOW if gap < 0 else ABOVE
+    diagnosis = "" if verdict == WITHIN else diagnose(record, band, sigmas, verdict)
+    return Outcome(verdict, gap, limit, reproduced, diagnosis)
+
+
+def non_finite(record: RunRecord) -> str:
+    """For a run that failed on a NaN or infinite loss: the sentence saying from which epoch ('' otherwise)."""
+    if "non-finite" not in record.error:
+        return ""
+    finite = [row for row in record.history if all(math.isfinite(row.get(m, 0.0)) for m in CURVES)]
+    return f"The loss became NaN or infinite in epoch {len(finite) + 1}: lower the learning rate, or look for a " \
+           "division or log of zero in the model."
+
+
+def diagnose(record: RunRecord, band: Band, sigmas: float, verdict: str) -> str:
+    """What the curves say went wrong, the first rule that matches; a plain statement of the gap if none does."""
+    history = record.history
+    best, mean = record.metrics[METRIC], band.spread.mean
+    plainly = (f"Best validation accuracy {best:.1%} is {verdict} the reference's {mean:.1%} ± {band.scale:.1%} "
+               f"({band.seeds} seeds).")
+    if not history or any(metric not in history[-1] for metric in CURVES):
+        return plainly
+    train, val = history[-1]["accuracy"], history[-1]["val_accuracy"]
+    reference_train = statistics.fmean(band.last("accuracy"))
+    if verdict == ABOVE and mean <= AT_CHANCE:
+        return (f"It learns ({best:.0%} against the reference's {mean:.0%}), but a network whose convolutions all "
+                "start at zero cannot: the initialization was ignored. CNNModel(init_mode='zeros') should set every "
+                "conv weight and bias to 0.")
+    if train <= AT_CHANCE < reference_train:
+        return (f"Training accuracy stays at chance ({train:.0%}; the reference reaches {reference_train:.0%}): the "
+                "network does not learn. Are its weights all zero, or is the learning rate far too small?")
+    losses = [row["loss"] for row in history]
+    if len(losses) >= 2 and losses[-1] > losses[0] and statistics.fmean(band.last("loss")) < band.mean("loss")[0]:
+        return (f"The training loss rises from {losses[0]:.3g} to {losses[-1]:.3g} while the reference's falls: the "
+                "learning rate is too high.")
+    train_scale = max(_stdev(band.last("accuracy")), band.spread.binomial_se)
+    if verdict == BELOW and abs(train - reference_train) <= band.limit(sigmas) * train_scale:
+        return (f"Validation accuracy ({best:.0%}) is far below the reference's ({mean:.0%}) while training accuracy "
+                f"({train:.0%}) is as the reference's: look at the validation transform and its normalization.")
+    gaps = [t - v for t, v in zip(band.last("accuracy"), band.last("val_accuracy"))]
+    if train - val > statistics.fmean(gaps) + band.limit(sigmas) * max(_stdev(gaps), band.spread.binomial_se):
+        return (f"Training accuracy ({train:.0%}) is {train - val:.0%} above validation accuracy ({val:.0%}), against "
+                f"{statistics.fmean(gaps):.0%} for the reference: it overfits. Is the dropout active in training?")
+    return plainly
+
+
+def _stdev(values: list[float]) -> float:
+    return statistics.stdev(values) if len(values) > 1 else 0.0

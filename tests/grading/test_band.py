@@ -1,0 +1,84 @@
+"""A run against the reference band: the verdict and its gap, and the diagnosis read from constructed
+curves, one per failure this coursework produces."""
+
+import math
+
+import pytest
+
+from harness.grading import band
+from harness.store.records import RunRecord
+
+VAL_SAMPLES = 10_000  # the binomial floor stays below the seeds' spread
+
+
+def run(history, status="ok", error="", experiment="cw_baseline", subject="h"):
+    """A run from (loss, accuracy, val_loss, val_accuracy) per epoch."""
+    rows = [dict(zip(band.CURVES, epoch)) for epoch in history]
+    best = max((row["val_accuracy"] for row in rows), default=0.0)
+    return RunRecord(experiment=experiment, kind="train", subject=subject, profile="quick", seed=42, spec={},
+                     spec_hash="x", harness_version="0", history=rows, metrics={"best_val_accuracy": best},
+                     environment={"data": {"dataset": "cifar10", "folder": "/data", "synthetic": True,
+                                           "test_samples": VAL_SAMPLES}}, status=status, error=error)
+
+
+def learning(shift=0.0, train_shift=0.0, epochs=3):
+    """A reference-like run that learns: loss falls, accuracies rise, a small train/val gap."""
+    return [(2.0 - 0.4 * e, 0.42 + 0.1 * e + shift + train_shift, 2.1 - 0.35 * e, 0.40 + 0.1 * e + shift)
+            for e in range(epochs)]
+
+
+BAND = band.from_records([run(learning(shift)) for shift in (-0.01, 0.0, 0.01)])
+CHANCE_BAND = band.from_records([run([(2.3026, 0.1, 2.3026, 0.1)] * 3, experiment="cw_zeros_init")] * 3)
+
+
+def test_the_band_holds_each_metrics_mean_and_spread_per_epoch_and_says_what_data_it_came_from():
+    assert BAND.seeds == 3 and BAND.mean("val_accuracy") == pytest.approx([0.40, 0.50, 0.60])
+    assert BAND.std("val_accuracy") == pytest.approx([0.01] * 3)
+    assert BAND.scale == pytest.approx(0.01) and "generated data" in BAND.data
+    assert CHANCE_BAND.scale == pytest.approx(math.sqrt(0.1 * 0.9 / VAL_SAMPLES))  # three equal seeds: the binomial floor
+
+
+def test_the_verdict_gives_the_gap_in_spreads_within_the_limit_and_no_diagnosis():
+    inside = band.outcome(run(learning(0.02)), BAND, sigmas=3.0)
+    assert inside.verdict == band.WITHIN and inside.diagnosis == ""
+    assert inside.gap == pytest.approx(2.0) and inside.limit == pytest.approx(3.0 * math.sqrt(1 + 1 / 3))
+    assert band.outcome(run(learning(0.04)), BAND, sigmas=3.0).verdict == band.ABOVE  # 4 spreads > 3.46
+    assert band.outcome(run(learning(0.04)), BAND, sigmas=4.0).verdict == band.WITHIN  # 4 spreads < 4.62
+
+
+def test_a_zero_init_run_that_learns_is_above_a_band_at_chance_and_told_its_init_was_ignored():
+    found = band.outcome(run(learning(), experiment="cw_zeros_init"), CHANCE_BAND, sigmas=3.0)
+    assert found.verdict == band.ABOVE and found.gap > 100
+    assert "initialization was ignored" in found.diagnosis
+
+
+def test_a_run_at_chance_is_told_it_does_not_learn():
+    found = band.outcome(run([(2.3026, 0.1, 2.3026, 0.1)] * 3), BAND, sigmas=3.0)
+    assert found.verdict == band.BELOW and "does not learn" in found.diagnosis
+
+
+def test_a_training_loss_that_rises_is_a_learning_rate_too_high():
+    rising = [(2.0, 0.3, 2.0, 0.3), (2.4, 0.25, 2.5, 0.25), (3.1, 0.2, 3.2, 0.2)]
+    found = band.outcome(run(rising), BAND, sigmas=3.0)
+    assert found.verdict == band.BELOW and "learning rate is too high" in found.diagnosis
+
+
+def test_validation_far_below_while_training_is_normal_points_at_the_validation_transform():
+    history = [(loss, train, val_loss, val - 0.25) for loss, train, val_loss, val in learning()]
+    found = band.outcome(run(history), BAND, sigmas=3.0)
+    assert found.verdict == band.BELOW and "validation transform" in found.diagnosis
+
+
+def test_a_train_val_gap_far_wider_than_the_references_is_overfitting():
+    found = band.outcome(run(learning(shift=-0.1, train_shift=0.35)), BAND, sigmas=3.0)
+    assert found.verdict == band.BELOW and "overfits" in found.diagnosis and "dropout" in found.diagnosis
+
+
+def test_a_gap_no_rule_explains_is_stated_plainly():
+    found = band.outcome(run(learning(0.2)), BAND, sigmas=3.0)
+    assert found.verdict == band.ABOVE and found.diagnosis.startswith("Best validation accuracy 80.0% is above")
+
+
+def test_a_loss_that_became_nan_says_from_which_epoch():
+    failed = run(learning(epochs=2), status="failed", error="training stopped: non-finite loss in epoch 3")
+    assert "in epoch 3" in band.non_finite(failed) and band.non_finite(run(learning())) == ""
