@@ -14,14 +14,15 @@ from pathlib import Path
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "submissions"
+ZERO_INIT_IGNORED = Path(__file__).resolve().parents[1] / "zoo" / "mistakes" / "zeros_init_ignored"
 pytestmark = pytest.mark.sandbox
 
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory, synth_root):
     root = tmp_path_factory.mktemp("grading")
-    for name in ("correct", "dropout_active_in_eval"):
-        shutil.copytree(EXAMPLES / name, root / "class" / name)
+    shutil.copytree(EXAMPLES / "correct", root / "class" / "correct")
+    shutil.copytree(ZERO_INIT_IGNORED, root / "class" / "zeros_init_ignored")
     return root, synth_root
 
 
@@ -102,13 +103,14 @@ def graded_locally(workspace):
 
 @pytest.fixture(scope="module")
 def graded_on_dask(workspace, graded_locally):
-    """The local grader's store less one submission's jobs: Dask grades that one (killed midway and
-    resumed), takes the others from the store, and must write the same gradebook."""
+    """The local grader's store less one submission's smoke test, checks and first three runs: Dask does
+    those (killed midway and resumed), takes the rest from the store, and must write the same gradebook."""
     root, _ = workspace
     shutil.copyfile(root / "store.sqlite", root / "dask.sqlite")
     with sqlite3.connect(root / "dask.sqlite") as db:
         db.execute("PRAGMA foreign_keys = ON")  # a run's history, metrics and arrays go with it
-        db.execute("DELETE FROM runs WHERE substr(subject, 1, 12) = ?",  # the gradebook shows 12 characters
+        db.execute("DELETE FROM runs WHERE substr(subject, 1, 12) = ? AND experiment IN "  # the gradebook shows 12 characters
+                   "('smoke', 'behaviour_checks', 'cw_baseline', 'cw_aug1', 'cw_aug2')",
                    (graded_locally["rows"]["validation_augmented"]["submission_hash"],))
     return kill_midway_and_resume(workspace, "dask", "dask.sqlite", "--dask", "local")
 
@@ -118,31 +120,33 @@ def test_check_passes_the_correct_example_and_writes_a_preview(workspace):
     result = harness(workspace, "check", root / "class" / "correct", "--html-dir", root / "check")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Behaviour checks: 14/14 passed" in result.stdout and "Coursework runs: 10/10 passed" in result.stdout
+    assert "Outcomes against the reference band: 10/10 within" in result.stdout
     assert "(100%) - 0 item(s) failed" in result.stdout
-    assert "correct-example" in (root / "check" / "correct.html").read_text()
+    assert result.stderr.count("reference band: cw_") == 10 * 3  # measured once, in the first grading of the profile
+    page = (root / "check" / "correct.html").read_text()
+    assert "correct-example" in page and page.count("<svg") >= 8  # seven runs over their bands, the SGD figure
 
 
-def test_check_fails_a_wrong_example_with_the_reason(workspace):
+def test_check_fails_a_wrong_example_with_the_reason_and_diagnoses_its_run(workspace):
     root, _ = workspace
-    result = harness(workspace, "check", root / "class" / "dropout_active_in_eval", "--html-dir", root / "check",
+    result = harness(workspace, "check", root / "class" / "zeros_init_ignored", "--html-dir", root / "check",
                      "--gradescope", root / "autograder" / "results.json")
     assert result.returncode == 1
-    assert "FAIL  In eval mode dropout is off" in result.stdout
+    assert "FAIL  init_mode='zeros' really zeroes the convolutions" in result.stdout
     words = " ".join(result.stdout.split())  # the summary wraps long reasons
-    assert "pass training=self.training to F.dropout" in words
-    assert "Behaviour checks: 13/14 passed" in result.stdout  # its functional dropout drops at the right rate
+    assert "every conv weight and bias should be set to 0" in words
+    assert "Behaviour checks: 13/14 passed" in result.stdout and "reference band: cw_" not in result.stderr  # stored
+    assert "FAIL  cw_zeros_init behaves like the reference: above" in result.stdout
+    assert "the initialization was ignored" in words
     results = json.loads((root / "autograder" / "results.json").read_text())
-    failed = {t["name"].split(": ")[0] for t in results["tests"] if t.get("status") == "failed"}
-    assert failed == {"check:dropout_inactive_in_eval"}
+    failed = {t["name"].split(": ")[0]: t for t in results["tests"] if t.get("status") == "failed"}
+    # its own dropout (0.25, after each pooling) may leave cw_dropout's band too: a true outcome, worth nothing
+    assert {"check:zeros_init_cannot_learn_unlike_xavier", "outcome:cw_zeros_init", "claim:zeros_init"} <= set(failed)
+    assert all(name.startswith("outcome:") for name in set(failed) - {"check:zeros_init_cannot_learn_unlike_xavier",
+                                                                       "claim:zeros_init"})
+    assert "the initialization was ignored" in failed["outcome:cw_zeros_init"]["output"]
+    assert failed["outcome:cw_zeros_init"]["max_score"] == 0  # the default rubric reports outcomes, grades none
     assert results["output"].strip() in result.stdout
-
-
-def test_an_unreachable_dask_scheduler_is_a_clear_error(workspace):
-    root, _ = workspace
-    result = harness(workspace, "check", root / "class" / "correct", "--scheduler", "tcp://127.0.0.1:9", store="none.sqlite")
-    assert result.returncode == 2
-    assert "error: cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.stderr
-    assert not (root / "none.sqlite").exists()
 
 
 def test_check_refuses_a_folder_that_is_not_a_submission(workspace, tmp_path):
@@ -166,7 +170,10 @@ def test_grade_killed_midway_resumes_without_redoing_or_duplicating(backend, req
     keys = [(subject, experiment) for _, subject, experiment, _ in final]
     assert len(keys) == len(set(keys)) == 3 * 12  # smoke + checks + 10 runs per submission, once each
     rows = graded["rows"]
-    assert set(rows) == {"correct", "dropout_active_in_eval", "validation_augmented"}
+    assert set(rows) == {"correct", "zeros_init_ignored", "validation_augmented"}
+    assert rows["zeros_init_ignored"]["outcome:cw_zeros_init"] == "above" and rows["correct"]["outcome:cw_zeros_init"] == "within"
+    assert "the initialization was ignored" in rows["zeros_init_ignored"]["diagnosis:cw_zeros_init"]
+    assert rows["correct"]["verdict:claim:zeros_init"] == "pass" and rows["correct"]["verdict:claim:baseline"] == ""
     assert float(rows["correct"]["percent"]) > float(rows["validation_augmented"]["percent"])
     assert rows["validation_augmented"]["check:validation_transform_has_no_random_augmentation"] == "0.0"
     overview = (graded["gradebook"].parent / f"{graded['gradebook'].stem}-reports" / "index.html").read_text()
