@@ -60,6 +60,7 @@ class Shown:
     table: Literal["regression", "weight_decay"] | None = None  # a table comparing the runs declared in it
     label: str = ""  # the run's row there, where the table names its rows
     figure: Literal["histogram", "moments", "gallery"] | None = None  # how a demo's measurement is drawn
+    compare: str = ""  # the title of the notebook's comparison the run is drawn in, on shared axes with the others
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,63 @@ def training_figure(record: RunRecord) -> str:
 def _table(rows: list[dict[str, Any]]) -> str:
     return pd.DataFrame(rows).to_html(index=False, border=0, float_format=lambda v: f"{v:.4g}",
                                       classes="data", na_rep="")
+
+
+def seed_runs(store: Store, *, profile: str) -> dict[str, list[RunRecord]]:
+    """Every stored seed of each reference experiment (the newest run of each seed), lowest seed first."""
+    by_seed: dict[str, dict[int, RunRecord]] = {}
+    for record in store.runs(subject="reference", profile=profile):
+        by_seed.setdefault(record.experiment, {})[record.seed] = record
+    return {experiment: [seeds[s] for s in sorted(seeds)] for experiment, seeds in by_seed.items()}
+
+
+COMPARED = {"loss": "training loss", "val_loss": "validation loss", "val_accuracy": "validation accuracy",
+            "val_mae": "validation MAE"}
+
+
+def _over_seeds(records: list[RunRecord], metric: str) -> tuple[list[float], list[float], list[float]]:
+    """The metric's mean over the seeds at each epoch every seed reached, with mean ± std when there
+    are several seeds (none with one)."""
+    series = [_series(r, metric) for r in records]
+    columns = list(zip(*series))  # up to the shortest: early stopping ends seeds at different epochs
+    mean = [statistics.fmean(c) for c in columns]
+    if len(records) < 2:
+        return mean, [], []
+    std = [statistics.stdev(c) for c in columns]
+    return mean, [m - s for m, s in zip(mean, std)], [m + s for m, s in zip(mean, std)]
+
+
+def comparison_figures(seeds: dict[str, list[RunRecord]]) -> list[tuple[str, int, str]]:
+    """The notebook's comparisons, each as (title, seeds, figure): its stored runs on shared axes, each
+    the mean over its seeds with a band of ± one standard deviation when there are several. Losses
+    are compared only between runs trained with the same loss."""
+    from reference.experiments import EXPERIMENTS
+
+    groups: dict[str, list[str]] = {}
+    for experiment in EXPERIMENTS:
+        if _shown(experiment).compare and seeds.get(experiment) and seeds[experiment][0].kind == "train":
+            groups.setdefault(_shown(experiment).compare, []).append(experiment)
+    drawn = []
+    for title, members in groups.items():
+        one_loss = len({seeds[e][0].spec["loss"] for e in members}) == 1
+        metrics = [m for m in COMPARED if (one_loss or "loss" not in m) and all(_series(seeds[e][0], m) for e in members)]
+        panels = {COMPARED[m]: {_shown(e).label or e: _over_seeds(seeds[e], m) for e in members} for m in metrics}
+        drawn.append((title, min(len(seeds[e]) for e in members), figures.over_band(panels)))
+    return drawn
+
+
+def coursework_table(seeds: dict[str, list[RunRecord]]) -> str | None:
+    """The notebook's coursework table: each claimed run's best validation accuracy, over the stored seeds."""
+    from reference.experiments import GRADED
+
+    rows = []
+    for spec in GRADED:
+        if spec.graded.claim and spec.id in seeds:
+            values = [r.metrics["best_val_accuracy"] for r in seeds[spec.id]]
+            rows.append({"run": spec.graded.claim, "title": spec.title, "best val accuracy": statistics.fmean(values),
+                         "± std over seeds": statistics.stdev(values) if len(values) > 1 else None,
+                         "seeds": len(values)})
+    return _table(rows) if rows else None
 
 
 def _shown(experiment: str) -> Shown:
@@ -122,7 +180,7 @@ def provenance(runs: dict[str, RunRecord]) -> list[tuple[str, str]]:
 
 def write_reference_report(store: Store, path: str | Path, *, profile: str,
                            missing: dict[str, str] | None = None) -> Path:
-    runs = latest_runs(store, profile=profile)
+    runs, seeds = latest_runs(store, profile=profile), seed_runs(store, profile=profile)
     summary = [{"experiment": r.experiment, "title": r.spec["title"], "kind": r.kind,
                 "epochs": r.metrics.get("epochs_run"), "best val acc": r.metrics.get("best_val_accuracy"),
                 "final val acc": r.metrics.get("final_val_accuracy"), "val MAE": r.metrics.get("final_val_mae"),
@@ -134,6 +192,8 @@ def write_reference_report(store: Store, path: str | Path, *, profile: str,
         missing=missing or {},
         regression=regression_table(runs),
         weight_decay=weight_decay_table(runs),
+        comparisons=comparison_figures(seeds),
+        coursework=coursework_table(seeds),
         training=[(r, training_figure(r)) for r in runs.values() if r.kind == "train"],
         demos=[(r, demo_view(r)) for r in runs.values() if r.kind == "demo"],
     )
