@@ -8,6 +8,7 @@ from typing import Callable
 
 from harness.engine import data, devices
 from harness.engine.mps import MpsUnavailable
+from harness.grading.band import OtherData
 from harness.grading.contract import SubmissionError
 from harness.grading.executors import ExecutorUnavailable
 from harness.grading.rubric import RubricError
@@ -16,7 +17,7 @@ from harness.registry import UnknownName
 
 # what a command says in one line and exits 2 for: the user's to fix, not a bug
 USER_ERRORS = (UnknownName, RubricError, IsolationUnavailable, data.DataMissingError, SubmissionError,
-               devices.DeviceUnavailable, ExecutorUnavailable, MpsUnavailable)
+               devices.DeviceUnavailable, ExecutorUnavailable, MpsUnavailable, OtherData)
 
 
 def with_mps(args: argparse.Namespace, body: Callable[[], int]) -> int:

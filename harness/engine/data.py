@@ -130,6 +130,11 @@ def _is_synthetic(folder: Path) -> bool:
     return (folder / SYNTHETIC_MARKER).is_file()
 
 
+def cifar10_is_synthetic(root: str | os.PathLike) -> bool:
+    """Whether the CIFAR-10 under `root` is generated stand-in data (without reading it)."""
+    return _is_synthetic(Path(root) / CIFAR10.base_folder)
+
+
 def _read_mnist(root: Path, download: bool) -> Dataset:
     def split(train: bool) -> Split:
         ds = MNIST(root, train=train, download=download)

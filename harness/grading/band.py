@@ -22,6 +22,10 @@ CHANCE = 0.1  # ten classes
 AT_CHANCE = CHANCE + 0.05  # the highest accuracy still read as not learning
 
 
+class OtherData(ValueError):
+    """The store's reference band was measured on other data than the data being graded."""
+
+
 @dataclass(frozen=True)
 class Band:
     experiment: str

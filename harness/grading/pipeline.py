@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from harness.engine import devices
+from harness.engine import data, devices
 from harness.engine.spec import Profile
 from harness.grading import band, spread
 from harness.grading.contract import (
@@ -49,11 +49,25 @@ def reference_bands(store: Store, settings: Settings, rubric: Rubric, evaluation
 
     if all(e.failure for e in evaluations):
         return {}
+    _same_kind_of_data(store, settings)
     device = devices.resolve_device(settings.device)
     return {run: band.from_records(spread.measure(store, EXPERIMENTS[run], profile=settings.profile,
                                                   seeds=rubric.claims.seeds, data_root=settings.data_root,
                                                   device=device, progress=progress))
             for run in settings.runs}
+
+
+def _same_kind_of_data(store: Store, settings: Settings) -> None:
+    """A band measured on generated data must not judge real data, nor the other way round; the store
+    keys runs by experiment, seed and code, not by data set, so it is said here."""
+    generated = data.cifar10_is_synthetic(settings.data_root)
+    for record in store.runs(subject="reference", profile=settings.profile.name):
+        if record.experiment in RUNS and record.environment.get("data", {}).get("synthetic", generated) != generated:
+            kinds = {True: "generated (harness data synth)", False: "real"}
+            raise band.OtherData(
+                f"the store holds the {settings.profile.name} profile's reference band measured on "
+                f"{kinds[not generated]} data ({record.environment['data'].get('folder')}), and the data at "
+                f"{settings.data_root} is {kinds[generated]}: grade it with another --store (a store holds one data set)")
 
 
 def stored_bands(store: Store, rubric: Rubric, profile: Profile) -> dict[str, band.Band]:

@@ -13,7 +13,7 @@ VAL_SAMPLES = 10_000  # the binomial floor stays below the seeds' spread
 
 def run(history, status="ok", error="", experiment="cw_baseline", subject="h"):
     """A run from (loss, accuracy, val_loss, val_accuracy) per epoch."""
-    rows = [dict(zip(band.CURVES, epoch)) for epoch in history]
+    rows = [{"epoch": n, **dict(zip(band.CURVES, epoch))} for n, epoch in enumerate(history, start=1)]
     best = max((row["val_accuracy"] for row in rows), default=0.0)
     return RunRecord(experiment=experiment, kind="train", subject=subject, profile="quick", seed=42, spec={},
                      spec_hash="x", harness_version="0", history=rows, metrics={"best_val_accuracy": best},
@@ -82,3 +82,22 @@ def test_a_gap_no_rule_explains_is_stated_plainly():
 def test_a_loss_that_became_nan_says_from_which_epoch():
     failed = run(learning(epochs=2), status="failed", error="training stopped: non-finite loss in epoch 3")
     assert "in epoch 3" in band.non_finite(failed) and band.non_finite(run(learning())) == ""
+
+
+def test_a_band_from_generated_data_never_judges_real_data(tmp_path):
+    from harness.engine.spec import PROFILES
+    from harness.grading.evaluate import Evaluation
+    from harness.grading.pipeline import reference_bands
+    from harness.grading.plan import Settings
+    from harness.grading.rubric import load
+    from harness.store.database import Store
+
+    generated = run(learning(), subject="reference")
+    generated.profile = "check"
+    student = Evaluation(tmp_path / "alice", "alice", "h", "check", "bwrap", smoke=run([], subject="h"))
+    settings = Settings(profile=PROFILES["check"], data_root=tmp_path / "real", layer="bwrap")
+    with Store(tmp_path / "s.sqlite") as store:
+        store.save(generated)
+        with pytest.raises(band.OtherData, match="measured on generated .* is real: grade it with another --store"):
+            reference_bands(store, settings, load(), [student], progress=print)
+        assert [r.experiment for r in store.runs()] == ["cw_baseline"]  # nothing was run
