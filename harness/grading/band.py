@@ -123,7 +123,9 @@ def diagnose(record: RunRecord, band: Band, sigmas: float, verdict: str) -> str:
     train_scale = max(_stdev(band.last("accuracy")), band.spread.binomial_se)
     if verdict == BELOW and abs(train - reference_train) <= band.limit(sigmas) * train_scale:
         return (f"Validation accuracy ({best:.0%}) is far below the reference's ({mean:.0%}) while training accuracy "
-                f"({train:.0%}) is as the reference's: look at the validation transform and its normalization.")
+                f"({train:.0%}) is as the reference's: the model behaves otherwise when it is evaluated. Is dropout "
+                "still active in eval mode, or batch norm using batch statistics there? A validation transform that "
+                "augments, or normalizes otherwise, does the same.")
     gaps = [t - v for t, v in zip(band.last("accuracy"), band.last("val_accuracy"))]
     if train - val > statistics.fmean(gaps) + band.limit(sigmas) * max(_stdev(gaps), band.spread.binomial_se):
         return (f"Training accuracy ({train:.0%}) is {train - val:.0%} above validation accuracy ({val:.0%}), against "

@@ -63,10 +63,11 @@ def test_a_training_loss_that_rises_is_a_learning_rate_too_high():
     assert found.verdict == band.BELOW and "learning rate is too high" in found.diagnosis
 
 
-def test_validation_far_below_while_training_is_normal_points_at_the_validation_transform():
+def test_validation_far_below_while_training_is_normal_points_at_what_changes_in_evaluation():
     history = [(loss, train, val_loss, val - 0.25) for loss, train, val_loss, val in learning()]
     found = band.outcome(run(history), BAND, sigmas=3.0)
-    assert found.verdict == band.BELOW and "validation transform" in found.diagnosis
+    assert found.verdict == band.BELOW and "dropout still active in eval mode" in found.diagnosis
+    assert "validation transform" in found.diagnosis
 
 
 def test_a_train_val_gap_far_wider_than_the_references_is_overfitting():
