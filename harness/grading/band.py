@@ -95,8 +95,8 @@ def non_finite(record: RunRecord) -> str:
     if "non-finite" not in record.error:
         return ""
     finite = [row for row in record.history if all(math.isfinite(row.get(m, 0.0)) for m in CURVES)]
-    return f"The loss became NaN or infinite in epoch {len(finite) + 1}: lower the learning rate, or look for a " \
-           "division or log of zero in the model."
+    return (f"The loss became NaN or infinite in epoch {len(finite) + 1}: lower the learning rate, or look for a "
+            "division or log of zero in the model.")
 
 
 def diagnose(record: RunRecord, band: Band, sigmas: float, verdict: str) -> str:
