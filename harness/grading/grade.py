@@ -15,7 +15,7 @@ from harness.grading.checks.verdicts import SUBMISSION
 from harness.grading.contract import CLAIMED_RUNS
 from harness.grading.evaluate import Evaluation
 from harness.grading.rubric import Rubric
-from harness.grading.spread import METRIC, Spread
+from harness.grading.spread import METRIC
 
 PASS, FAIL, NOT_ASSESSED = "pass", "fail", "not assessed"
 
@@ -146,7 +146,7 @@ def _outcome_items(evaluation: Evaluation, rubric: Rubric, bands: dict[str, Band
 
 
 def _claim_item(name: str, claim: float | None, evaluation: Evaluation, rubric: Rubric,
-                spread: Spread | None) -> Item:
+                reference: Band | None) -> Item:
     run = CLAIMED_RUNS[name]
     title = f"claimed best validation accuracy of {name}"
     rule = rubric.claims
@@ -157,7 +157,7 @@ def _claim_item(name: str, claim: float | None, evaluation: Evaluation, rubric: 
     if claim is None:
         return Item("claim", name, title, 0.0, rule.points, FAIL,
                     f"manifest.toml has no claim for {name}; add `{name} = <accuracy>` under [claims].")
-    record = evaluation.runs.get(run)
+    record, spread = evaluation.runs.get(run), reference.spread if reference is not None else None
     if record is None or record.status != "ok" or spread is None:
         why = "the run did not complete" if spread is not None else "the reference spread is not available"
         return Item("claim", name, title, 0.0, rule.points, FAIL, f"cannot be compared: {why}.", {"claimed": claim})
@@ -173,17 +173,11 @@ def _claim_item(name: str, claim: float | None, evaluation: Evaluation, rubric: 
                 "Report the number your code actually produced.", evidence)
 
 
-def grade(evaluation: Evaluation, rubric: Rubric, spreads: dict[str, Spread],
-          bands: dict[str, Band] | None = None) -> Grade:
-    """`spreads`: reference spread per claimed run name, for the claims assessed in this profile;
-    `bands`: the reference band per coursework run, for the outcomes (not assessed without one)."""
-    items = _check_items(evaluation, rubric) + _run_items(evaluation, rubric) + _outcome_items(evaluation, rubric, bands or {})
-    items += [_claim_item(name, evaluation.claims.get(name), evaluation, rubric, spreads.get(name))
+def grade(evaluation: Evaluation, rubric: Rubric, bands: dict[str, Band]) -> Grade:
+    """`bands`: the reference band per coursework run of this profile (claims are compared with its seed
+    spread, outcomes with its curves); an item whose run has none is not assessed, or cannot be compared."""
+    items = _check_items(evaluation, rubric) + _run_items(evaluation, rubric) + _outcome_items(evaluation, rubric, bands)
+    items += [_claim_item(name, evaluation.claims.get(name), evaluation, rubric, bands.get(CLAIMED_RUNS[name]))
               for name in CLAIMED_RUNS]
     return Grade(evaluation.student, evaluation.folder.name, evaluation.content_hash, evaluation.profile,
                  evaluation.status, evaluation.failure, tuple(items))
-
-
-def claims_to_compare(rubric: Rubric, profile: str) -> list[str]:
-    """The claimed runs whose reference spread this profile's grading needs."""
-    return [name for name in CLAIMED_RUNS if rubric.claims.assessed(name, profile)]

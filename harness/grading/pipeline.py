@@ -12,7 +12,6 @@ from harness.engine import data, devices
 from harness.engine.spec import Profile
 from harness.grading import band, spread
 from harness.grading.contract import (
-    CLAIMED_RUNS,
     MANIFEST_FILE,
     SubmissionError,
     not_a_folder,
@@ -20,7 +19,7 @@ from harness.grading.contract import (
 from harness.grading.coursework import RUNS
 from harness.grading.evaluate import Evaluation, Evaluator, stored_evaluations
 from harness.grading.executors import Executor
-from harness.grading.grade import Grade, claims_to_compare, grade
+from harness.grading.grade import Grade, grade
 from harness.grading.plan import Settings
 from harness.grading.rubric import Rubric
 from harness.progress import Progress
@@ -78,17 +77,10 @@ def stored_bands(store: Store, rubric: Rubric, profile: Profile) -> dict[str, ba
     return {run: band.from_records(records) for run, records in found.items() if records is not None}
 
 
-def graded(evaluation: Evaluation, rubric: Rubric, bands: dict[str, band.Band]) -> Grade:
-    """The grade, with each claim compared against the band of its run."""
-    spreads = {name: bands[CLAIMED_RUNS[name]].spread for name in claims_to_compare(rubric, evaluation.profile)
-               if CLAIMED_RUNS[name] in bands}
-    return grade(evaluation, rubric, spreads, bands)
-
-
 def stored_grades(store: Store, rubric: Rubric, profile: Profile) -> list[tuple[Evaluation, Grade]]:
     """Every submission graded under `profile`, graded again from the store alone."""
     bands = stored_bands(store, rubric, profile)
-    return [(e, graded(e, rubric, bands)) for e in stored_evaluations(store, profile=profile.name)]
+    return [(e, grade(e, rubric, bands)) for e in stored_evaluations(store, profile=profile.name)]
 
 
 def grade_folders(folders: list[Path], *, settings: Settings, rubric: Rubric, store: Store, executor: Executor,
@@ -99,4 +91,4 @@ def grade_folders(folders: list[Path], *, settings: Settings, rubric: Rubric, st
     evaluator = Evaluator(settings, store, executor, progress=progress, retry_failed=retry_failed)
     evaluations = evaluator.evaluate_all(folders)
     bands = reference_bands(store, settings, rubric, evaluations, progress.note)
-    return [(e, graded(e, rubric, bands)) for e in evaluations], list(evaluator.not_run.values())
+    return [(e, grade(e, rubric, bands)) for e in evaluations], list(evaluator.not_run.values())

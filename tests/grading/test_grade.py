@@ -53,25 +53,25 @@ def evaluation(profile="full", failing_check=None, failed_run=None, claims=CLAIM
     return e
 
 
-def spreads(std=0.004, n=10_000):
-    return {name: Spread(CLAIMED_RUNS[name], (CLAIMS[name] - std, CLAIMS[name], CLAIMS[name] + std), n)
-            for name in CLAIMED_RUNS}
+def bands(std=0.004):
+    """A reference band around each claim, over three seeds."""
+    return {run: banded(run, CLAIMS[name], std) for name, run in CLAIMED_RUNS.items()}
 
 
 def test_the_full_profile_compares_every_claim_and_catches_an_inflated_one():
-    g = grade(evaluation(claims={**CLAIMS, "baseline": 0.97}), RUBRIC, spreads())
+    g = grade(evaluation(claims={**CLAIMS, "baseline": 0.97}), RUBRIC, bands())
     [item] = g.failed
     assert item.key == "claim:baseline" and "you claim 97.0% for baseline, but your code reproduces 80.0%" in item.reason
 
 
 def test_a_clean_submission_earns_every_point():
-    g = grade(evaluation(), RUBRIC, spreads())
+    g = grade(evaluation(), RUBRIC, bands())
     assert g.failed == [] and g.points == g.max_points == sum(RUBRIC.checks.values()) + sum(RUBRIC.runs.values()) + 7
     assert g.percent == 100.0 and g.status == "complete"
 
 
 def test_a_failed_check_loses_its_points_and_keeps_its_sentence():
-    g = grade(evaluation(failing_check="dropout_inactive_in_eval"), RUBRIC, spreads())
+    g = grade(evaluation(failing_check="dropout_inactive_in_eval"), RUBRIC, bands())
     [item] = g.failed
     assert item.key == "check:dropout_inactive_in_eval" and item.points == 0 and item.max_points == 2
     assert item.reason == "dropout is still active in eval mode"
@@ -82,7 +82,7 @@ def test_a_failed_check_loses_its_points_and_keeps_its_sentence():
 
 
 def test_a_run_that_crashed_fails_its_item_with_the_error_and_its_claim_cannot_be_compared():
-    g = grade(evaluation(failed_run="cw_dropout"), RUBRIC, spreads())
+    g = grade(evaluation(failed_run="cw_dropout"), RUBRIC, bands())
     failed = {i.key: i for i in g.failed}
     assert set(failed) == {"run:cw_dropout", "claim:dropout"}
     assert "RuntimeError: shapes" in failed["run:cw_dropout"].reason
@@ -90,11 +90,11 @@ def test_a_run_that_crashed_fails_its_item_with_the_error_and_its_claim_cannot_b
 
 
 def test_claims_pass_within_the_seed_spread_tolerance_and_fail_outside():
-    spread = spreads(std=0.004)["baseline"]
+    spread = bands(std=0.004)["cw_baseline"].spread
     tolerance = 3.0 * math.sqrt(2) * 0.004
     assert spread.tolerance(3.0) == pytest.approx(tolerance)
-    near = grade(evaluation(reproduced={**CLAIMS, "baseline": 0.80 - 0.9 * tolerance}), RUBRIC, spreads())
-    far = grade(evaluation(reproduced={**CLAIMS, "baseline": 0.80 - 1.1 * tolerance}), RUBRIC, spreads())
+    near = grade(evaluation(reproduced={**CLAIMS, "baseline": 0.80 - 0.9 * tolerance}), RUBRIC, bands())
+    far = grade(evaluation(reproduced={**CLAIMS, "baseline": 0.80 - 1.1 * tolerance}), RUBRIC, bands())
     assert not near.failed
     [item] = far.failed
     assert item.key == "claim:baseline" and "you claim 80.0% for baseline" in item.reason
@@ -110,7 +110,7 @@ def test_the_tolerance_never_drops_below_the_binomial_error_of_the_validation_se
 def test_claims_are_not_assessed_outside_their_profiles_except_run_length_independent_ones():
     claims = load_submission(Path(__file__).resolve().parents[2] / "submissions" / "claims_do_not_match").manifest.claims
     e = evaluation(profile="quick", claims=claims)
-    g = grade(e, RUBRIC, {"zeros_init": spreads()["zeros_init"]})
+    g = grade(e, RUBRIC, {"cw_zeros_init": bands()["cw_zeros_init"]})
     claims = {i.id: i for i in g.items if i.section == "claim"}
     assert all(claims[n].status == NOT_ASSESSED for n in CLAIMED_RUNS if n != "zeros_init")
     assert claims["zeros_init"].status == FAIL and "you claim 65.0% for zeros_init" in claims["zeros_init"].reason
@@ -121,7 +121,7 @@ def test_a_submission_that_could_not_run_scores_zero_with_one_reason():
     e = evaluation()
     e.smoke = record(SMOKE, "failed", "model.py raised MemoryError while being imported")
     e.checks, e.runs = None, {}
-    g = grade(e, RUBRIC, spreads())
+    g = grade(e, RUBRIC, bands())
     assert g.points == 0 and g.status == "failed to run" and g.failure.startswith("model.py raised MemoryError")
     assert all(i.status == FAIL for i in g.items)
     text = gradebook.summary(g)
@@ -129,8 +129,8 @@ def test_a_submission_that_could_not_run_scores_zero_with_one_reason():
 
 
 def test_the_gradebook_has_one_row_per_student_with_every_item(tmp_path):
-    grades = [grade(evaluation(), RUBRIC, spreads()),
-              grade(evaluation(failing_check="baseline_architecture"), RUBRIC, spreads())]
+    grades = [grade(evaluation(), RUBRIC, bands()),
+              grade(evaluation(failing_check="baseline_architecture"), RUBRIC, bands())]
     path = gradebook.write_csv(grades, tmp_path / "out" / "gradebook.csv")
     rows = list(csv.DictReader(path.open()))
     assert len(rows) == 2 and not (tmp_path / "out" / "gradebook.csv.partial").exists()
@@ -141,7 +141,7 @@ def test_the_gradebook_has_one_row_per_student_with_every_item(tmp_path):
 
 def test_the_terminal_summary_lists_failures_with_their_reason():
     text = gradebook.summary(grade(evaluation(profile="quick", failing_check="dropout_inactive_in_eval"),
-                                   RUBRIC, {"zeros_init": spreads()["zeros_init"]}))
+                                   RUBRIC, {"cw_zeros_init": bands()["cw_zeros_init"]}))
     assert "FAIL  dropout_inactive_in_eval" in text and "dropout is still active in eval mode" in text
     assert "Not assessed (baseline, aug1, aug2, dropout, batchnorm, bn_dropout)" in text
     assert "Behaviour checks: 13/14 passed" in text
@@ -189,9 +189,9 @@ def test_the_class_page_names_what_each_student_failed_with_the_reason_on_hover(
     broken = evaluation()
     broken.smoke = record(SMOKE, "failed", 'model.py raised "MemoryError" while being imported')
     broken.checks, broken.runs = None, {}
-    grades = [grade(evaluation(), RUBRIC, spreads()),
-              grade(evaluation(failing_check="dropout_inactive_in_eval", claims={**CLAIMS, "aug1": 0.99}), RUBRIC, spreads()),
-              grade(broken, RUBRIC, spreads())]
+    grades = [grade(evaluation(), RUBRIC, bands()),
+              grade(evaluation(failing_check="dropout_inactive_in_eval", claims={**CLAIMS, "aug1": 0.99}), RUBRIC, bands()),
+              grade(broken, RUBRIC, bands())]
     page = write_class_page(grades, tmp_path, profile="full", rubric="test").read_text()
     rows = page.split("<tbody>")[1].split("</tbody>")[0].split("</tr>")[:3]
     clean, failing, unrunnable = (row.split('<td class="failed">')[1] for row in rows)
@@ -206,9 +206,9 @@ def test_the_class_summary_gives_each_student_their_failed_items_or_why_nothing_
     broken = evaluation()
     broken.smoke = record(SMOKE, "failed", "model.py raised MemoryError while being imported")
     broken.checks, broken.runs = None, {}
-    grades = [grade(evaluation(), RUBRIC, spreads()),
-              grade(evaluation(failing_check="dropout_inactive_in_eval", failed_run="cw_dropout"), RUBRIC, spreads()),
-              grade(broken, RUBRIC, spreads())]
+    grades = [grade(evaluation(), RUBRIC, bands()),
+              grade(evaluation(failing_check="dropout_inactive_in_eval", failed_run="cw_dropout"), RUBRIC, bands()),
+              grade(broken, RUBRIC, bands())]
     clean, failing, unrunnable = gradebook.class_summary(grades).splitlines()
     assert clean.split() == ["alice", "100.0%", "complete"]
     assert failing.endswith("errors  failed: check:dropout_inactive_in_eval, run:cw_dropout, claim:dropout")
@@ -264,7 +264,7 @@ def test_a_verdict_computed_in_the_submissions_process_is_said_so_in_the_csv_the
     from harness.report import gradescope
 
     g = grade(evaluation(profile="check", checked_there=("dropout_rate_and_scaling", "baseline_architecture")),
-              RUBRIC, spreads())
+              RUBRIC, bands())
     marked = [i for i in g.items if i.untrusted]
     assert sorted(i.id for i in marked) == ["baseline_architecture", "dropout_rate_and_scaling"]
     assert all(i.status == "pass" for i in marked)  # counted as it was found, but never silently
@@ -287,7 +287,7 @@ def test_a_check_stored_without_where_it_was_computed_counts_as_the_submissions(
     old = evaluation()
     for check in old.checks.arrays["checks"]:
         del check["computed_in"], check["note"]
-    item = grade(old, RUBRIC, spreads()).items[0]
+    item = grade(old, RUBRIC, bands()).items[0]
     assert item.untrusted and "earlier version" in item.where
 
 
@@ -296,7 +296,7 @@ def test_the_gradescope_results_give_every_rubric_item_its_points_and_its_reason
 
     from harness.report import gradescope
 
-    g = grade(evaluation(profile="check", failing_check="dropout_inactive_in_eval"), RUBRIC, spreads())
+    g = grade(evaluation(profile="check", failing_check="dropout_inactive_in_eval"), RUBRIC, bands())
     path = gradescope.write(g, tmp_path / "results" / "results.json")
     results = json.loads(path.read_text())
     tests = {t["name"].split(": ")[0]: t for t in results["tests"]}
@@ -320,7 +320,7 @@ def test_the_gradescope_results_of_a_submission_that_could_not_run_say_why_on_ev
     broken = evaluation()
     broken.smoke = record(SMOKE, "failed", "model.py raised MemoryError while being imported")
     broken.checks, broken.runs = None, {}
-    results = gradescope.results(grade(broken, RUBRIC, spreads()))
+    results = gradescope.results(grade(broken, RUBRIC, bands()))
     assert results["score"] == 0 and "Could not be run: model.py raised MemoryError" in results["output"]
     assert all(t["output"] == "not run: model.py raised MemoryError while being imported" for t in results["tests"])
     json.dumps(results)
@@ -355,18 +355,19 @@ def with_bands():
     """Every run within its band but cw_baseline, which reproduces 0.80 against a band at 0.50."""
     e = evaluation()
     e.runs["cw_baseline"].history = [{"loss": 1.0, "accuracy": 0.8, "val_loss": 1.0, "val_accuracy": 0.8}]
-    bands = {run: banded(run, record.metrics["best_val_accuracy"]) for run, record in e.runs.items()}
-    return e, bands | {"cw_baseline": banded("cw_baseline", 0.5)}
+    around = {run: banded(run, record.metrics["best_val_accuracy"]) for run, record in e.runs.items()}
+    return e, around | {"cw_baseline": banded("cw_baseline", 0.5)}
 
 
 def test_outcomes_are_reported_against_the_band_and_cost_nothing_the_rubric_does_not_give(tmp_path):
-    e, bands = with_bands()
-    g, without = grade(e, RUBRIC, spreads(), bands), grade(e, RUBRIC, spreads())
+    e, reference = with_bands()
+    g, without = grade(e, RUBRIC, reference), grade(evaluation(), RUBRIC, {})
     outcomes = {i.id: i for i in g.items if i.section == "outcome"}
     assert [i.status for i in outcomes.values()].count(PASS) == 9 and outcomes["cw_baseline"].status == FAIL
     assert outcomes["cw_baseline"].evidence["verdict"] == "above" and outcomes["cw_baseline"].evidence["gap"] > 50
     assert outcomes["cw_baseline"].reason.startswith("Best validation accuracy 80.0% is above the reference's 50.0%")
-    assert (g.points, g.max_points, g.failed) == (without.points, without.max_points, [])  # the default rubric: 0 points
+    others = [i for i in g.items if i.section != "outcome"]  # the default rubric: outcomes are worth 0 points
+    assert (g.points, g.max_points, g.failed) == (sum(i.points for i in others), sum(i.max_points for i in others if i.status != NOT_ASSESSED), [])
     assert {i.status for i in without.items if i.section == "outcome"} == {NOT_ASSESSED}
     row = next(csv.DictReader(gradebook.write_csv([g], tmp_path / "g.csv").open()))
     assert row["outcome:cw_baseline"] == "above" and row["outcome:cw_aug1"] == "within"
@@ -383,10 +384,10 @@ def test_outcomes_are_reported_against_the_band_and_cost_nothing_the_rubric_does
 
 
 def test_outcomes_earn_the_points_the_rubric_gives_them(tmp_path):
-    e, bands = with_bands()
+    e, reference = with_bands()
     graded_rubric = replace(RUBRIC, outcomes=rubric.OutcomeRule({**RUBRIC.outcomes.points, "cw_baseline": 2.0,
                                                                   "cw_aug1": 1.0}, 3.0))
-    g, plain = grade(e, graded_rubric, spreads(), bands), grade(e, RUBRIC, spreads(), bands)
+    g, plain = grade(e, graded_rubric, reference), grade(e, RUBRIC, reference)
     assert (g.points - plain.points, g.max_points - plain.max_points) == (1.0, 3.0)
     assert [i.key for i in g.failed] == ["outcome:cw_baseline"]
     row = next(csv.DictReader(gradebook.write_csv([g], tmp_path / "g.csv").open()))
@@ -396,17 +397,17 @@ def test_outcomes_earn_the_points_the_rubric_gives_them(tmp_path):
 def test_the_pages_draw_each_run_over_its_band_with_the_diagnosis_and_count_the_class_per_run(tmp_path):
     from harness.report.grade_pages import write_class_page, write_submission_page
 
-    e, bands = with_bands()
+    e, reference = with_bands()
     for record in e.runs.values():
         record.history = record.history or [{"loss": 1.0, "accuracy": 0.5, "val_loss": 1.0, "val_accuracy": 0.5}]
-    g = grade(e, RUBRIC, spreads(), bands)
+    g = grade(e, RUBRIC, reference)
     page = write_submission_page(e, g, tmp_path).read_text()
     drawn = page.split("Your runs against the reference band")[1].split("<h2>")[0]
     assert drawn.count("<svg") == 7  # the SGD runs are drawn together, over their bands, further down
     assert "cw_baseline: <span class=\"fail\">above</span>" in drawn and "initialization" not in drawn
     assert "Best validation accuracy 80.0% is above the reference&#39;s 50.0%" in drawn
     assert "Training curves: baseline and augmentation runs" not in page  # every run was drawn over its band
-    other = grade(evaluation(reproduced={**CLAIMS, "baseline": 0.5}), RUBRIC, spreads(), bands)
+    other = grade(evaluation(reproduced={**CLAIMS, "baseline": 0.5}), RUBRIC, reference)
     overview = write_class_page([g, other], tmp_path, profile="full", rubric="test").read_text()
     table = overview.split("Runs against the reference band")[1].split("</table>")[0]
     counts = {run: list(n) for run, *n in re.findall(r"<tr>\s*<td>(.+?)</td>" + r"\s*<td>(\d+)</td>" * 4, table)}
