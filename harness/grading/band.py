@@ -22,6 +22,13 @@ CHANCE = 0.1  # ten classes
 AT_CHANCE = CHANCE + 0.05  # the highest accuracy still read as not learning
 
 
+def per_epoch(series: Sequence[Sequence[float]]) -> tuple[list[float], list[float]]:
+    """The mean and standard deviation over several runs' curves at each epoch they all reached (early
+    stopping ends seeds at different epochs); no deviation from one run."""
+    epochs = list(zip(*series))
+    return ([statistics.fmean(e) for e in epochs], [statistics.stdev(e) for e in epochs] if len(series) > 1 else [])
+
+
 class OtherData(ValueError):
     """The store's reference band was measured on other data than the data being graded."""
 
@@ -39,10 +46,10 @@ class Band:
         return len(self.spread.values)
 
     def mean(self, metric: str) -> list[float]:
-        return [statistics.fmean(epoch) for epoch in zip(*self.curves[metric])]
+        return per_epoch(self.curves[metric])[0]
 
     def std(self, metric: str) -> list[float]:
-        return [statistics.stdev(epoch) for epoch in zip(*self.curves[metric])]
+        return per_epoch(self.curves[metric])[1]
 
     def last(self, metric: str) -> list[float]:
         """The metric at each seed's last epoch."""

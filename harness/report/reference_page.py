@@ -11,6 +11,7 @@ import jinja2
 import pandas as pd
 
 from harness.engine.spec import Shown
+from harness.grading.band import per_epoch
 from harness.report import figures
 from harness.store.database import Store
 from harness.store.records import RunRecord
@@ -69,14 +70,8 @@ COMPARED = {"loss": "training loss", "val_loss": "validation loss", "val_accurac
 
 
 def _over_seeds(records: list[RunRecord], metric: str) -> tuple[list[float], list[float], list[float]]:
-    """The metric's mean over the seeds at each epoch every seed reached, with mean ± std when there
-    are several seeds (none with one)."""
-    series = [_series(r, metric) for r in records]
-    columns = list(zip(*series))  # up to the shortest: early stopping ends seeds at different epochs
-    mean = [statistics.fmean(c) for c in columns]
-    if len(records) < 2:
-        return mean, [], []
-    std = [statistics.stdev(c) for c in columns]
+    """The metric's mean over the seeds at each epoch, with the edges mean ± std (none with one seed)."""
+    mean, std = per_epoch([_series(r, metric) for r in records])
     return mean, [m - s for m, s in zip(mean, std)], [m + s for m, s in zip(mean, std)]
 
 
