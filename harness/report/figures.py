@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
 
 import matplotlib
 
@@ -27,39 +28,31 @@ def _svg(fig) -> str:
 
 def curves(panels: dict[str, dict[str, list[float]]], *, logy: frozenset[str] = frozenset()) -> str:
     """One panel per metric (title -> {label: per-epoch values}), epochs numbered from 1."""
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 2.6), squeeze=False)
-    for ax, (title, series) in zip(axes[0], panels.items()):
-        for label, values in series.items():
-            ax.plot(range(1, len(values) + 1), values, marker="o", markersize=3, label=label)
-        ax.set_title(title)
-        ax.set_xlabel("epoch")
-        epochs = max((len(v) for v in series.values()), default=1)
-        ax.set_xlim(0.5, epochs + 0.5)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
-        if title in logy:
-            ax.set_yscale("log")
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    return _svg(fig)
+    return over_band({title: {label: (values, [], []) for label, values in series.items()}
+                      for title, series in panels.items()}, logy=logy)
 
 
-def over_band(panels: dict[str, dict[str, tuple[list[float], list[float], list[float]]]]) -> str:
-    """Curves over a shaded band: title -> {label: (values, band low, band high)} per epoch, the band in
-    the curve's colour; a band of one epoch is drawn as an error bar."""
+def over_band(panels: dict[str, dict[str, tuple[list[float], list[float], list[float]]]], *,
+              logy: frozenset[str] = frozenset()) -> str:
+    """Curves over a shaded band: title -> {label: (values, band low, band high)} per epoch, epochs
+    numbered from 1, the band in the curve's colour (none where its edges are empty); a band of one
+    epoch is drawn as an error bar."""
     fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 2.6), squeeze=False)
     for ax, (title, series) in zip(axes[0], panels.items()):
-        for colour, (label, (values, low, high)) in zip(PALETTE, series.items()):
+        for colour, (label, (values, low, high)) in zip(itertools.cycle(PALETTE), series.items()):
             if len(low) > 1:
                 ax.fill_between(range(1, len(low) + 1), low, high, color=colour, alpha=0.2, linewidth=0)
             elif low:
                 middle = (low[0] + high[0]) / 2
                 ax.errorbar([1], [middle], yerr=[[middle - low[0]], [high[0] - middle]], color=colour, alpha=0.4,
                             capsize=8, linewidth=6, linestyle="none")
-            ax.plot(range(1, len(values) + 1), values, marker="o", markersize=4, color=colour, label=label)
+            ax.plot(range(1, len(values) + 1), values, marker="o", markersize=3, color=colour, label=label)
         ax.set_title(title)
         ax.set_xlabel("epoch")
         ax.set_xlim(0.5, max((max(len(v[0]), len(v[1])) for v in series.values()), default=1) + 0.5)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+        if title in logy:
+            ax.set_yscale("log")
         ax.legend(fontsize=7)
     fig.tight_layout()
     return _svg(fig)
