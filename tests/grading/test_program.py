@@ -210,6 +210,7 @@ def test_a_torchvision_transform_patched_on_the_instance_is_caught_by_the_round_
     {"class": "v1.RandomApply", "args": {"transforms": [{"pickle": "gASV"}], "p": 0.5}},
     {"class": "v1.Normalize", "args": {"mean": [0.5], "std": [0.2], "exec": "print(1)"}},
     {"class": "v1.ToTensor", "args": {}, "code": "print(1)"},
+    {"class": "v1.AutoAugment", "args": {"policy": {"policy": "__import__('os')"}}},
 ])
 def test_a_doctored_pipeline_description_is_refused(description):
     with pytest.raises(pipelines.BadPipeline):
