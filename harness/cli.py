@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from typing import Callable, Sequence
 
 from harness.commands import (
     USER_ERRORS,
@@ -28,11 +28,14 @@ DEFAULT_STORE = "results/harness.sqlite"
 DEFAULT_HTML = "results/reference.html"
 
 
-def _at_least_one(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
-    return value
+def _at_least(low: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be {low} or more, got {value}")
+        return value
+    parse.__name__ = "whole number"  # argparse's word for text that is not one: "invalid whole number value"
+    return parse
 
 
 def _fraction(text: str) -> float:
@@ -49,7 +52,7 @@ def _grading_options(parser: argparse.ArgumentParser, *, profile: str) -> None:
     parser.add_argument("--no-download", dest="download", action="store_false", help="never try to download CIFAR-10")
     parser.add_argument("--store", default=DEFAULT_STORE, help=f"SQLite results file (default {DEFAULT_STORE})")
     parser.add_argument("--rubric", default=None, help="rubric TOML (default reference/rubric.toml)")
-    parser.add_argument("--jobs", type=_at_least_one, default=None,
+    parser.add_argument("--jobs", type=_at_least(1), default=None,
                         help="sandboxed jobs at a time, one CPU thread each; with --dask local, the number of "
                              "worker processes (default: the number of CPUs; with --device cuda, as many runs "
                              "as the GPU's memory holds, at most 8)")
@@ -68,6 +71,9 @@ def _grading_options(parser: argparse.ArgumentParser, *, profile: str) -> None:
                              "say); by default a stored result is kept, failed or not")
     parser.add_argument("--allow-weak-isolation", action="store_true",
                         help="grade even where only resource limits are available (no bubblewrap, no namespaces)")
+    parser.add_argument("--max-extra-seeds", type=_at_least(0), default=2,
+                        help="how many times an inconclusive claim's run is reproduced again, under the next "
+                             "seeds, to decide it (default 2; 0: never)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,13 +107,13 @@ def _add_reference(commands: argparse._SubParsersAction) -> None:
     run.add_argument("--quiet", action="store_true", help="no per-epoch progress lines")
     run.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
                      help="bf16 autocasts forward passes: faster, numerically different, stored as a separate run")
-    run.add_argument("--jobs", type=_at_least_one, default=None,
+    run.add_argument("--jobs", type=_at_least(1), default=None,
                      help="runs at a time, each in its own process (default: one per CPU, one thread each; on a GPU, "
                           "as many as its free memory holds, at most 8); 1 runs them in this process with per-epoch lines")
     run.add_argument("--mps", action="store_true",
                      help="on a GPU, start NVIDIA's Multi-Process Service for these runs, so that the kernels of "
                           "runs sharing it run side by side instead of in time slices (see docs/speed.md)")
-    run.add_argument("--seeds", type=_at_least_one, default=1,
+    run.add_argument("--seeds", type=_at_least(1), default=1,
                      help="run each training experiment under this many seeds (its seed, +1, ...): the spread")
 
 

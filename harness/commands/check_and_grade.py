@@ -23,7 +23,8 @@ def _grading_setup(args: argparse.Namespace):
     layer = sandbox.choose_layer(allow_weak=args.allow_weak_isolation)
     if device.type == "cuda":
         print(f"{args.device}: {check_gpu(layer, str(device))}, reachable from the sandbox", file=sys.stderr)
-    settings = Settings(profile=PROFILES[args.profile], data_root=root, layer=layer, device=str(device))
+    settings = Settings(profile=PROFILES[args.profile], data_root=root, layer=layer, device=str(device),
+                        max_extra_seeds=args.max_extra_seeds)
     return settings, rubric.load(args.rubric)
 
 

@@ -10,6 +10,7 @@ the checks from what a checks job handed back, in a child given no file of the s
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import os
@@ -140,6 +141,7 @@ def job_train(job: dict[str, Any]) -> dict[str, Any]:
     model_module, augment_module = load_submission(Path(job["submission"]))
     profile = PROFILES[job["profile"]]
     spec = profile.apply(coursework.submission_spec(job["experiment"], dropout_rate=job["dropout_rate"]))
+    spec = dataclasses.replace(spec, seed=job["seed"])  # a claim's extra reproduction runs under the next seeds
     dataset = held_out.read("cifar10", Path(job["data"]))
     components = coursework.submission_components(model_module, augment_module)
     try:

@@ -16,6 +16,7 @@ from reference.experiments import EXPERIMENTS, GRADED
 
 RUNS = tuple(spec.id for spec in GRADED)
 PIPELINES = {spec.id: spec.graded.pipeline for spec in GRADED if spec.graded.pipeline}
+SEEDS = {spec.id: spec.seed for spec in GRADED}  # each run's declared seed; extra reproductions take the next ones
 
 
 def submission_spec(experiment: str, *, dropout_rate: float) -> TrainSpec:

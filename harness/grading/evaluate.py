@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.grading import contract
+from harness.grading import contract, coursework
+from harness.grading.contract import CLAIMED_RUNS
 from harness.grading.executors import Executor
 from harness.grading.jobs import Ran
-from harness.grading.plan import CHECKS, SMOKE, Job, Settings, first_jobs, later_jobs, task_for, who
+from harness.grading.plan import CHECKS, SMOKE, Job, Settings, first_jobs, later_jobs, task_for, train_job, who
 from harness.progress import Progress
 from harness.store.database import Store
 from harness.store.records import RunRecord
@@ -32,7 +33,8 @@ class Evaluation:
     problems: list[str] = field(default_factory=list)  # contract errors: nothing could run
     smoke: RunRecord | None = None
     checks: RunRecord | None = None
-    runs: dict[str, RunRecord] = field(default_factory=dict)
+    runs: dict[str, RunRecord] = field(default_factory=dict)  # each under its declared seed
+    extra: dict[str, dict[int, RunRecord]] = field(default_factory=dict)  # run -> seed -> a claim's extra reproduction
     claims: dict[str, float] = field(default_factory=dict)
     source: dict | None = None  # a notebook's: its name and the cell each part came from
 
@@ -41,8 +43,18 @@ class Evaluation:
             self.smoke = record
         elif record.experiment == CHECKS:
             self.checks = record
+        elif record.seed != coursework.SEEDS.get(record.experiment, record.seed):
+            self.extra.setdefault(record.experiment, {})[record.seed] = record
         else:
             self.runs[record.experiment] = record
+
+    def reproductions(self, run: str) -> list[RunRecord]:
+        """`run` under its declared seed, then under each next seed stored, up to the first one missing."""
+        found = [self.runs[run]] if run in self.runs else []
+        extra = self.extra.get(run, {})
+        while found and found[-1].seed + 1 in extra:
+            found.append(extra[found[-1].seed + 1])
+        return found
 
     @property
     def failure(self) -> str:
@@ -82,14 +94,25 @@ class Evaluator:
         self.progress = progress or Progress()
         self.not_run: dict[str, tuple[str, str]] = {}  # task key -> (label, why the executor gave it up); not stored
         self._unusable: set[str] = set()  # submissions whose smoke test failed
+        self._loaded: dict[str, contract.Submission] = {}  # content hash -> submission, for its extra seeds
 
     def evaluate(self, folder: Path) -> Evaluation:
         return self.evaluate_all([folder])[0]
 
     def evaluate_all(self, folders: list[Path]) -> list[Evaluation]:
         loaded = [self._load(Path(folder)) for folder in folders]
-        self._execute([item for item in loaded if isinstance(item, contract.Submission)])
+        subs = [item for item in loaded if isinstance(item, contract.Submission)]
+        self._loaded |= {sub.content_hash: sub for sub in subs}
+        self._execute([job for sub in subs for job in first_jobs(sub, self.settings)])
         return [self.collect(item) if isinstance(item, contract.Submission) else item for item in loaded]
+
+    def reproduce(self, wanted: list[tuple[Evaluation, str, int]]) -> dict[str, Evaluation]:
+        """Run each (evaluation, run, seed) wanted, a claim's extra reproduction; the evaluations they
+        change, collected again, by content hash."""
+        subs = {e.content_hash: self._loaded[e.content_hash] for e, _, _ in wanted}
+        self._execute([train_job(subs[e.content_hash], self.settings, run, seed - coursework.SEEDS[run])
+                       for e, run, seed in wanted])
+        return {key: self.collect(sub) for key, sub in subs.items()}
 
     def _load(self, folder: Path) -> contract.Submission | Evaluation:
         try:
@@ -99,11 +122,12 @@ class Evaluator:
             return Evaluation(folder, folder.name, None, self.settings.profile.name, self.settings.layer,
                               problems=[str(error)])
 
-    def _execute(self, subs: list[contract.Submission]) -> None:
-        """Each job is stored as soon as it ends, also while its child goes on with the next."""
+    def _execute(self, jobs: list[Job]) -> None:
+        """Each job is stored as soon as it ends, also while its child goes on with the next; a smoke
+        test that passed starts its submission's runs."""
         submitted: dict[str, list[Job]] = {}
         unstarted: dict[str, list[Job]] = {}
-        self._start([job for sub in subs for job in first_jobs(sub, self.settings)], submitted)
+        self._start(jobs, submitted)
         for task, index, result in self.executor.completed():
             jobs = submitted[task.key]
             if isinstance(result, BaseException):
@@ -199,8 +223,14 @@ class Evaluator:
     def _jobs(self, sub: contract.Submission) -> list[Job]:
         return [*first_jobs(sub, self.settings), *later_jobs(sub, self.settings)]
 
+    def _extra_jobs(self, sub: contract.Submission) -> list[Job]:
+        """The extra reproductions its claims may have bought."""
+        runs = [run for run in CLAIMED_RUNS.values() if run in self.settings.runs]
+        return [train_job(sub, self.settings, run, k) for run in runs for k in range(1, self.settings.max_extra_seeds + 1)]
+
     def collect(self, sub: contract.Submission) -> Evaluation:
-        """What the store holds for `sub`: jobs never run (smoke failed, or interrupted) are 'skipped'."""
+        """What the store holds for `sub`: jobs never run (smoke failed, or interrupted) are 'skipped';
+        extra reproductions are there when they were bought."""
         evaluation = Evaluation(sub.path, sub.student, sub.content_hash, self.settings.profile.name,
                                 self.settings.layer, claims=dict(sub.manifest.claims), source=who(sub).get("source"))
         for job in self._jobs(sub):
@@ -209,6 +239,10 @@ class Evaluator:
             if existing is None:
                 record.status, record.error = "skipped", self.not_run.get(job.key, ("", "not run"))[1]
             evaluation.add(record)
+        for job in self._extra_jobs(sub):
+            existing = self.store.find(job.planned)
+            if existing is not None:
+                evaluation.add(self.store.load(existing))
         return evaluation
 
 

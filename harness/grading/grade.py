@@ -9,15 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.grading import band
+from harness.grading import band, sequential
 from harness.grading.band import Band
 from harness.grading.checks.verdicts import SUBMISSION
 from harness.grading.contract import CLAIMED_RUNS
 from harness.grading.evaluate import Evaluation
 from harness.grading.rubric import Rubric
+from harness.grading.sequential import FAIL, INCONCLUSIVE, PASS
 from harness.grading.spread import METRIC
+from harness.store.records import RunRecord
 
-PASS, FAIL, NOT_ASSESSED = "pass", "fail", "not assessed"
+NOT_ASSESSED = "not assessed"
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,7 @@ class Item:
     title: str
     points: float
     max_points: float
-    status: str  # PASS | FAIL | NOT_ASSESSED
+    status: str  # PASS | FAIL | NOT_ASSESSED, or a claim's INCONCLUSIVE (no points, more seeds could decide it)
     reason: str = ""  # for the student: why it failed, or why it was not assessed
     evidence: dict[str, Any] = field(default_factory=dict)  # measured values, bounds, tolerances
     computed_in: str = ""  # a check's: where its verdict was computed (GRADER, or the SUBMISSION's own process)
@@ -74,9 +76,9 @@ class Grade:
 
     @property
     def failed(self) -> list[Item]:
-        """The items that cost points: one worth nothing (an outcome the rubric does not grade) is
-        reported, not failed."""
-        return [i for i in self.items if i.status == FAIL and i.max_points > 0]
+        """The items that cost points (an inconclusive claim too); one worth nothing (an outcome the
+        rubric does not grade) is reported, not failed."""
+        return [i for i in self.items if i.status in (FAIL, INCONCLUSIVE) and i.max_points > 0]
 
 
 def _check_items(evaluation: Evaluation, rubric: Rubric) -> list[Item]:
@@ -157,20 +159,46 @@ def _claim_item(name: str, claim: float | None, evaluation: Evaluation, rubric: 
     if claim is None:
         return Item("claim", name, title, 0.0, rule.points, FAIL,
                     f"manifest.toml has no claim for {name}; add `{name} = <accuracy>` under [claims].")
-    record, spread = evaluation.runs.get(run), reference.spread if reference is not None else None
-    if record is None or record.status != "ok" or spread is None:
-        why = "the run did not complete" if spread is not None else "the reference spread is not available"
+    records = evaluation.reproductions(run)
+    failed = next((r for r in records if r.status != "ok"), None)  # no look goes past a run that failed
+    finished = records[:records.index(failed)] if failed is not None else records
+    if not finished or reference is None:
+        why = "the run did not complete" if reference is not None else "the reference spread is not available"
         return Item("claim", name, title, 0.0, rule.points, FAIL, f"cannot be compared: {why}.", {"claimed": claim})
-    reproduced = record.metrics[METRIC]
-    tolerance = spread.tolerance(rule.sigmas)
-    evidence = {"claimed": claim, "reproduced": reproduced, "tolerance": tolerance,
-                "reference_mean": spread.mean, "reference_std": spread.std, "reference_seeds": len(spread.values)}
-    if abs(claim - reproduced) <= tolerance:
+    return _judged(name, claim, finished, failed, reference, rubric)
+
+
+def _judged(name: str, claim: float, finished: list[RunRecord], failed: RunRecord | None, reference: Band,
+            rubric: Rubric) -> Item:
+    """A claim against its finished reproductions (declared seed first), `failed` the one after them that
+    failed, if any."""
+    rule, title = rubric.claims, f"claimed best validation accuracy of {name}"
+    decision = sequential.decide(claim, [r.metrics[METRIC] for r in finished], scale=reference.scale,
+                                 sigmas=rule.sigmas, fail_sigmas=rule.fail_sigmas)
+    seeds = [r.seed for r in finished[:decision.looks]]
+    evidence = {"claimed": claim, "reproduced": decision.reproduced, "reproductions": list(decision.reproductions),
+                "seeds": seeds, "tolerance": decision.tolerance, "clear_miss": decision.clear_miss,
+                "reference_mean": reference.spread.mean, "reference_std": reference.spread.std,
+                "reference_seeds": reference.seeds}
+    reproduces = f"your code reproduces {decision.reproduced:.1%}" + (
+        f" on average over {decision.looks} seeds ({', '.join(map(str, seeds))})" if decision.looks > 1 else "")
+    if decision.verdict == PASS:
         return Item("claim", name, title, rule.points, rule.points, PASS, "", evidence)
-    return Item("claim", name, title, 0.0, rule.points, FAIL,
-                f"you claim {claim:.1%} for {name}, but your code reproduces {reproduced:.1%}; runs of the same "
-                f"experiment differ by at most {tolerance:.1%} (from the reference over {len(spread.values)} seeds). "
-                "Report the number your code actually produced.", evidence)
+    if decision.verdict == FAIL:
+        return Item("claim", name, title, 0.0, rule.points, FAIL,
+                    f"you claim {claim:.1%} for {name}, but {reproduces}; runs of the same code land at most "
+                    f"{decision.tolerance:.1%} apart (from the reference's spread over {reference.seeds} seeds), and more "
+                    f"than {decision.clear_miss:.1%} is a clear miss. Report the number your code actually produced.",
+                    evidence)
+    if failed is not None:
+        why = f"its reproduction under seed {failed.seed} failed: {failed.error}"
+    else:
+        evidence["next_seed"] = seeds[-1] + 1
+        why = ("another seed may decide it: grading again runs it (with a larger --max-extra-seeds once the extra "
+               "seeds allowed are spent); otherwise the instructor decides")
+    return Item("claim", name, title, 0.0, rule.points, INCONCLUSIVE,
+                f"you claim {claim:.1%} for {name} and {reproduces}: further apart than {decision.tolerance:.1%} "
+                f"(a run of the same code) but within {decision.clear_miss:.1%} (a clear miss); {why}.", evidence)
 
 
 def grade(evaluation: Evaluation, rubric: Rubric, bands: dict[str, Band]) -> Grade:

@@ -42,6 +42,7 @@ class Settings:
     device: str = "cpu"  # where the coursework runs train; smoke tests and behaviour checks stay on the CPU
     children: int | None = None  # a submission's training runs share this many sandboxed children; None: one each
     shares: int = 1  # training runs taking turns on one GPU: a run's time limits grow with them
+    max_extra_seeds: int = 2  # reproductions under the next seeds an inconclusive claim may buy (`sequential`)
 
 def run_limits(spec: TrainSpec, settings: Settings) -> sandbox.Limits:
     """A training run's limits: the settings' own when given, else wall and CPU seconds sized to the
@@ -161,15 +162,21 @@ def checks_job(sub: contract.Submission, settings: Settings) -> Job:
     return _job(sub, settings, CHECKS, "checks", spec, 0, {"job": "checks", "context": context}, limits, interpret)
 
 
-def train_job(sub: contract.Submission, settings: Settings, experiment: str) -> Job:
+def train_job(sub: contract.Submission, settings: Settings, experiment: str, extra_seed: int = 0) -> Job:
+    """A coursework run under its declared seed, or under the `extra_seed`-th next one (a claim's extra
+    reproduction)."""
     spec = settings.profile.apply(coursework.submission_spec(experiment, dropout_rate=sub.manifest.dropout_rate))
+    spec = replace(spec, seed=spec.seed + extra_seed)
     limits = run_limits(spec, settings)
-    child_job = {"job": "train", "experiment": experiment, "profile": settings.profile.name,
+    child_job = {"job": "train", "experiment": experiment, "profile": settings.profile.name, "seed": spec.seed,
                  "dropout_rate": sub.manifest.dropout_rate, "device": settings.device,
                  "gpu_memory_bytes": limits.gpu_memory_bytes}
     interpret = functools.partial(validate.run_result, epochs=spec.epochs, limits=limits)
     profile = settings.profile
     data = DataSlice(settings.data_root, profile.train_limit.get("cifar10"), profile.test_limit.get("cifar10"),
                      spec.task, spec.loss)
-    return _job(sub, settings, experiment, "train", to_dict(spec), spec.seed, child_job, limits, interpret, data,
-                settings.device)
+    job = _job(sub, settings, experiment, "train", to_dict(spec), spec.seed, child_job, limits, interpret, data,
+               settings.device)
+    if extra_seed:
+        job.label += f" (seed {spec.seed}, for its claim)"
+    return job

@@ -34,7 +34,8 @@ class ClaimRule:
     profiles: tuple[str, ...]  # grading profiles in which every claim is compared
     any_profile: tuple[str, ...]  # claimed runs compared in every profile
     seeds: int
-    sigmas: float
+    sigmas: float  # a claim passes within this many standard errors of its reproductions' mean
+    fail_sigmas: float  # and fails beyond this many; in between it is inconclusive (`sequential`)
 
     def assessed(self, run: str, profile: str) -> bool:
         return profile in self.profiles or run in self.any_profile
@@ -73,9 +74,12 @@ def _points(table: dict, known: list[str] | tuple[str, ...], section: str, path:
 def _claim_rule(table: dict, path: Path) -> ClaimRule:
     try:
         rule = ClaimRule(float(table["points"]), tuple(table["profiles"]), tuple(table.get("any_profile", ())),
-                         int(table["seeds"]), float(table["sigmas"]))
+                         int(table["seeds"]), float(table["sigmas"]), float(table.get("fail_sigmas", table["sigmas"] + 2)))
     except (KeyError, TypeError, ValueError) as error:
         raise RubricError(f"{path}: [claims] needs points, profiles, seeds and sigmas ({error}).") from None
+    if rule.fail_sigmas < rule.sigmas:
+        raise RubricError(f"{path}: [claims] fail_sigmas ({rule.fail_sigmas:g}) is below sigmas ({rule.sigmas:g}): a "
+                          "claim fails only further out than it passes (equal: no inconclusive zone).")
     for profile in rule.profiles:
         if profile not in PROFILES:
             raise RubricError(f"{path}: [claims] profiles names {profile!r}; the profiles are {', '.join(PROFILES)}.")

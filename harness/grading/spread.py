@@ -49,10 +49,6 @@ class Spread:
         return cls(records[0].experiment, tuple(r.metrics[METRIC] for r in records),
                    int(records[0].environment["data"]["test_samples"]))
 
-    def tolerance(self, sigmas: float) -> float:
-        """How far a claim may sit from one reproduction: both are draws, so their gap has sqrt(2) x std."""
-        return sigmas * math.sqrt(2) * max(self.std, self.binomial_se)
-
 
 def seeded(spec: TrainSpec, k: int) -> TrainSpec:
     """The k-th seed of an experiment (k = 0 is the declared seed)."""

@@ -70,9 +70,18 @@ def coursework_rows(evaluation: Evaluation, grade: Grade) -> list[dict[str, str]
             "reproduced best val accuracy": f"{record.metrics['best_val_accuracy']:.4f}" if ok else (record.status if record else "-"),
             "claimed": _value(evaluation.claims.get(name)),
             "tolerance": f"± {claim.evidence['tolerance']:.4f}" if claim and "tolerance" in claim.evidence else "",
+            "decided on": _decided_on(claim.evidence) if claim and "seeds" in claim.evidence else "",
             "claim": claim.status if claim else "",
         })
     return rows
+
+
+def _decided_on(evidence: dict) -> str:
+    """The reproductions a claim was decided on: '1 seed', or '3 seeds (42, 43, 44): mean 0.1000'."""
+    seeds = evidence["seeds"]
+    if len(seeds) == 1:
+        return "1 seed"
+    return f"{len(seeds)} seeds ({', '.join(map(str, seeds))}): mean {evidence['reproduced']:.4f}"
 
 
 def _band_edges(item: Item, metric: str) -> tuple[list[float], list[float]]:

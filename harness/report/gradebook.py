@@ -9,7 +9,7 @@ from typing import Callable
 
 import pandas as pd
 
-from harness.grading.grade import FAIL, NOT_ASSESSED, PASS, Grade, Item
+from harness.grading.grade import FAIL, INCONCLUSIVE, NOT_ASSESSED, PASS, Grade, Item
 
 
 def rows(grades: list[Grade]) -> pd.DataFrame:
@@ -48,7 +48,7 @@ def write_csv(grades: list[Grade], path: str | Path) -> Path:
     return write_whole(path, lambda partial: rows(grades).to_csv(partial, index=False))
 
 
-MARKS = {PASS: "PASS", FAIL: "FAIL", NOT_ASSESSED: "  - "}
+MARKS = {PASS: "PASS", FAIL: "FAIL", INCONCLUSIVE: "  ? ", NOT_ASSESSED: "  - "}
 SECTIONS = (("check", "Behaviour checks", "passed"), ("run", "Coursework runs", "passed"),
             ("outcome", "Outcomes against the reference band", "within"), ("claim", "Claims", "passed"))
 
@@ -96,7 +96,7 @@ def class_summary(grades: list[Grade]) -> str:
     why nothing ran or which items failed (their reasons are in the reports)."""
     lines = []
     for g in grades:
-        failed = ", ".join(i.key for i in g.failed)
+        failed = ", ".join(i.key + (" (inconclusive)" if i.status == INCONCLUSIVE else "") for i in g.failed)
         why = f": {g.failure[:80]}" if g.failure else f"  failed: {failed}" if failed else ""
         lines.append(f"  {g.student:<30} {g.percent:5.1f}%  {g.status}{why}")
     return "\n".join(lines)

@@ -8,12 +8,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.grading.grade import FAIL, NOT_ASSESSED, PASS, Grade, Item
+from harness.grading.grade import FAIL, INCONCLUSIVE, NOT_ASSESSED, PASS, Grade, Item
 from harness.grading.spread import METRIC
 from harness.report.grade_pages import measurement_lines
 from harness.report.gradebook import summary, write_whole
 
-STATUS = {PASS: "passed", FAIL: "failed"}
+STATUS = {PASS: "passed", FAIL: "failed", INCONCLUSIVE: "failed"}  # Gradescope has no third state; it earns nothing
 
 
 def _measured(item: Item) -> list[str]:
@@ -26,8 +26,9 @@ def _measured(item: Item) -> list[str]:
                 f"{evidence['reference_mean']:.4f} ± {evidence['reference_scale']:.4f} over {evidence['reference_seeds']} "
                 f"seeds ({evidence['reference_data']}); gap {evidence['gap']:+.1f} spreads, within up to {evidence['limit']:.1f}"]
     if item.section == "claim" and "reproduced" in evidence:
-        return [f"claimed {evidence['claimed']:.4f}, reproduced {evidence['reproduced']:.4f}, "
-                f"allowed difference {evidence['tolerance']:.4f}"]
+        over = f" (mean over seeds {', '.join(map(str, evidence['seeds']))})" if len(evidence["seeds"]) > 1 else ""
+        return [f"{item.status}: claimed {evidence['claimed']:.4f}, reproduced {evidence['reproduced']:.4f}{over}, "
+                f"allowed difference {evidence['tolerance']:.4f}, clear miss beyond {evidence['clear_miss']:.4f}"]
     return [f"{line['what']}: {line['measured']}" + (f" ({line['bound']})" if line["bound"] else "")
             for line in measurement_lines(item)]
 

@@ -30,6 +30,8 @@ def test_the_default_rubric_gives_points_to_every_check_and_run():
     (("# cw_zeros_init = 1", "cw_zero_init = 1"), r"\[outcomes.points\] names cw_zero_init"),
     (("# cw_zeros_init = 1", "cw_zeros_init = -1"), "must be a number of points >= 0"),
     (("[outcomes.points]", "[outcomes.point]"), r"\[outcomes\] has point"),
+    (("fail_sigmas = 5.0", "fail_sigmas = 2.5"), r"fail_sigmas \(2.5\) is below sigmas \(3\)"),
+    (("fail_sigmas = 5.0", "fail_sigmas = 'far'"), r"\[claims\] needs points"),
 ])
 def test_rubric_mistakes_name_the_entry(tmp_path, change, message):
     path = tmp_path / "rubric.toml"
@@ -44,6 +46,14 @@ def test_outcomes_are_optional_and_worth_nothing_unless_given(tmp_path):
     assert rubric.load(path).outcomes == rubric.OutcomeRule(dict.fromkeys(RUNS, 0.0), 3.0)
     path.write_text(DEFAULT_TEXT.replace("# cw_zeros_init = 1", "cw_zeros_init = 1.5"))
     assert rubric.load(path).outcomes.points == {**dict.fromkeys(RUNS, 0.0), "cw_zeros_init": 1.5}
+
+
+def test_a_rubric_without_fail_sigmas_has_a_grey_zone_two_standard_errors_wide_and_equal_ones_have_none(tmp_path):
+    path = tmp_path / "rubric.toml"
+    path.write_text(DEFAULT_TEXT.replace("fail_sigmas = 5.0", ""))
+    assert (rubric.load(path).claims.sigmas, rubric.load(path).claims.fail_sigmas) == (3.0, 5.0)
+    path.write_text(DEFAULT_TEXT.replace("fail_sigmas = 5.0", "fail_sigmas = 3.0"))
+    assert rubric.load(path).claims.fail_sigmas == rubric.load(path).claims.sigmas
 
 
 def test_a_missing_rubric_file_says_where_the_default_is(tmp_path):

@@ -149,6 +149,55 @@ def test_check_fails_a_wrong_example_with_the_reason_and_diagnoses_its_run(works
     assert results["output"].strip() in result.stdout
 
 
+def test_an_inconclusive_claim_buys_extra_seeds_up_to_the_limit_and_a_regrade_reuses_them(workspace):
+    """The correct example with its zero-init claim moved four standard errors from what its code reproduces:
+    between the tolerance (3) and a clear miss (5), so grading runs cw_zeros_init again under the next seed,
+    once with --max-extra-seeds 1, and a regrade allowing 2 adds the third seed only. Graded on a copy of
+    the check tests' store (the class's stores keep one record per run)."""
+    from harness.engine.spec import PROFILES
+    from harness.grading import contract, pipeline, rubric, sequential
+    from harness.store.database import Store
+
+    root, _ = workspace
+    if (root / "store.sqlite").exists():
+        shutil.copyfile(root / "store.sqlite", root / "grey.sqlite")
+    shutil.copytree(EXAMPLES / "correct", root / "grey" / "correct")
+    manifest = root / "grey" / "correct" / "manifest.toml"
+
+    def graded(*options):
+        gradebook = root / "grey.csv"
+        result = harness(workspace, "grade", root / "grey", "--profile", "check", "--gradebook", gradebook,
+                         "--reports", root / "grey-reports", *options, store="grey.sqlite")
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stderr, next(csv.DictReader(gradebook.open()))
+
+    subject = contract.load(root / "grey" / "correct").content_hash
+
+    def zeros_init_runs():
+        with Store(root / "grey.sqlite") as store:
+            runs = [r for r in store.runs(subject=subject, profile="check") if r.experiment == "cw_zeros_init"]
+            return runs, pipeline.stored_bands(store, rubric.load(), PROFILES["check"]).get("cw_zeros_init")
+
+    if not all(zeros_init_runs()):  # this test alone: the runs and band the other check tests store
+        graded()
+    [first], reference = zeros_init_runs()
+    claim = first.metrics["best_val_accuracy"] + 4 * sequential.standard_error(reference.scale, 1)
+    manifest.write_text(manifest.read_text().replace("zeros_init = 0.10", f"zeros_init = {claim:.6f}"))
+    log, row = graded("--max-extra-seeds", "1")  # claims are not in the content hash: nothing else runs again
+    runs, _ = zeros_init_runs()
+    assert [r.seed for r in runs] == [42, 43] and "1 inconclusive claim(s)" in log
+    assert "cw_zeros_init (seed 43, for its claim): ok" in log and log.count(": ok (") == 1
+    assert row["verdict:claim:zeros_init"] == "inconclusive" and row["claim:zeros_init"] == "0.0"
+    page = (root / "grey-reports" / "correct.html").read_text()
+    assert "2 seeds (42, 43): mean" in page
+    log, row = graded()  # the default allows two: the seeds already run are reused, the third is bought
+    runs, _ = zeros_init_runs()
+    assert [r.seed for r in runs] == [42, 43, 44] and log.count(": ok (") == 1
+    decision = sequential.decide(claim, [r.metrics["best_val_accuracy"] for r in runs], scale=reference.scale,
+                                 sigmas=3.0, fail_sigmas=5.0)
+    assert row["verdict:claim:zeros_init"] == decision.verdict != "pass"
+
+
 def test_check_refuses_a_folder_that_is_not_a_submission(workspace, tmp_path):
     result = harness(workspace, "check", tmp_path)
     assert result.returncode == 1 and "manifest.toml is missing" in result.stdout
