@@ -134,7 +134,10 @@ def train_run(
     test_split = _split_for(spec, dataset.test, profile.test_limit.get(spec.dataset))
     mean, std = _normalization(spec, dataset)
     augment = components.augmentations[spec.inputs.augment]() if spec.inputs.augment else None
-    pipeline = components.pipelines[spec.inputs.pipeline](list(mean), list(std)) if spec.inputs.pipeline else None
+    def made(name: str | None) -> Pipeline | None:  # a submission's transform factory, given the statistics
+        return components.pipelines[name](list(mean), list(std)) if name else None
+
+    pipeline, val_pipeline = made(spec.inputs.pipeline), made(spec.inputs.val_pipeline)
 
     seed_everything(spec.seed)
     model, channels_last = _model(spec, components, device)
@@ -146,7 +149,9 @@ def train_run(
                              channels_last=channels_last),
         workers=loader_workers(device, path),
     )
-    val = Batches(test_split, batch_size=EVAL_BATCH_SIZE, prepare=plain, device=device)
+    val_prepare = make_prepare(mean=mean, std=std, flatten=spec.inputs.flatten, pipeline=val_pipeline,
+                               channels_last=channels_last) if val_pipeline else plain
+    val = Batches(test_split, batch_size=EVAL_BATCH_SIZE, prepare=val_prepare, device=device)
     task, criterion = OBJECTIVES[spec.task], LOSSES[spec.loss]()
     optimizer = build_optimizer(spec.optimizer, model.parameters())
 

@@ -48,6 +48,8 @@ class Inputs:
 
     augment: str | None = None  # name in reference.augmentations, applied per sample on uint8
     pipeline: str | None = None  # a submission's full transform (PIL image -> normalized tensor), train split
+    # the same for the validation split; added after runs were stored, so stored only when set (their hash stays)
+    val_pipeline: str | None = field(default=None, metadata={"stored": "when set"})
     normalize: tuple[tuple[float, ...], tuple[float, ...]] | Literal["train"] | None = None
     flatten: bool = False  # (N, C, H, W) -> (N, C*H*W) for the MLPs
 
@@ -121,13 +123,19 @@ class DemoContext:
     load: Callable[[str], Any]  # dataset name -> harness.engine.data.Dataset
 
 
+def _stored(rule: bool | str, value: Any) -> bool:
+    """A field's `stored` metadata: True (always), False (a role, not what the run computes), or
+    'when set' (a field added later: left out at its default, so earlier runs keep their hash)."""
+    return rule is True or (rule == "when set" and value is not None)
+
+
 def to_dict(spec: Spec) -> dict[str, Any]:
     """A JSON-able view of a spec (functions by qualified name)."""
 
     def plain(value: Any) -> Any:
         if dataclasses.is_dataclass(value):
             return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)
-                    if f.metadata.get("stored", True)}
+                    if _stored(f.metadata.get("stored", True), getattr(value, f.name))}
         if callable(value):
             return f"{value.__module__}.{value.__qualname__}"
         if isinstance(value, Mapping):

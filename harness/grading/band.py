@@ -20,6 +20,13 @@ CURVES = ("loss", "accuracy", "val_loss", "val_accuracy")
 WITHIN, BELOW, ABOVE = "within", "below", "above"
 CHANCE = 0.1  # ten classes
 AT_CHANCE = CHANCE + 0.05  # the highest accuracy still read as not learning
+# behaviour checks whose failure makes a model score otherwise when it is evaluated, and what each means
+EVALUATION_FAULTS = {
+    "validation_transform_has_no_random_augmentation": "your validation transform augments",
+    "transforms_return_normalized_tensors": "a transform does not normalize as the statistics say",
+    "dropout_inactive_in_eval": "dropout is still active in eval mode",
+    "batchnorm_uses_running_statistics_in_eval": "batch norm uses batch statistics in eval mode",
+}
 
 
 def per_epoch(series: Sequence[Sequence[float]]) -> tuple[list[float], list[float]]:
@@ -87,13 +94,14 @@ class Outcome:
     diagnosis: str  # '' when within
 
 
-def outcome(record: RunRecord, band: Band, sigmas: float) -> Outcome:
-    """A finished run against the band of the same experiment and profile."""
+def outcome(record: RunRecord, band: Band, sigmas: float, failed_checks: Sequence[str] = ()) -> Outcome:
+    """A finished run against the band of the same experiment and profile; `failed_checks`, the
+    submission's behaviour checks that failed, name the cause where the curves point at evaluation."""
     reproduced = record.metrics[METRIC]
     gap = (reproduced - band.spread.mean) / band.scale
     limit = band.limit(sigmas)
     verdict = WITHIN if abs(gap) <= limit else BELOW if gap < 0 else ABOVE
-    diagnosis = "" if verdict == WITHIN else diagnose(record, band, sigmas, verdict)
+    diagnosis = "" if verdict == WITHIN else diagnose(record, band, sigmas, verdict, failed_checks)
     return Outcome(verdict, gap, limit, reproduced, diagnosis)
 
 
@@ -106,7 +114,7 @@ def non_finite(record: RunRecord) -> str:
             "division or log of zero in the model.")
 
 
-def diagnose(record: RunRecord, band: Band, sigmas: float, verdict: str) -> str:
+def diagnose(record: RunRecord, band: Band, sigmas: float, verdict: str, failed_checks: Sequence[str] = ()) -> str:
     """What the curves say went wrong, the first rule that matches; a plain statement of the gap if none does."""
     history = record.history
     best, mean = record.metrics[METRIC], band.spread.mean
@@ -127,8 +135,13 @@ def diagnose(record: RunRecord, band: Band, sigmas: float, verdict: str) -> str:
     if len(losses) >= 2 and losses[-1] > losses[0] and statistics.fmean(band.last("loss")) < band.mean("loss")[0]:
         return (f"The training loss rises from {losses[0]:.3g} to {losses[-1]:.3g} while the reference's falls: the "
                 "learning rate is too high.")
-    train_scale = max(_stdev(band.last("accuracy")), band.spread.binomial_se)
-    if verdict == BELOW and abs(train - reference_train) <= band.limit(sigmas) * train_scale:
+    train_margin = band.limit(sigmas) * max(_stdev(band.last("accuracy")), band.spread.binomial_se)
+    faults = [EVALUATION_FAULTS[check] for check in failed_checks if check in EVALUATION_FAULTS]
+    if verdict == BELOW and faults and train >= reference_train - train_margin:
+        return (f"Validation accuracy ({best:.0%}) is far below the reference's ({mean:.0%}) while training accuracy "
+                f"({train:.0%}) is not: the model behaves otherwise when it is evaluated, and the behaviour checks "
+                f"say why: {'; '.join(faults)}.")
+    if verdict == BELOW and abs(train - reference_train) <= train_margin:
         return (f"Validation accuracy ({best:.0%}) is far below the reference's ({mean:.0%}) while training accuracy "
                 f"({train:.0%}) is as the reference's: the model behaves otherwise when it is evaluated. Is dropout "
                 "still active in eval mode, or batch norm using batch statistics there? A validation transform that "

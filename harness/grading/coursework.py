@@ -2,7 +2,7 @@
 
 Same data, optimizer, batch size, epochs and seed as the reference; the model is the student's
 CNNModel (dropout at the rate their manifest declares) and the augmentation runs use the student's
-own transforms.
+own transforms; every run's validation goes through the student's val_transform.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from reference.experiments import EXPERIMENTS, GRADED
 
 RUNS = tuple(spec.id for spec in GRADED)
 PIPELINES = {spec.id: spec.graded.pipeline for spec in GRADED if spec.graded.pipeline}
+VALIDATION = "val_transform"  # every run validates through the student's own, as the notebook's test loader does
 SEEDS = {spec.id: spec.seed for spec in GRADED}  # each run's declared seed; extra reproductions take the next ones
 
 
@@ -26,7 +27,7 @@ def submission_spec(experiment: str, *, dropout_rate: float) -> TrainSpec:
     model_args = dict(reference.model_args)
     if model_args.get("use_dropout"):
         model_args["dropout_rate"] = dropout_rate
-    inputs = Inputs(pipeline=PIPELINES.get(experiment), normalize="train")
+    inputs = Inputs(pipeline=PIPELINES.get(experiment), val_pipeline=VALIDATION, normalize="train")
     return dataclasses.replace(reference, model="student_cnn", model_args=model_args, inputs=inputs)
 
 
@@ -34,5 +35,5 @@ def submission_components(model_module: ModuleType, augment_module: ModuleType) 
     return Components(
         models={"student_cnn": model_module.CNNModel},
         augmentations={},
-        pipelines={name: getattr(augment_module, name) for name in PIPELINES.values()},
+        pipelines={name: getattr(augment_module, name) for name in (*PIPELINES.values(), VALIDATION)},
     )

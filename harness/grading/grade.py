@@ -81,9 +81,15 @@ class Grade:
         return [i for i in self.items if i.status in (FAIL, INCONCLUSIVE) and i.max_points > 0]
 
 
+def _check_results(evaluation: Evaluation) -> list[dict[str, Any]]:
+    """The behaviour checks' stored results (none when the checks job did not end well)."""
+    record = evaluation.checks
+    return record.arrays.get("checks", []) if record and record.status == "ok" else []
+
+
 def _check_items(evaluation: Evaluation, rubric: Rubric) -> list[Item]:
     record = evaluation.checks
-    results = {c["id"]: c for c in (record.arrays.get("checks", []) if record and record.status == "ok" else [])}
+    results = {c["id"]: c for c in _check_results(evaluation)}
     items = []
     for check, points in rubric.checks.items():
         result = results.get(check)
@@ -123,6 +129,7 @@ def _run_items(evaluation: Evaluation, rubric: Rubric) -> list[Item]:
 def _outcome_items(evaluation: Evaluation, rubric: Rubric, bands: dict[str, Band]) -> list[Item]:
     """Each run against the reference band of its profile: worth the rubric's [outcomes] points (0 unless
     given), and always reported with its verdict and, when off, a diagnosis."""
+    failed_checks = [check["id"] for check in _check_results(evaluation) if not check["passed"]]
     items = []
     for run in rubric.runs:
         points, title = rubric.outcomes.points.get(run, 0.0), f"{run} behaves like the reference"
@@ -136,7 +143,7 @@ def _outcome_items(evaluation: Evaluation, rubric: Rubric, bands: dict[str, Band
                    band.non_finite(record) or "the run did not finish" if record is not None else "the run did not run")
             items.append(Item("outcome", run, title, 0.0, points, NOT_ASSESSED, why))
             continue
-        found = band.outcome(record, reference, rubric.outcomes.sigmas)
+        found = band.outcome(record, reference, rubric.outcomes.sigmas, failed_checks)
         evidence = {"verdict": found.verdict, "gap": found.gap, "limit": found.limit, "reproduced": found.reproduced,
                     "reference_mean": reference.spread.mean, "reference_scale": reference.scale,
                     "reference_seeds": reference.seeds, "reference_data": reference.data,

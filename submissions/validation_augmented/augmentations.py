@@ -12,5 +12,6 @@ def train_transform_2(mean, std):
 
 
 def val_transform(mean, std):
-    # mistake: a random crop makes each evaluation see different images
-    return Compose([RandomCrop(32, padding=3), ToTensor(), Normalize(mean, std)])
+    # mistake: copied from train_transform_2, so every evaluation sees rotated, jittered, shifted images
+    return Compose([RandomHorizontalFlip(), RandomCrop(32, padding=5), RandomRotation(25),
+                    ColorJitter(brightness=0.5, saturation=0.5), ToTensor(), Normalize(mean, std)])

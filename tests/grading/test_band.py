@@ -70,6 +70,19 @@ def test_validation_far_below_while_training_is_normal_points_at_what_changes_in
     assert "validation transform" in found.diagnosis
 
 
+def test_validation_far_below_is_put_down_to_the_failed_behaviour_checks_that_change_evaluation():
+    from harness.grading.checks.verdicts import check_ids
+
+    history = [(loss, train, val_loss, val - 0.25) for loss, train, val_loss, val in learning()]
+    failed = ["validation_transform_has_no_random_augmentation", "strategy_2_is_stronger_than_strategy_1"]
+    found = band.outcome(run(history), BAND, sigmas=3.0, failed_checks=failed)
+    assert found.diagnosis.endswith("the behaviour checks say why: your validation transform augments.")
+    assert "dropout" not in found.diagnosis  # a check that passed is not a suspect
+    fitter = [(loss, train + 0.2, val_loss, val) for loss, train, val_loss, val in history]  # trains better, still
+    assert "your validation transform augments" in band.outcome(run(fitter), BAND, sigmas=3.0, failed_checks=failed).diagnosis
+    assert set(band.EVALUATION_FAULTS) <= set(check_ids())
+
+
 def test_a_train_val_gap_far_wider_than_the_references_is_overfitting():
     found = band.outcome(run(learning(shift=-0.1, train_shift=0.35)), BAND, sigmas=3.0)
     assert found.verdict == band.BELOW and "overfits" in found.diagnosis and "dropout" in found.diagnosis

@@ -1,6 +1,7 @@
 """A graded run's test labels stay with the grader: what the child gets, how its outputs are scored,
 and how the file it hands back is read."""
 
+import dataclasses
 import io
 import json
 import os
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torchvision.transforms as T
 
 from harness.engine import data
 from harness.engine.run import Components, train_run
@@ -54,7 +56,8 @@ def test_outputs_scored_by_the_grader_equal_the_trainers_own_validation(synth_ro
     """The same run trained with its test labels, and without them (outputs scored afterwards)."""
     _, handover = _handover(synth_root, tmp_path)
     spec = QUICK.apply(coursework.submission_spec("cw_batchnorm", dropout_rate=0.3))
-    components = Components(models={"student_cnn": CNNModel}, augmentations={})
+    components = Components(models={"student_cnn": CNNModel}, augmentations={},
+                            pipelines={"val_transform": lambda mean, std: T.Compose([T.ToTensor(), T.Normalize(mean, std)])})
     labelled = data.load("cifar10", synth_root, download=False)
     labelled = data.Dataset("cifar10", labelled.train.head(300), labelled.test.head(150), tmp_path, True,
                             labelled.normalization())
@@ -71,6 +74,24 @@ def test_outputs_scored_by_the_grader_equal_the_trainers_own_validation(synth_ro
         assert scored["val_accuracy"] == pytest.approx(row["val_accuracy"], abs=1e-9)
         assert scored["val_loss"] == pytest.approx(row["val_loss"], rel=1e-5)
     assert metrics["final_val_accuracy"] == pytest.approx(scores[-1]["val_accuracy"], abs=1e-9)
+
+
+def test_a_graded_run_validates_through_the_students_val_transform(synth_root, tmp_path):
+    """As the notebook's test loader does: ToTensor and Normalize with the given statistics score what
+    the reference's own normalization scores; a val_transform that leaves out Normalize scores otherwise."""
+    _, handover = _handover(synth_root, tmp_path)
+    spec = dataclasses.replace(QUICK.apply(coursework.submission_spec("cw_baseline", dropout_rate=0.3)), epochs=1)
+    child = held_out.read("cifar10", handover.path)
+
+    def outputs(spec, pipelines):
+        components = Components(models={"student_cnn": CNNModel}, augmentations={}, pipelines=pipelines)
+        return train_run(spec, child, profile=QUICK, components=components, device=torch.device("cpu"),
+                         held_out=True)[2]["val_outputs"]
+
+    plain = outputs(dataclasses.replace(spec, inputs=dataclasses.replace(spec.inputs, val_pipeline=None)), {})
+    normalized = outputs(spec, {"val_transform": lambda mean, std: T.Compose([T.ToTensor(), T.Normalize(mean, std)])})
+    unnormalized = outputs(spec, {"val_transform": lambda mean, std: T.ToTensor()})
+    assert np.allclose(normalized, plain, atol=1e-4) and not np.allclose(unnormalized, plain, atol=1e-2)
 
 
 @pytest.mark.parametrize("outputs, why", [

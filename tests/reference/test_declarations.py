@@ -84,6 +84,17 @@ def test_a_graded_runs_role_is_left_out_of_its_stored_spec_and_hash():
     assert spec_hash(spec) != spec_hash(dataclasses.replace(spec, epochs=39))
 
 
+def test_a_field_added_later_is_stored_only_when_set_so_runs_stored_before_keep_their_hash():
+    from harness.engine.spec import spec_hash, to_dict
+    from harness.grading.coursework import submission_spec
+
+    reference = EXPERIMENTS["cw_baseline"]
+    assert "val_pipeline" not in to_dict(reference)["inputs"]
+    assert spec_hash(reference) == "972ca7fb10d30f33"  # as stored before val_pipeline existed
+    student = submission_spec("cw_baseline", dropout_rate=0.5)
+    assert to_dict(student)["inputs"]["val_pipeline"] == "val_transform"  # validated as the notebook's test loader
+
+
 def test_the_graded_runs_their_claims_and_the_student_parts_they_take_come_from_the_declarations():
     from harness.grading.contract import AUGMENT_FILE, CLAIMED_RUNS, REQUIRED_NAMES
     from harness.grading.coursework import PIPELINES, RUNS
