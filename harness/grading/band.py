@@ -109,7 +109,7 @@ def non_finite(record: RunRecord) -> str:
     """For a run that failed on a NaN or infinite loss: the sentence saying from which epoch ('' otherwise)."""
     if "non-finite" not in record.error:
         return ""
-    finite = [row for row in record.history if all(math.isfinite(row.get(m, 0.0)) for m in CURVES)]
+    finite = [row for row in record.history if all(_finite(row.get(m, 0.0)) for m in CURVES)]
     return (f"The loss became NaN or infinite in epoch {len(finite) + 1}: lower the learning rate, or look for a "
             "division or log of zero in the model.")
 
@@ -151,6 +151,11 @@ def diagnose(record: RunRecord, band: Band, sigmas: float, verdict: str, failed_
         return (f"Training accuracy ({train:.0%}) is {train - val:.0%} above validation accuracy ({val:.0%}), against "
                 f"{statistics.fmean(gaps):.0%} for the reference: it overfits. Is the dropout active in training?")
     return plainly
+
+
+def _finite(value: float | None) -> bool:
+    """The store keeps NaN and inf as null: either is not finite."""
+    return value is not None and math.isfinite(value)
 
 
 def _stdev(values: list[float]) -> float:

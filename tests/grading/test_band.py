@@ -14,7 +14,7 @@ VAL_SAMPLES = 10_000  # the binomial floor stays below the seeds' spread
 def run(history, status="ok", error="", experiment="cw_baseline", subject="h"):
     """A run from (loss, accuracy, val_loss, val_accuracy) per epoch."""
     rows = [{"epoch": n, **dict(zip(band.CURVES, epoch))} for n, epoch in enumerate(history, start=1)]
-    best = max((row["val_accuracy"] for row in rows), default=0.0)
+    best = max((row["val_accuracy"] for row in rows if row["val_accuracy"] is not None), default=0.0)
     return RunRecord(experiment=experiment, kind="train", subject=subject, profile="quick", seed=42, spec={},
                      spec_hash="x", harness_version="0", history=rows, metrics={"best_val_accuracy": best},
                      environment={"data": {"dataset": "cifar10", "folder": "/data", "synthetic": True,
@@ -96,6 +96,9 @@ def test_a_gap_no_rule_explains_is_stated_plainly():
 def test_a_loss_that_became_nan_says_from_which_epoch():
     failed = run(learning(epochs=2), status="failed", error="training stopped: non-finite loss in epoch 3")
     assert "in epoch 3" in band.non_finite(failed) and band.non_finite(run(learning())) == ""
+    stored = run([*learning(epochs=1), (None, None, None, None)], status="failed",  # NaN comes back as null
+                 error="training produced a non-finite loss (nan) in epoch 2")
+    assert "in epoch 2" in band.non_finite(stored)
 
 
 def test_a_band_from_generated_data_never_judges_real_data(tmp_path):
