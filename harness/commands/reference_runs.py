@@ -51,7 +51,7 @@ def list_experiments(args: argparse.Namespace) -> int:
 
 
 def _select(args: argparse.Namespace) -> list[Spec]:
-    from harness.grading.spread import seeded
+    from harness.engine.spec import seeded
     from reference.experiments import EXPERIMENTS
 
     if args.all and args.ids:

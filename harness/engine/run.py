@@ -150,7 +150,7 @@ def train_run(
         workers=loader_workers(device, path),
     )
     val_prepare = make_prepare(mean=mean, std=std, flatten=spec.inputs.flatten, pipeline=val_pipeline,
-                               channels_last=channels_last) if val_pipeline else plain
+                               channels_last=channels_last)
     val = Batches(test_split, batch_size=EVAL_BATCH_SIZE, prepare=val_prepare, device=device)
     task, criterion = OBJECTIVES[spec.task], LOSSES[spec.loss]()
     optimizer = build_optimizer(spec.optimizer, model.parameters())

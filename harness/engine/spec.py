@@ -123,6 +123,12 @@ class DemoContext:
     load: Callable[[str], Any]  # dataset name -> harness.engine.data.Dataset
 
 
+def seeded(spec: TrainSpec, k: int) -> TrainSpec:
+    """The k-th seed of an experiment (k = 0 is the declared seed): the reference's band, a claim's extra
+    reproductions."""
+    return dataclasses.replace(spec, seed=spec.seed + k)
+
+
 def _stored(rule: bool | str, value: Any) -> bool:
     """A field's `stored` metadata: True (always), False (a role, not what the run computes), or
     'when set' (a field added later: left out at its default, so earlier runs keep their hash)."""

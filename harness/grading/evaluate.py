@@ -107,11 +107,10 @@ class Evaluator:
         return [self.collect(item) if isinstance(item, contract.Submission) else item for item in loaded]
 
     def reproduce(self, wanted: list[tuple[Evaluation, str, int]]) -> dict[str, Evaluation]:
-        """Run each (evaluation, run, seed) wanted, a claim's extra reproduction; the evaluations they
-        change, collected again, by content hash."""
+        """Run each (evaluation, run, k) wanted: a claim's extra reproduction under the k-th seed past the
+        run's own; the evaluations they change, collected again, by content hash."""
         subs = {e.content_hash: self._loaded[e.content_hash] for e, _, _ in wanted}
-        self._execute([train_job(subs[e.content_hash], self.settings, run, seed - coursework.SEEDS[run])
-                       for e, run, seed in wanted])
+        self._execute([train_job(subs[e.content_hash], self.settings, run, k) for e, run, k in wanted])
         return {key: self.collect(sub) for key, sub in subs.items()}
 
     def _load(self, folder: Path) -> contract.Submission | Evaluation:

@@ -105,8 +105,8 @@ def grade_folders(folders: list[Path], *, settings: Settings, rubric: Rubric, st
 
 
 def _extra_seeds(graded: list[tuple[Evaluation, Grade]], most: int) -> list[tuple[Evaluation, str, int]]:
-    """(evaluation, run, seed) for each inconclusive claim that another seed may decide, within `most`
-    extra seeds past the run's own."""
-    return [(e, CLAIMED_RUNS[item.id], item.evidence["next_seed"]) for e, g in graded for item in g.items
-            if item.section == "claim" and "next_seed" in item.evidence
-            and item.evidence["next_seed"] - SEEDS[CLAIMED_RUNS[item.id]] <= most]
+    """(evaluation, run, k) for each inconclusive claim that another seed may decide: its run under the
+    k-th seed past its own, k at most `most`."""
+    wanted = [(e, CLAIMED_RUNS[item.id], item.evidence["next_seed"] - SEEDS[CLAIMED_RUNS[item.id]])
+              for e, g in graded for item in g.items if item.section == "claim" and "next_seed" in item.evidence]
+    return [(e, run, k) for e, run, k in wanted if k <= most]

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import harness
 from harness.engine import data
-from harness.engine.spec import Profile, TrainSpec, dict_hash, to_dict
+from harness.engine.spec import Profile, TrainSpec, dict_hash, seeded, to_dict
 from harness.grading import contract, coursework, sandbox, validate
 from harness.grading.jobs import DataSlice, Ran, Task
 from harness.store.records import RunRecord
@@ -165,8 +165,8 @@ def checks_job(sub: contract.Submission, settings: Settings) -> Job:
 def train_job(sub: contract.Submission, settings: Settings, experiment: str, extra_seed: int = 0) -> Job:
     """A coursework run under its declared seed, or under the `extra_seed`-th next one (a claim's extra
     reproduction)."""
-    spec = settings.profile.apply(coursework.submission_spec(experiment, dropout_rate=sub.manifest.dropout_rate))
-    spec = replace(spec, seed=spec.seed + extra_seed)
+    spec = seeded(settings.profile.apply(coursework.submission_spec(experiment, dropout_rate=sub.manifest.dropout_rate)),
+                  extra_seed)
     limits = run_limits(spec, settings)
     child_job = {"job": "train", "experiment": experiment, "profile": settings.profile.name, "seed": spec.seed,
                  "dropout_rate": sub.manifest.dropout_rate, "device": settings.device,

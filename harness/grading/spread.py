@@ -6,7 +6,6 @@ experiment land apart, measured, not assumed.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import statistics
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from typing import Callable
 import torch
 
 from harness.engine.run import planned_record, run_spec
-from harness.engine.spec import Profile, TrainSpec
+from harness.engine.spec import Profile, TrainSpec, seeded
 from harness.store.database import Store
 from harness.store.records import RunRecord
 
@@ -48,11 +47,6 @@ class Spread:
         """The spread of one experiment's runs, one per seed."""
         return cls(records[0].experiment, tuple(r.metrics[METRIC] for r in records),
                    int(records[0].environment["data"]["test_samples"]))
-
-
-def seeded(spec: TrainSpec, k: int) -> TrainSpec:
-    """The k-th seed of an experiment (k = 0 is the declared seed)."""
-    return dataclasses.replace(spec, seed=spec.seed + k)
 
 
 def stored(store: Store, spec: TrainSpec, *, profile: Profile, seeds: int) -> list[RunRecord] | None:

@@ -181,8 +181,8 @@ def test_grading_buys_extra_seeds_only_for_claims_another_seed_can_decide_and_wi
         e.content_hash = f"student{n}"
     graded = [(e, grade(e, RUBRIC, bands())) for e in evaluations]
     wanted = pipeline._extra_seeds(graded, 2)
-    assert [(e.content_hash, run, seed) for e, run, seed in wanted] == [("student0", "cw_baseline", 43),
-                                                                      ("student1", "cw_baseline", 44)]
+    assert [(e.content_hash, run, k) for e, run, k in wanted] == [("student0", "cw_baseline", 1),  # seed 43
+                                                                ("student1", "cw_baseline", 2)]  # seed 44
     assert pipeline._extra_seeds(graded, 0) == []
 
 

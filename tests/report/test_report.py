@@ -53,8 +53,7 @@ def test_page_for_an_empty_store_says_so(tmp_path):
 def _stored_seeds(store, experiment, finals):
     """Runs of `experiment` under successive seeds, each ending at one of `finals` (no training)."""
     from harness.engine.run import planned_record
-    from harness.engine.spec import PROFILES
-    from harness.grading.spread import seeded
+    from harness.engine.spec import PROFILES, seeded
 
     for k, final in enumerate(finals):
         record = planned_record(seeded(EXPERIMENTS[experiment], k), profile=PROFILES["quick"])
