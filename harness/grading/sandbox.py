@@ -220,10 +220,10 @@ def _limit_child(limits: Limits, uid: int | None) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + 5))
     resource.setrlimit(resource.RLIMIT_DATA, (limits.memory_bytes, limits.memory_bytes))
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
-    if uid is None:  # our own uid: the limit counts every thread we already run
-        resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes + _own_tasks(), limits.processes + _own_tasks()))
-    else:
-        resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+    # our own uid: the limit counts every thread we already run, counted once (another grader's children
+    # come and go between two counts, and a soft limit above the hard one fails the exec)
+    processes = limits.processes + (_own_tasks() if uid is None else 0)
+    resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
 
 
 def _own_tasks() -> int:

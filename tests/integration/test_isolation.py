@@ -221,6 +221,17 @@ def test_the_sandbox_sees_no_folder_from_the_graders_path_but_its_packages(monke
     assert any(folder in torch_home.parents for folder in visible)  # the packages still are
 
 
+def test_a_child_starts_while_other_processes_of_its_uid_come_and_go(monkeypatch):
+    """Without a uid of its own (no bubblewrap, or not root), a child's process limit counts the grader's
+    own tasks; that count, taken between fork and exec, changes as another grader's children end."""
+    import subprocess
+
+    counts = iter([40, 12])  # a grader beside this one ends 28 of its threads between two counts
+    monkeypatch.setattr(sandbox, "_own_tasks", lambda: next(counts))
+    done = subprocess.run(["true"], preexec_fn=lambda: sandbox._limit_child(Limits(), None))
+    assert done.returncode == 0
+
+
 def _smoke(tmp_path: Path, prefix: str, devices: tuple[Path, ...] = ()) -> dict:
     """The smoke job's result for the correct submission with `prefix` run when its model.py is imported."""
     folder = tmp_path / "submission"
