@@ -105,14 +105,16 @@ def available_layers() -> tuple[str, ...]:
     probe = [sys.executable, "-I", "-c", "import socket, harness\ntry:\n socket.create_connection(('192.0.2.1', 9), 1)\n"
              "except OSError:\n raise SystemExit(0)\nraise SystemExit(3)"]
     workdir = Path(tempfile.mkdtemp(prefix="harness-probe-"))
-    try:
-        env = _child_env(workdir)
-        if shutil.which("bwrap") and _run_quiet(_wrap("bwrap", probe, workdir, _readonly_paths(), env, slot=0)):
-            found.append("bwrap")
-        if shutil.which("unshare") and _run_quiet(_wrap("unshare", probe, workdir, [], env, slot=0)):
-            found.append("unshare")
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    # the probe holds a slot as a job does: a job ending in a slot kills everything under that slot's uid
+    with claimed_slot() as slot:
+        try:
+            env = _child_env(workdir)
+            if shutil.which("bwrap") and _run_quiet(_wrap("bwrap", probe, workdir, _readonly_paths(), env, slot=slot)):
+                found.append("bwrap")
+            if shutil.which("unshare") and _run_quiet(_wrap("unshare", probe, workdir, [], env, slot=slot)):
+                found.append("unshare")
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
     found.append("limits")
     return tuple(found)
 

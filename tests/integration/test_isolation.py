@@ -221,6 +221,22 @@ def test_the_sandbox_sees_no_folder_from_the_graders_path_but_its_packages(monke
     assert any(folder in torch_home.parents for folder in visible)  # the packages still are
 
 
+def test_probing_the_layers_holds_a_slot_of_its_own(monkeypatch):
+    """A job ending in a slot kills everything under that slot's uid: a probe run under a slot another job
+    holds (a second grader starting, a Dask worker restarted mid-class) could be killed, and the machine
+    then taken for one without bubblewrap."""
+    used = []
+    wrap = sandbox._wrap
+    monkeypatch.setattr(sandbox, "_wrap", lambda *args, slot, **kwargs: used.append(slot) or wrap(*args, slot=slot, **kwargs))
+    with sandbox.claimed_slot() as held:
+        sandbox.available_layers.cache_clear()
+        try:
+            assert sandbox.available_layers()[-1] == "limits"
+        finally:
+            sandbox.available_layers.cache_clear()
+    assert used and held not in used
+
+
 def test_a_child_starts_while_other_processes_of_its_uid_come_and_go(monkeypatch):
     """Without a uid of its own (no bubblewrap, or not root), a child's process limit counts the grader's
     own tasks; that count, taken between fork and exec, changes as another grader's children end."""
