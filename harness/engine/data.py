@@ -9,10 +9,11 @@ the files and the flag that fixes it.
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -52,6 +53,16 @@ class Dataset:
     def normalization(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
         """Per-channel mean/std of the whole training split (never the test split)."""
         return self.train_stats or train_statistics(self.train)
+
+    def provenance(self, train_limit: int | None, test_limit: int | None) -> dict[str, Any]:
+        """Which data a run on the first `train_limit` / `test_limit` samples used. The fingerprint hashes
+        those samples: two runs saw the same data exactly when theirs agree, wherever the files lay."""
+        train, test = self.train.head(train_limit), self.test.head(test_limit)
+        digest = hashlib.sha256()
+        for tensor in (train.x, train.y, test.x, test.y):
+            digest.update(tensor.contiguous().numpy())
+        return {"dataset": self.name, "folder": str(self.folder), "synthetic": self.synthetic,
+                "train_samples": len(train), "test_samples": len(test), "fingerprint": digest.hexdigest()[:16]}
 
 
 class DataMissingError(RuntimeError):

@@ -233,7 +233,8 @@ def run_spec(
     if isinstance(spec, TrainSpec):
         effective = profile.apply(spec)
         dataset = data.load(spec.dataset, data_root, download=download)
-        environment["data"] = _data_provenance(dataset, profile, spec.dataset)
+        environment["data"] = dataset.provenance(profile.train_limit.get(spec.dataset),
+                                                 profile.test_limit.get(spec.dataset))
         extra = (RunLog(spec.id, effective.epochs),) if progress else ()
         record.history, record.metrics, record.arrays = train_run(
             effective, dataset, profile=profile, components=components, device=device,
@@ -241,8 +242,8 @@ def run_spec(
         )
     else:
         if spec.dataset:
-            environment["data"] = _data_provenance(data.load(spec.dataset, data_root, download=download),
-                                                   profile, spec.dataset)
+            environment["data"] = data.load(spec.dataset, data_root, download=download).provenance(
+                profile.train_limit.get(spec.dataset), profile.test_limit.get(spec.dataset))
         seed_everything(spec.seed)
         context = DemoContext(device=device, load=lambda name: data.load(name, data_root, download=download))
         measurement = spec.function(context, **spec.params)
@@ -264,13 +265,3 @@ def planned_record(spec: Spec, *, profile: Profile, subject: str = "reference", 
         record.spec["precision"] = precision
         record.spec_hash = dict_hash(record.spec)
     return record
-
-
-def _data_provenance(dataset: data.Dataset, profile: Profile, name: str) -> dict[str, Any]:
-    return {
-        "dataset": dataset.name,
-        "folder": str(dataset.folder),
-        "synthetic": dataset.synthetic,
-        "train_samples": len(dataset.train.head(profile.train_limit.get(name))),
-        "test_samples": len(dataset.test.head(profile.test_limit.get(name))),
-    }

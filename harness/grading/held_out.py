@@ -31,6 +31,7 @@ class Handover:
     path: Path  # the .npz the child reads: training split, test images in `order`, no test labels
     order: np.ndarray  # the child's test image i is the test split's image order[i]
     labels: torch.Tensor  # the test labels, in the test split's order
+    data: dict  # the provenance of the part handed over (`Dataset.provenance`), for the runs' records
 
 
 def write(dataset: data.Dataset, path: Path, *, train_limit: int | None, test_limit: int | None) -> Handover:
@@ -40,7 +41,7 @@ def write(dataset: data.Dataset, path: Path, *, train_limit: int | None, test_li
     mean, std = dataset.normalization()
     np.savez(path, train_x=train.x.numpy(), train_y=train.y.numpy(), test_x=test.x.numpy()[order],
              mean=np.array(mean), std=np.array(std), synthetic=np.array(dataset.synthetic))
-    return Handover(path, order, test.y.clone())
+    return Handover(path, order, test.y.clone(), dataset.provenance(train_limit, test_limit))
 
 
 def read(name: str, path: Path) -> data.Dataset:

@@ -81,6 +81,8 @@ def run_task(task: Task, cancel: threading.Event | None = None,
         where["jobs_in_child"] = len(task.jobs)
     handover = _handover(task.data) if task.data else None
     inputs = {"data": handover.path} if handover else {}
+    if handover:
+        where["data"] = handover.data
     ran: list[Ran] = []
 
     def ended(index: int, outcome: sandbox.Outcome) -> None:

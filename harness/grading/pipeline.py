@@ -49,7 +49,6 @@ def reference_bands(store: Store, settings: Settings, rubric: Rubric, evaluation
 
     if all(e.failure for e in evaluations):
         return {}
-    _same_kind_of_data(store, settings)
     device = devices.resolve_device(settings.device)
     return {run: band.from_records(spread.measure(store, EXPERIMENTS[run], profile=settings.profile,
                                                   seeds=rubric.claims.seeds, data_root=settings.data_root,
@@ -57,17 +56,36 @@ def reference_bands(store: Store, settings: Settings, rubric: Rubric, evaluation
             for run in settings.runs}
 
 
-def _same_kind_of_data(store: Store, settings: Settings) -> None:
-    """A band measured on generated data must not judge real data, nor the other way round; the store
-    keys runs by experiment, seed and code, not by data set, so it is said here."""
-    generated = data.cifar10_is_synthetic(settings.data_root)
-    for record in store.runs(subject="reference", profile=settings.profile.name):
-        if record.experiment in RUNS and record.environment.get("data", {}).get("synthetic", generated) != generated:
-            kinds = {True: "generated (harness data synth)", False: "real"}
+def same_data(store: Store, settings: Settings) -> None:
+    """Refuses to grade when the store's reference band was measured on other data than the data at
+    `settings.data_root`: the store keys runs by experiment, seed and code, not by data set, so this is
+    asked before anything runs (and before any stored run of a student is reused)."""
+    profile = settings.profile
+    here: dict | None = None
+    for record in store.runs(subject="reference", profile=profile.name):
+        stored = record.environment.get("data")
+        if record.experiment not in RUNS or not stored:
+            continue
+        if "fingerprint" in stored:
+            here = here or data.load("cifar10", settings.data_root, download=False).provenance(
+                profile.train_limit.get("cifar10"), profile.test_limit.get("cifar10"))
+            same = stored["fingerprint"] == here["fingerprint"]
+        else:  # stored before runs carried a fingerprint: only the kind of data can be told apart
+            same = stored.get("synthetic") == data.cifar10_is_synthetic(settings.data_root)
+        if not same:
+            now = here or {"synthetic": data.cifar10_is_synthetic(settings.data_root)}
             raise band.OtherData(
-                f"the store holds the {settings.profile.name} profile's reference band measured on "
-                f"{kinds[not generated]} data ({record.environment['data'].get('folder')}), and the data at "
-                f"{settings.data_root} is {kinds[generated]}: grade it with another --store (a store holds one data set)")
+                f"the store holds the {profile.name} profile's reference band measured on {_described(stored)}, "
+                f"and the data at {settings.data_root} is {_described(now, where=False)}: grade it with another --store "
+                "(a store holds one data set)")
+
+
+def _described(provenance: dict, where: bool = True) -> str:
+    kind = "generated data (harness data synth)" if provenance.get("synthetic") else "real data"
+    if "train_samples" not in provenance:
+        return kind
+    images = f"{kind}, {provenance['train_samples']} training and {provenance['test_samples']} test images"
+    return f"{images} in {provenance.get('folder')}" if where else f"other {images}"
 
 
 def stored_bands(store: Store, rubric: Rubric, profile: Profile) -> dict[str, band.Band]:
@@ -89,6 +107,7 @@ def grade_folders(folders: list[Path], *, settings: Settings, rubric: Rubric, st
                   ) -> tuple[list[tuple[Evaluation, Grade]], list[tuple[str, str]]]:
     """The grades, and the jobs the executor gave up on as (label, why): not stored, so a re-run retries them.
     `retry_failed`: run again the jobs whose stored result is a failure."""
+    same_data(store, settings)
     evaluator = Evaluator(settings, store, executor, progress=progress, retry_failed=retry_failed)
     evaluations = evaluator.evaluate_all(folders)
     bands = reference_bands(store, settings, rubric, evaluations, progress.note)

@@ -102,19 +102,46 @@ def test_a_loss_that_became_nan_says_from_which_epoch():
 
 
 def test_a_band_from_generated_data_never_judges_real_data(tmp_path):
+    """A band stored before runs carried a fingerprint: the kind of data is still told apart."""
     from harness.engine.spec import PROFILES
-    from harness.grading.evaluate import Evaluation
-    from harness.grading.pipeline import reference_bands
+    from harness.grading.pipeline import same_data
     from harness.grading.plan import Settings
-    from harness.grading.rubric import load
     from harness.store.database import Store
 
     generated = run(learning(), subject="reference")
     generated.profile = "check"
-    student = Evaluation(tmp_path / "alice", "alice", "h", "check", "bwrap", smoke=run([], subject="h"))
     settings = Settings(profile=PROFILES["check"], data_root=tmp_path / "real", layer="bwrap")
     with Store(tmp_path / "s.sqlite") as store:
         store.save(generated)
-        with pytest.raises(band.OtherData, match="measured on generated .* is real: grade it with another --store"):
-            reference_bands(store, settings, load(), [student], progress=print)
-        assert [r.experiment for r in store.runs()] == ["cw_baseline"]  # nothing was run
+        with pytest.raises(band.OtherData, match="measured on generated .* is real data: grade it with another --store"):
+            same_data(store, settings)
+
+
+def test_a_band_judges_only_runs_on_the_very_data_it_was_measured_on(tmp_path):
+    """Two generated data sets of the same size: the fingerprint of the samples a profile uses tells them
+    apart, and the same files in another folder are the same data."""
+    import shutil
+
+    from harness.engine import data, synthetic
+    from harness.engine.spec import PROFILES
+    from harness.grading.pipeline import same_data
+    from harness.grading.plan import Settings
+    from harness.store.database import Store
+
+    check = PROFILES["check"]
+    for name, seed in (("a", 1), ("b", 2)):
+        synthetic.write_cifar10(tmp_path / name, 40, 20, seed=seed)
+    shutil.copytree(tmp_path / "a", tmp_path / "moved")
+    measured = run(learning(), subject="reference")
+    measured.profile = "check"
+    measured.environment["data"] = data.load("cifar10", tmp_path / "a", download=False).provenance(
+        check.train_limit["cifar10"], check.test_limit["cifar10"])
+    with Store(tmp_path / "s.sqlite") as store:
+        store.save(measured)
+        for same in ("a", "moved"):
+            same_data(store, Settings(profile=check, data_root=tmp_path / same, layer="bwrap"))
+        with pytest.raises(band.OtherData, match=r"measured on generated data \(harness data synth\), 40 training and "
+                                                 r"20 test images in .*/a/cifar-10-batches-py, and the data at .*/b is other generated data"):
+            same_data(store, Settings(profile=check, data_root=tmp_path / "b", layer="bwrap"))
+        other = Settings(profile=PROFILES["quick"], data_root=tmp_path / "b", layer="bwrap")
+        same_data(store, other)  # the quick profile has no band in this store yet
