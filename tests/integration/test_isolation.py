@@ -13,10 +13,10 @@ import pytest
 
 from harness.engine import data
 from harness.engine.spec import PROFILES
-from harness.grading import contract, sandbox
+from harness.grading import band, contract, sandbox
 from harness.grading.evaluate import Evaluator
 from harness.grading.executors import LocalPool
-from harness.grading.grade import grade
+from harness.grading.grade import NOT_ASSESSED, grade
 from harness.grading.plan import Settings
 from harness.grading.rubric import load as load_rubric
 from harness.grading.sandbox import Limits
@@ -126,6 +126,11 @@ def test_nan_during_training_fails_that_run_only(batch):
     assert e.smoke.status == "ok" and e.checks.status == "ok"
     run = e.runs["cw_baseline"]
     assert run.status == "failed" and "non-finite" in run.error and "epoch 1" in run.error
+    # any band will do: a run that went NaN is not judged against it, and the diagnosis says when it went
+    bands = {"cw_baseline": band.from_records([evaluations["correct"].runs["cw_baseline"]] * 2)}
+    outcome = next(i for i in grade(e, load_rubric(), bands).items if i.key == "outcome:cw_baseline")
+    assert outcome.status == NOT_ASSESSED
+    assert outcome.reason.startswith("The loss became NaN or infinite in epoch 1: lower the learning rate")
 
 
 def test_a_submission_neither_sees_the_test_labels_nor_fakes_its_validation(batch):
