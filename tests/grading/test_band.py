@@ -11,11 +11,11 @@ from harness.store.records import RunRecord
 VAL_SAMPLES = 10_000  # the binomial floor stays below the seeds' spread
 
 
-def run(history, status="ok", error="", experiment="cw_baseline", subject="h"):
+def run(history, status="ok", error="", experiment="cw_baseline", subject="h", spec=None):
     """A run from (loss, accuracy, val_loss, val_accuracy) per epoch."""
     rows = [{"epoch": n, **dict(zip(band.CURVES, epoch))} for n, epoch in enumerate(history, start=1)]
     best = max((row["val_accuracy"] for row in rows if row["val_accuracy"] is not None), default=0.0)
-    return RunRecord(experiment=experiment, kind="train", subject=subject, profile="quick", seed=42, spec={},
+    return RunRecord(experiment=experiment, kind="train", subject=subject, profile="quick", seed=42, spec=spec or {},
                      spec_hash="x", harness_version="0", history=rows, metrics={"best_val_accuracy": best},
                      environment={"data": {"dataset": "cifar10", "folder": "/data", "synthetic": True,
                                            "test_samples": VAL_SAMPLES}}, status=status, error=error)
@@ -47,9 +47,19 @@ def test_the_verdict_gives_the_gap_in_spreads_within_the_limit_and_no_diagnosis(
 
 
 def test_a_zero_init_run_that_learns_is_above_a_band_at_chance_and_told_its_init_was_ignored():
-    found = band.outcome(run(learning(), experiment="cw_zeros_init"), CHANCE_BAND, sigmas=3.0)
+    zeros = {"id": "cw_zeros_init", "model_args": {"init_mode": "zeros"}}
+    found = band.outcome(run(learning(), experiment="cw_zeros_init", spec=zeros), CHANCE_BAND, sigmas=3.0)
     assert found.verdict == band.ABOVE and found.gap > 100
     assert "initialization was ignored" in found.diagnosis
+
+
+def test_another_run_that_learns_where_the_reference_is_still_at_chance_is_not_blamed_on_its_init():
+    """In a short profile the reference's slowest SGD run is near chance too (cw_sgd_3e-3: 12% after the
+    quick profile's 3 epochs); a model that learns there has done something else."""
+    sgd = {"id": "cw_sgd_3e-3", "model_args": {}}
+    found = band.outcome(run(learning(), experiment="cw_sgd_3e-3", spec=sgd), CHANCE_BAND, sigmas=3.0)
+    assert found.verdict == band.ABOVE and "initialization" not in found.diagnosis
+    assert "still near chance" in found.diagnosis and "scale its outputs up" in found.diagnosis
 
 
 def test_a_run_at_chance_is_told_it_does_not_learn():
