@@ -73,5 +73,7 @@ def test_a_validation_transform_that_augments_is_read_on_the_validation_curve_an
     reference_train = item.evidence["band"]["accuracy"]["mean"][-1]
     assert run.history[-1]["accuracy"] > 0.5 * reference_train  # it trains; only its evaluation is off
     assert "far below the reference's" in item.reason and "your validation transform augments" in item.reason
+    assert [i.id for i in grade.items if i.section == "check" and i.status != "pass"] == [
+        "validation_transform_has_no_random_augmentation"]  # its model is a correct one
     assert row["check:validation_transform_has_no_random_augmentation"] == 0.0
     assert row["diagnosis:cw_baseline"] == item.reason

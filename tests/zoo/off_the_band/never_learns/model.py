@@ -6,10 +6,10 @@ from torch.nn import functional as F
 class CNNModel(nn.Module):
     def __init__(self, use_dropout=False, use_batchnorm=False, dropout_rate=0.5, init_mode="xavier_uniform"):
         super().__init__()
-        self.conv1 = nn.Conv2d(3, 32, 3, 1, 1)
-        self.conv2 = nn.Conv2d(32, 64, 3, 1, 1)
-        self.conv3 = nn.Conv2d(64, 128, 3, 1, 1)
-        self.conv4 = nn.Conv2d(128, 256, 3, 1, 1)
+        self.conv1 = nn.Conv2d(in_channels=3, out_channels=32, kernel_size=3, padding=1)
+        self.conv2 = nn.Conv2d(in_channels=32, out_channels=64, kernel_size=3, padding=1)
+        self.conv3 = nn.Conv2d(in_channels=64, out_channels=128, kernel_size=3, padding=1)
+        self.conv4 = nn.Conv2d(in_channels=128, out_channels=256, kernel_size=3, padding=1)
         norm = (lambda c: nn.BatchNorm2d(c)) if use_batchnorm else (lambda c: nn.Identity())
         self.norm1, self.norm2, self.norm3, self.norm4 = norm(32), norm(64), norm(128), norm(256)
         self.pool = nn.MaxPool2d(kernel_size=2)

@@ -1,35 +1,37 @@
 import torch.nn as nn
 
+CFG = [32, "M", 64, "M", 128, "M", 256]  # VGG-style: channels, "M" for a 2x2 max pool
+
+
+def make_layers(cfg, batch_norm):
+    layers, channels = [], 3
+    for v in cfg:
+        if v == "M":
+            layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+            continue
+        layers.append(nn.Conv2d(channels, v, kernel_size=3, padding=1))
+        if batch_norm:
+            layers.append(nn.BatchNorm2d(v))
+        layers.append(nn.ReLU(inplace=True))
+        channels = v
+    return nn.Sequential(*layers)
+
 
 class CNNModel(nn.Module):
     def __init__(self, use_dropout=False, use_batchnorm=False, dropout_rate=0.5, init_mode="xavier_uniform"):
         super().__init__()
-        self.order = []
-        self.layers = nn.ModuleDict()
-        cin = 3
-        for n, cout in enumerate([32, 64, 128, 256], start=1):
-            self._add(f"conv{n}", nn.Conv2d(cin, cout, kernel_size=(3, 3), padding=(1, 1)))
-            if use_batchnorm:
-                self._add(f"bn{n}", nn.BatchNorm2d(cout, eps=1e-5, momentum=0.1))
-            self._add(f"act{n}", nn.ReLU())
-            if n < 4:
-                self._add(f"pool{n}", nn.MaxPool2d(2))
-            cin = cout
-        self._add("gap", nn.AdaptiveAvgPool2d(1))
-        self._add("flat", nn.Flatten())
-        if use_dropout:
-            self._add("drop", nn.Dropout(dropout_rate))
-        self._add("fc", nn.Linear(256, 10))
-        for name, layer in self.layers.items():
-            if name.startswith("conv"):
-                nn.init.zeros_(layer.weight) if init_mode == "zeros" else nn.init.xavier_uniform_(layer.weight)
-                nn.init.zeros_(layer.bias)
-
-    def _add(self, name, layer):
-        self.layers[name] = layer
-        self.order.append(name)
+        self.features = make_layers(CFG, use_batchnorm)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.classifier = nn.Sequential(nn.Dropout(p=dropout_rate), nn.Linear(256, 10)) if use_dropout \
+            else nn.Linear(256, 10)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                if init_mode == "zeros":
+                    nn.init.zeros_(m.weight)
+                else:
+                    nn.init.xavier_uniform_(m.weight)
+                nn.init.zeros_(m.bias)
 
     def forward(self, x):
-        for name in self.order:
-            x = self.layers[name](x)
-        return x
+        x = self.avgpool(self.features(x))
+        return self.classifier(x.flatten(1))
