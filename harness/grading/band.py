@@ -131,8 +131,8 @@ def diagnose(record: RunRecord, band: Band, sigmas: float, verdict: str, failed_
                     "every conv weight and bias to 0.")
         # e.g. an SGD run with a small learning rate, which the reference has not got going in a short profile
         return (f"It learns ({best:.0%}) where the reference, under the same settings, is still near chance "
-                f"({mean:.0%}): the model trains faster than the notebook's. Does it scale its outputs up, or add "
-                "a normalization the baseline has not got?")
+                f"({mean:.0%}): the model trains faster than the notebook's. Does it scale its outputs up, start from "
+                "larger weights than xavier_uniform, or add a normalization the baseline has not got?")
     if train <= AT_CHANCE < reference_train:
         return (f"Training accuracy stays at chance ({train:.0%}; the reference reaches {reference_train:.0%}): the "
                 "network does not learn. Are its weights all zero, or is the learning rate far too small?")
