@@ -230,20 +230,18 @@ def run_spec(
     record.started_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     started = time.perf_counter()
     environment = devices.environment(device) | {"precision": precision}
+    if spec.dataset:  # the data the run sees (data.load reads a dataset once per process)
+        environment["data"] = data.load(spec.dataset, data_root, download=download).provenance(
+            profile.train_limit.get(spec.dataset), profile.test_limit.get(spec.dataset))
     if isinstance(spec, TrainSpec):
         effective = profile.apply(spec)
         dataset = data.load(spec.dataset, data_root, download=download)
-        environment["data"] = dataset.provenance(profile.train_limit.get(spec.dataset),
-                                                 profile.test_limit.get(spec.dataset))
         extra = (RunLog(spec.id, effective.epochs),) if progress else ()
         record.history, record.metrics, record.arrays = train_run(
             effective, dataset, profile=profile, components=components, device=device,
             extra_callbacks=extra, precision=precision,
         )
     else:
-        if spec.dataset:
-            environment["data"] = data.load(spec.dataset, data_root, download=download).provenance(
-                profile.train_limit.get(spec.dataset), profile.test_limit.get(spec.dataset))
         seed_everything(spec.seed)
         context = DemoContext(device=device, load=lambda name: data.load(name, data_root, download=download))
         measurement = spec.function(context, **spec.params)

@@ -150,6 +150,7 @@ def test_a_forged_verdict_changes_no_verdict_and_no_metric(graded, forgery):
     run, twin_run = forged.runs["cw_baseline"], twin.runs["cw_baseline"]
     assert run.status == "ok", run.error
     assert run.metrics["best_val_accuracy"] == twin_run.metrics["best_val_accuracy"]
+    assert run.environment["data"] == twin_run.environment["data"]  # recorded by the worker, not the child
 
 
 @pytest.mark.parametrize("forgery", list(EVIDENCE_FORGERIES))
