@@ -20,12 +20,21 @@ CURVES = ("loss", "accuracy", "val_loss", "val_accuracy")
 WITHIN, BELOW, ABOVE = "within", "below", "above"
 CHANCE = 0.1  # ten classes
 AT_CHANCE = CHANCE + 0.05  # the highest accuracy still read as not learning
+GUESSING_LOSS = math.log(1 / CHANCE)  # the cross-entropy of a network that gives every class the same probability
+RISE = 1.1  # a last epoch's loss this many times the first's has risen, beyond an epoch's noise
 # behaviour checks whose failure makes a model score otherwise when it is evaluated, and what each means
 EVALUATION_FAULTS = {
     "validation_transform_has_no_random_augmentation": "your validation transform augments",
     "transforms_return_normalized_tensors": "a transform does not normalize as the statistics say",
     "dropout_inactive_in_eval": "dropout is still active in eval mode",
     "batchnorm_uses_running_statistics_in_eval": "batch norm uses batch statistics in eval mode",
+}
+# behaviour checks whose failure makes a model's outputs larger than the reference's, so its steps overshoot
+SCALE_FAULTS = {"default_init_is_xavier_with_zero_bias": "the conv weights do not start as xavier_uniform"}
+# behaviour checks whose failure lets a model fit its training set more closely than the reference's
+TRAINING_FAULTS = {
+    "dropout_is_active_in_training": "dropout is not active in training",
+    "dropout_rate_and_scaling": "dropout does not drop at the rate asked for",
 }
 
 
@@ -133,19 +142,23 @@ def diagnose(record: RunRecord, band: Band, sigmas: float, verdict: str, failed_
         return (f"It learns ({best:.0%}) where the reference, under the same settings, is still near chance "
                 f"({mean:.0%}): the model trains faster than the notebook's. Does it scale its outputs up, start from "
                 "larger weights than xavier_uniform, or add a normalization the baseline has not got?")
+    overshoot = overshooting([row["loss"] for row in history], band)
+    if overshoot:
+        # the learning rate is the notebook's, so what makes the steps too large is the model's scale
+        faults = named(failed_checks, SCALE_FAULTS)
+        cause = (f"The behaviour checks say why: {faults}." if faults else "Does it start from far larger weights than "
+                 "xavier_uniform (nn.init.normal_ draws with std 1 unless given one), or scale its outputs up?")
+        return (f"{overshoot}: each step at the notebook's learning rate overshoots, the rate is too high for this "
+                f"model's scale. {cause}")
     if train <= AT_CHANCE < reference_train:
         return (f"Training accuracy stays at chance ({train:.0%}; the reference reaches {reference_train:.0%}): the "
                 "network does not learn. Are its weights all zero, or is the learning rate far too small?")
-    losses = [row["loss"] for row in history]
-    if len(losses) >= 2 and losses[-1] > losses[0] and statistics.fmean(band.last("loss")) < band.mean("loss")[0]:
-        return (f"The training loss rises from {losses[0]:.3g} to {losses[-1]:.3g} while the reference's falls: the "
-                "learning rate is too high.")
     train_margin = band.limit(sigmas) * max(_stdev(band.last("accuracy")), band.spread.binomial_se)
-    faults = [EVALUATION_FAULTS[check] for check in failed_checks if check in EVALUATION_FAULTS]
+    faults = named(failed_checks, EVALUATION_FAULTS)
     if verdict == BELOW and faults and train >= reference_train - train_margin:
         return (f"Validation accuracy ({best:.0%}) is far below the reference's ({mean:.0%}) while training accuracy "
                 f"({train:.0%}) is not: the model behaves otherwise when it is evaluated, and the behaviour checks "
-                f"say why: {'; '.join(faults)}.")
+                f"say why: {faults}.")
     if verdict == BELOW and abs(train - reference_train) <= train_margin:
         return (f"Validation accuracy ({best:.0%}) is far below the reference's ({mean:.0%}) while training accuracy "
                 f"({train:.0%}) is as the reference's: the model behaves otherwise when it is evaluated. Is dropout "
@@ -153,9 +166,32 @@ def diagnose(record: RunRecord, band: Band, sigmas: float, verdict: str, failed_
                 "augments, or normalizes otherwise, does the same.")
     gaps = [t - v for t, v in zip(band.last("accuracy"), band.last("val_accuracy"))]
     if train - val > statistics.fmean(gaps) + band.limit(sigmas) * max(_stdev(gaps), band.spread.binomial_se):
+        faults = named(failed_checks, TRAINING_FAULTS)
+        cause = f"The behaviour checks say why: {faults}." if faults else "Is the dropout active in training?"
         return (f"Training accuracy ({train:.0%}) is {train - val:.0%} above validation accuracy ({val:.0%}), against "
-                f"{statistics.fmean(gaps):.0%} for the reference: it overfits. Is the dropout active in training?")
+                f"{statistics.fmean(gaps):.0%} for the reference: it overfits. {cause}")
     return plainly
+
+
+def named(failed_checks: Sequence[str], faults: dict[str, str]) -> str:
+    """What the failed checks among `faults` mean, in words; '' when none of them failed."""
+    return "; ".join(faults[check] for check in failed_checks if check in faults)
+
+
+def overshooting(losses: Sequence[float], band: Band) -> str:
+    """Where the reference's training loss falls: a run's that rises, or ends above twice the loss of guessing
+    (confidently wrong predictions), in words; '' otherwise. A network that does not learn stays at the loss of
+    guessing, so it is not mistaken for one that overshoots."""
+    reference = statistics.fmean(band.last("loss"))
+    if reference >= band.mean("loss")[0]:
+        return ""
+    if len(losses) >= 2 and losses[-1] > RISE * losses[0]:
+        return (f"The training loss rises from {losses[0]:.3g} to {losses[-1]:.3g} while the reference's falls to "
+                f"{reference:.2g}")
+    if losses[-1] > 2 * GUESSING_LOSS and reference < GUESSING_LOSS:
+        return (f"The training loss ends at {losses[-1]:.3g}, far above the {GUESSING_LOSS:.2f} of a network that "
+                f"guesses, while the reference's falls to {reference:.2g}")
+    return ""
 
 
 def _finite(value: float | None) -> bool:

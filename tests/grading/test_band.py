@@ -67,10 +67,30 @@ def test_a_run_at_chance_is_told_it_does_not_learn():
     assert found.verdict == band.BELOW and "does not learn" in found.diagnosis
 
 
-def test_a_training_loss_that_rises_is_a_learning_rate_too_high():
+def test_a_training_loss_that_rises_is_a_learning_rate_too_high_for_the_model():
     rising = [(2.0, 0.3, 2.0, 0.3), (2.4, 0.25, 2.5, 0.25), (3.1, 0.2, 3.2, 0.2)]
     found = band.outcome(run(rising), BAND, sigmas=3.0)
-    assert found.verdict == band.BELOW and "learning rate is too high" in found.diagnosis
+    assert found.verdict == band.BELOW and found.diagnosis.startswith("The training loss rises from 2 to 3.1")
+    assert "rate is too high for this model's scale" in found.diagnosis and "nn.init.normal_" in found.diagnosis
+    named = band.outcome(run(rising), BAND, sigmas=3.0, failed_checks=["default_init_is_xavier_with_zero_bias"])
+    assert named.diagnosis.endswith("The behaviour checks say why: the conv weights do not start as xavier_uniform.")
+
+
+def test_a_loss_far_above_guessing_overshoots_even_at_chance_accuracy_and_in_one_epoch():
+    """Weights drawn with std 1 (nn.init.normal_'s default): the logits are huge and confidently wrong, so the
+    loss is far above the 2.30 of a network that guesses while the accuracy is at chance; it does learn."""
+    for history in ([(15166.0, 0.07, 8000.0, 0.3)], [(175.0, 0.1, 150.0, 0.09), (121.0, 0.11, 130.0, 0.08)]):
+        found = band.outcome(run(history), BAND, sigmas=3.0)
+        assert found.verdict == band.BELOW, history
+        assert "far above the 2.30 of a network that guesses" in found.diagnosis
+        assert "does not learn" not in found.diagnosis
+
+
+def test_a_loss_that_stays_at_guessing_or_barely_moves_is_not_overshooting():
+    flat = [(2.3026, 0.1, 2.3026, 0.1), (2.3027, 0.1, 2.3026, 0.1), (2.3029, 0.1, 2.3026, 0.1)]
+    assert "does not learn" in band.outcome(run(flat), BAND, sigmas=3.0).diagnosis
+    rising = [(2.0, 0.3, 2.0, 0.3), (2.4, 0.25, 2.5, 0.25), (3.1, 0.2, 3.2, 0.2)]
+    assert band.overshooting([row[0] for row in rising], CHANCE_BAND) == ""  # the reference's loss does not fall
 
 
 def test_validation_far_below_while_training_is_normal_points_at_what_changes_in_evaluation():
@@ -90,12 +110,15 @@ def test_validation_far_below_is_put_down_to_the_failed_behaviour_checks_that_ch
     assert "dropout" not in found.diagnosis  # a check that passed is not a suspect
     fitter = [(loss, train + 0.2, val_loss, val) for loss, train, val_loss, val in history]  # trains better, still
     assert "your validation transform augments" in band.outcome(run(fitter), BAND, sigmas=3.0, failed_checks=failed).diagnosis
-    assert set(band.EVALUATION_FAULTS) <= set(check_ids())
+    assert set(band.EVALUATION_FAULTS) | set(band.TRAINING_FAULTS) | set(band.SCALE_FAULTS) <= set(check_ids())
 
 
 def test_a_train_val_gap_far_wider_than_the_references_is_overfitting():
     found = band.outcome(run(learning(shift=-0.1, train_shift=0.35)), BAND, sigmas=3.0)
     assert found.verdict == band.BELOW and "overfits" in found.diagnosis and "dropout" in found.diagnosis
+    named = band.outcome(run(learning(shift=-0.1, train_shift=0.35)), BAND, sigmas=3.0,
+                         failed_checks=["dropout_is_active_in_training", "strategy_2_is_stronger_than_strategy_1"])
+    assert named.diagnosis.endswith("it overfits. The behaviour checks say why: dropout is not active in training.")
 
 
 def test_a_gap_no_rule_explains_is_stated_plainly():

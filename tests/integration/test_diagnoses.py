@@ -1,11 +1,13 @@
 """A run off the reference band is diagnosed from its curves, end to end: submissions with a defect are
-graded through the sandbox against the band the reference measures on the same data (check profile,
+graded through the sandbox against the band the reference measures on the same data (quick profile,
 generated data, cw_baseline only), and the sentence reaches the gradebook.
 
-tests/zoo/off_the_band holds the defects a one-epoch run can show: a network that never learns (every
-run's convolutions start at zero) and a validation transform that augments. A run that goes NaN is the
-isolation batch's `nan_in_training` (test_isolation.py); rising training loss and overfitting need more
-than one epoch and are tested on constructed curves (tests/grading/test_band.py).
+tests/zoo/off_the_band holds the defects a short run shows: a network that never learns (every run's
+convolutions start at zero), a validation transform that augments, and conv weights drawn with std 1,
+whose loss stays far above guessing (at one epoch it sits on the edge of the check profile's wide
+band, hence quick). A run that goes NaN is the isolation batch's `nan_in_training`
+(test_isolation.py). Overfitting is tested on constructed curves only (tests/grading/test_band.py):
+generated data does not overfit, even in 40 epochs with half its labels drawn at random.
 """
 
 from pathlib import Path
@@ -28,7 +30,7 @@ pytestmark = pytest.mark.sandbox
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, synth_root):
-    settings = Settings(profile=PROFILES["check"], data_root=synth_root, layer=sandbox.available_layers()[0],
+    settings = Settings(profile=PROFILES["quick"], data_root=synth_root, layer=sandbox.available_layers()[0],
                         runs=("cw_baseline",))
     folders = sorted(OFF_THE_BAND.iterdir())
     with Store(tmp_path_factory.mktemp("diagnoses") / "store.sqlite") as store, LocalPool(2) as pool:
@@ -44,7 +46,7 @@ def _outcome(grade):
 
 
 def test_the_folder_holds_the_defects_this_test_names():
-    assert sorted(p.name for p in OFF_THE_BAND.iterdir()) == ["never_learns", "validation_recoloured"]
+    assert sorted(p.name for p in OFF_THE_BAND.iterdir()) == ["never_learns", "validation_recoloured", "weights_drawn_with_std_1"]
 
 
 def test_a_network_that_never_learns_is_below_the_band_and_said_to_stay_at_chance(graded):
@@ -76,4 +78,14 @@ def test_a_validation_transform_that_augments_is_read_on_the_validation_curve_an
     assert [i.id for i in grade.items if i.section == "check" and i.status != "pass"] == [
         "validation_transform_has_no_random_augmentation"]  # its model is a correct one
     assert row["check:validation_transform_has_no_random_augmentation"] == 0.0
+    assert row["diagnosis:cw_baseline"] == item.reason
+
+
+def test_weights_drawn_with_std_1_are_told_their_loss_is_far_above_guessing(graded):
+    evaluation, grade, row = graded["weights_drawn_with_std_1"]
+    losses = [epoch["loss"] for epoch in evaluation.runs["cw_baseline"].history]
+    item = _outcome(grade)
+    assert item.evidence["verdict"] == band.BELOW and losses[-1] > 10 * band.GUESSING_LOSS, losses
+    assert item.reason.startswith("The training loss ends at")
+    assert item.reason.endswith("The behaviour checks say why: the conv weights do not start as xavier_uniform.")
     assert row["diagnosis:cw_baseline"] == item.reason
