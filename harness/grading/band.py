@@ -22,6 +22,7 @@ CHANCE = 0.1  # ten classes
 AT_CHANCE = CHANCE + 0.05  # the highest accuracy still read as not learning
 GUESSING_LOSS = math.log(1 / CHANCE)  # the cross-entropy of a network that gives every class the same probability
 RISE = 1.1  # a last epoch's loss this many times the first's has risen, beyond an epoch's noise
+OVERFIT = 0.10  # a train/validation gap at least this much wider than the reference's is overfitting, not noise
 # behaviour checks whose failure makes a model score otherwise when it is evaluated, and what each means
 EVALUATION_FAULTS = {
     "validation_transform_has_no_random_augmentation": "your validation transform augments",
@@ -29,8 +30,8 @@ EVALUATION_FAULTS = {
     "dropout_inactive_in_eval": "dropout is still active in eval mode",
     "batchnorm_uses_running_statistics_in_eval": "batch norm uses batch statistics in eval mode",
 }
-# behaviour checks whose failure makes a model's outputs larger than the reference's, so its steps overshoot
-SCALE_FAULTS = {"default_init_is_xavier_with_zero_bias": "the conv weights do not start as xavier_uniform"}
+# behaviour checks whose failure makes a model start otherwise than the reference: stuck, or overshooting
+INIT_FAULTS = {"default_init_is_xavier_with_zero_bias": "the conv weights do not start as xavier_uniform"}
 # behaviour checks whose failure lets a model fit its training set more closely than the reference's
 TRAINING_FAULTS = {
     "dropout_is_active_in_training": "dropout is not active in training",
@@ -114,13 +115,15 @@ def outcome(record: RunRecord, band: Band, sigmas: float, failed_checks: Sequenc
     return Outcome(verdict, gap, limit, reproduced, diagnosis)
 
 
-def non_finite(record: RunRecord) -> str:
+def non_finite(record: RunRecord, failed_checks: Sequence[str] = ()) -> str:
     """For a run that failed on a NaN or infinite loss: the sentence saying from which epoch ('' otherwise)."""
     if "non-finite" not in record.error:
         return ""
     finite = [row for row in record.history if all(_finite(row.get(m, 0.0)) for m in CURVES)]
-    return (f"The loss became NaN or infinite in epoch {len(finite) + 1}: lower the learning rate, or look for a "
-            "division or log of zero in the model.")
+    faults = named(failed_checks, INIT_FAULTS)
+    return (f"The loss became NaN or infinite in epoch {len(finite) + 1}: look for a division or log of zero in the "
+            "model, or for outputs so large that the notebook's learning rate overshoots (weights far larger than "
+            "xavier_uniform's, outputs scaled up)." + (f" The behaviour checks point at: {faults}." if faults else ""))
 
 
 def diagnose(record: RunRecord, band: Band, sigmas: float, verdict: str, failed_checks: Sequence[str] = ()) -> str:
@@ -145,14 +148,17 @@ def diagnose(record: RunRecord, band: Band, sigmas: float, verdict: str, failed_
     overshoot = overshooting([row["loss"] for row in history], band)
     if overshoot:
         # the learning rate is the notebook's, so what makes the steps too large is the model's scale
-        faults = named(failed_checks, SCALE_FAULTS)
+        faults = named(failed_checks, INIT_FAULTS)
         cause = (f"The behaviour checks say why: {faults}." if faults else "Does it start from far larger weights than "
                  "xavier_uniform (nn.init.normal_ draws with std 1 unless given one), or scale its outputs up?")
         return (f"{overshoot}: each step at the notebook's learning rate overshoots, the rate is too high for this "
                 f"model's scale. {cause}")
     if train <= AT_CHANCE < reference_train:
+        faults = named(failed_checks, INIT_FAULTS)
+        cause = (f"The behaviour checks say why: {faults}." if faults else
+                 "Are its weights all zero, or is the learning rate far too small?")
         return (f"Training accuracy stays at chance ({train:.0%}; the reference reaches {reference_train:.0%}): the "
-                "network does not learn. Are its weights all zero, or is the learning rate far too small?")
+                f"network does not learn. {cause}")
     train_margin = band.limit(sigmas) * max(_stdev(band.last("accuracy")), band.spread.binomial_se)
     faults = named(failed_checks, EVALUATION_FAULTS)
     if verdict == BELOW and faults and train >= reference_train - train_margin:
@@ -165,12 +171,26 @@ def diagnose(record: RunRecord, band: Band, sigmas: float, verdict: str, failed_
                 "still active in eval mode, or batch norm using batch statistics there? A validation transform that "
                 "augments, or normalizes otherwise, does the same.")
     gaps = [t - v for t, v in zip(band.last("accuracy"), band.last("val_accuracy"))]
-    if train - val > statistics.fmean(gaps) + band.limit(sigmas) * max(_stdev(gaps), band.spread.binomial_se):
-        faults = named(failed_checks, TRAINING_FAULTS)
-        cause = f"The behaviour checks say why: {faults}." if faults else "Is the dropout active in training?"
+    wider = train - val - statistics.fmean(gaps)
+    if wider >= max(OVERFIT, band.limit(sigmas) * max(_stdev(gaps), band.spread.binomial_se)):
         return (f"Training accuracy ({train:.0%}) is {train - val:.0%} above validation accuracy ({val:.0%}), against "
-                f"{statistics.fmean(gaps):.0%} for the reference: it overfits. {cause}")
-    return plainly
+                f"{statistics.fmean(gaps):.0%} for the reference: it overfits. "
+                + _overfitting_cause(record, failed_checks))
+    faults = named(failed_checks, {**INIT_FAULTS, **EVALUATION_FAULTS, **TRAINING_FAULTS})
+    return f"{plainly} The behaviour checks that failed may say why: {faults}." if faults else plainly
+
+
+def _overfitting_cause(record: RunRecord, failed_checks: Sequence[str]) -> str:
+    """What keeps this run from fitting its training set as closely as it does: the failed checks that say, else
+    what the run's spec adds to the baseline."""
+    faults = named(failed_checks, TRAINING_FAULTS)
+    if faults:
+        return f"The behaviour checks say why: {faults}."
+    if record.spec.get("model_args", {}).get("use_dropout"):
+        return "Is the dropout active in training?"
+    if (record.spec.get("inputs") or {}).get("pipeline"):
+        return "Do your training transforms augment as the strategy says?"
+    return "Does the model have more parameters than the given CNN?"
 
 
 def named(failed_checks: Sequence[str], faults: dict[str, str]) -> str:
@@ -186,12 +206,17 @@ def overshooting(losses: Sequence[float], band: Band) -> str:
     if reference >= band.mean("loss")[0]:
         return ""
     if len(losses) >= 2 and losses[-1] > RISE * losses[0]:
-        return (f"The training loss rises from {losses[0]:.3g} to {losses[-1]:.3g} while the reference's falls to "
-                f"{reference:.2g}")
+        return (f"The training loss rises from {_loss(losses[0])} to {_loss(losses[-1])} while the reference's falls "
+                f"to {reference:.2g}")
     if losses[-1] > 2 * GUESSING_LOSS and reference < GUESSING_LOSS:
-        return (f"The training loss ends at {losses[-1]:.3g}, far above the {GUESSING_LOSS:.2f} of a network that "
+        return (f"The training loss ends at {_loss(losses[-1])}, far above the {GUESSING_LOSS:.2f} of a network that "
                 f"guesses, while the reference's falls to {reference:.2g}")
     return ""
+
+
+def _loss(value: float) -> str:
+    """A loss as a student reads it: 1,846 rather than 1.85e+03."""
+    return f"{value:,.0f}" if value >= 1000 else f"{value:.3g}"
 
 
 def _finite(value: float | None) -> bool:

@@ -79,10 +79,13 @@ def test_a_training_loss_that_rises_is_a_learning_rate_too_high_for_the_model():
 def test_a_loss_far_above_guessing_overshoots_even_at_chance_accuracy_and_in_one_epoch():
     """Weights drawn with std 1 (nn.init.normal_'s default): the logits are huge and confidently wrong, so the
     loss is far above the 2.30 of a network that guesses while the accuracy is at chance; it does learn."""
-    for history in ([(15166.0, 0.07, 8000.0, 0.3)], [(175.0, 0.1, 150.0, 0.09), (121.0, 0.11, 130.0, 0.08)]):
+    cases = {"15,166": [(15166.0, 0.07, 8000.0, 0.3)],  # written out, not 1.52e+04
+             "121": [(175.0, 0.1, 150.0, 0.09), (121.0, 0.11, 130.0, 0.08)]}
+    for last, history in cases.items():
         found = band.outcome(run(history), BAND, sigmas=3.0)
         assert found.verdict == band.BELOW, history
-        assert "far above the 2.30 of a network that guesses" in found.diagnosis
+        assert found.diagnosis.startswith(f"The training loss ends at {last}, far above the 2.30 of a network that "
+                                          "guesses, while the reference's falls to 1.2")
         assert "does not learn" not in found.diagnosis
 
 
@@ -110,15 +113,35 @@ def test_validation_far_below_is_put_down_to_the_failed_behaviour_checks_that_ch
     assert "dropout" not in found.diagnosis  # a check that passed is not a suspect
     fitter = [(loss, train + 0.2, val_loss, val) for loss, train, val_loss, val in history]  # trains better, still
     assert "your validation transform augments" in band.outcome(run(fitter), BAND, sigmas=3.0, failed_checks=failed).diagnosis
-    assert set(band.EVALUATION_FAULTS) | set(band.TRAINING_FAULTS) | set(band.SCALE_FAULTS) <= set(check_ids())
+    assert set(band.EVALUATION_FAULTS) | set(band.TRAINING_FAULTS) | set(band.INIT_FAULTS) <= set(check_ids())
 
 
-def test_a_train_val_gap_far_wider_than_the_references_is_overfitting():
-    found = band.outcome(run(learning(shift=-0.1, train_shift=0.35)), BAND, sigmas=3.0)
-    assert found.verdict == band.BELOW and "overfits" in found.diagnosis and "dropout" in found.diagnosis
-    named = band.outcome(run(learning(shift=-0.1, train_shift=0.35)), BAND, sigmas=3.0,
+def test_a_train_val_gap_far_wider_than_the_references_is_overfitting_and_asked_about_what_the_run_adds():
+    overfit = learning(shift=-0.1, train_shift=0.35)
+    questions = {"cw_dropout": ({"model_args": {"use_dropout": True}}, "Is the dropout active in training?"),
+                 "cw_aug1": ({"inputs": {"pipeline": "train_transform_1"}},
+                             "Do your training transforms augment as the strategy says?"),
+                 "cw_baseline": ({"inputs": {"pipeline": None}},
+                                 "Does the model have more parameters than the given CNN?")}
+    for experiment, (spec, question) in questions.items():
+        found = band.outcome(run(overfit, experiment=experiment, spec=spec), BAND, sigmas=3.0)
+        assert found.verdict == band.BELOW and found.diagnosis.endswith(f"it overfits. {question}"), experiment
+    named = band.outcome(run(overfit, spec=questions["cw_dropout"][0]), BAND, sigmas=3.0,
                          failed_checks=["dropout_is_active_in_training", "strategy_2_is_stronger_than_strategy_1"])
     assert named.diagnosis.endswith("it overfits. The behaviour checks say why: dropout is not active in training.")
+
+
+def test_a_few_points_of_train_val_gap_are_not_overfitting_however_tight_the_band():
+    """Batch norm rescues weights drawn with std 1 (quick profile, generated data): 87% training and 84%
+    validation accuracy, where all three reference seeds end at 100% and 99.5%. The band is so tight that
+    3 points are many spreads, but no network is called overfitting for that."""
+    tight = band.from_records([run([(0.5, 0.9, 0.3, 0.98), (0.1, 1.0, 0.05, 0.995)])] * 3)
+    found = band.outcome(run([(9.0, 0.4, 3.0, 0.6), (0.6, 0.87, 0.5, 0.84)]), tight, sigmas=3.0)
+    assert found.verdict == band.BELOW and found.diagnosis.startswith("Best validation accuracy 84.0% is below")
+    failed = ["default_init_is_xavier_with_zero_bias", "strategy_2_is_stronger_than_strategy_1"]
+    named = band.outcome(run([(9.0, 0.4, 3.0, 0.6), (0.6, 0.87, 0.5, 0.84)]), tight, sigmas=3.0, failed_checks=failed)
+    assert named.diagnosis.endswith("(3 seeds). The behaviour checks that failed may say why: the conv weights do not "
+                                    "start as xavier_uniform.")
 
 
 def test_a_gap_no_rule_explains_is_stated_plainly():
@@ -132,6 +155,9 @@ def test_a_loss_that_became_nan_says_from_which_epoch():
     stored = run([*learning(epochs=1), (None, None, None, None)], status="failed",  # NaN comes back as null
                  error="training produced a non-finite loss (nan) in epoch 2")
     assert "in epoch 2" in band.non_finite(stored)
+    assert "division or log of zero" in band.non_finite(failed) and "checks" not in band.non_finite(failed)
+    named = band.non_finite(failed, ["default_init_is_xavier_with_zero_bias", "dropout_rate_and_scaling"])
+    assert named.endswith("The behaviour checks point at: the conv weights do not start as xavier_uniform.")
 
 
 def test_a_band_from_generated_data_never_judges_real_data(tmp_path):

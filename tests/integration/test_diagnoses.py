@@ -56,6 +56,7 @@ def test_a_network_that_never_learns_is_below_the_band_and_said_to_stay_at_chanc
     item = _outcome(grade)
     assert item.evidence["verdict"] == band.BELOW and item.evidence["reference_mean"] > 0.5
     assert item.reason.startswith("Training accuracy stays at chance")
+    assert item.reason.endswith("The behaviour checks say why: the conv weights do not start as xavier_uniform.")
     assert row["outcome:cw_baseline"] == "below" and row["diagnosis:cw_baseline"] == item.reason
 
 
