@@ -128,64 +128,109 @@ def non_finite(record: RunRecord, failed_checks: Sequence[str] = ()) -> str:
 
 def diagnose(record: RunRecord, band: Band, sigmas: float, verdict: str, failed_checks: Sequence[str] = ()) -> str:
     """What the curves say went wrong, the first rule that matches; a plain statement of the gap if none does."""
-    history = record.history
     best, mean = record.metrics[METRIC], band.spread.mean
     plainly = (f"Best validation accuracy {best:.1%} is {verdict} the reference's {mean:.1%} ± {band.scale:.1%} "
                f"({band.seeds} seeds).")
-    if not history or any(metric not in history[-1] for metric in CURVES):
+    if not record.history or any(metric not in record.history[-1] for metric in CURVES):
         return plainly
-    train, val = history[-1]["accuracy"], history[-1]["val_accuracy"]
-    reference_train = statistics.fmean(band.last("accuracy"))
-    if verdict == ABOVE and mean <= AT_CHANCE:
-        if record.spec.get("model_args", {}).get("init_mode") == "zeros":
-            return (f"It learns ({best:.0%} against the reference's {mean:.0%}), but a network whose convolutions all "
-                    "start at zero cannot: the initialization was ignored. CNNModel(init_mode='zeros') should set "
-                    "every conv weight and bias to 0.")
-        # e.g. an SGD run with a small learning rate, which the reference has not got going in a short profile
-        return (f"It learns ({best:.0%}) where the reference, under the same settings, is still near chance "
-                f"({mean:.0%}): the model trains faster than the notebook's. Does it scale its outputs up, start from "
-                "larger weights than xavier_uniform, or add a normalization the baseline has not got?")
-    overshoot = overshooting([row["loss"] for row in history], band)
-    if overshoot:
-        # the learning rate is the notebook's, so what makes the steps too large is the model's scale
-        faults = named(failed_checks, INIT_FAULTS)
-        cause = (f"The behaviour checks say why: {faults}." if faults else "Does it start from far larger weights than "
-                 "xavier_uniform (nn.init.normal_ draws with std 1 unless given one), or scale its outputs up?")
-        return (f"{overshoot}: each step at the notebook's learning rate overshoots, the rate is too high for this "
-                f"model's scale. {cause}")
-    if train <= AT_CHANCE < reference_train:
-        faults = named(failed_checks, INIT_FAULTS)
-        cause = (f"The behaviour checks say why: {faults}." if faults else
-                 "Are its weights all zero, or is the learning rate far too small?")
-        return (f"Training accuracy stays at chance ({train:.0%}; the reference reaches {reference_train:.0%}): the "
-                f"network does not learn. {cause}")
-    train_margin = band.limit(sigmas) * max(_stdev(band.last("accuracy")), band.spread.binomial_se)
-    faults = named(failed_checks, EVALUATION_FAULTS)
-    if verdict == BELOW and faults and train >= reference_train - train_margin:
-        return (f"Validation accuracy ({best:.0%}) is far below the reference's ({mean:.0%}) while training accuracy "
-                f"({train:.0%}) is not: the model behaves otherwise when it is evaluated, and the behaviour checks "
-                f"say why: {faults}.")
-    if verdict == BELOW and abs(train - reference_train) <= train_margin:
-        return (f"Validation accuracy ({best:.0%}) is far below the reference's ({mean:.0%}) while training accuracy "
-                f"({train:.0%}) is as the reference's: the model behaves otherwise when it is evaluated. Is dropout "
-                "still active in eval mode, or batch norm using batch statistics there? A validation transform that "
-                "augments, or normalizes otherwise, does the same.")
-    gaps = [t - v for t, v in zip(band.last("accuracy"), band.last("val_accuracy"))]
-    wider = train - val - statistics.fmean(gaps)
-    if wider >= max(OVERFIT, band.limit(sigmas) * max(_stdev(gaps), band.spread.binomial_se)):
-        return (f"Training accuracy ({train:.0%}) is {train - val:.0%} above validation accuracy ({val:.0%}), against "
-                f"{statistics.fmean(gaps):.0%} for the reference: it overfits. "
-                + _overfitting_cause(record, failed_checks))
+    reading = _Reading(record, band, sigmas, verdict, tuple(failed_checks))
+    for rule in (_learns_where_the_reference_cannot, _overshoots, _stays_at_chance, _evaluated_otherwise, _overfits):
+        if sentence := rule(reading):
+            return sentence
     faults = named(failed_checks, {**INIT_FAULTS, **EVALUATION_FAULTS, **TRAINING_FAULTS})
     return f"{plainly} The behaviour checks that failed may say why: {faults}." if faults else plainly
 
 
-def _overfitting_cause(record: RunRecord, failed_checks: Sequence[str]) -> str:
-    """What keeps this run from fitting its training set as closely as it does: the failed checks that say, else
-    what the run's spec adds to the baseline."""
-    faults = named(failed_checks, TRAINING_FAULTS)
-    if faults:
-        return f"The behaviour checks say why: {faults}."
+@dataclass(frozen=True)
+class _Reading:
+    """A run off the band, with what every diagnosis rule reads of it."""
+
+    record: RunRecord
+    band: Band
+    sigmas: float
+    verdict: str
+    failed_checks: tuple[str, ...]
+
+    @property
+    def best(self) -> float:
+        return self.record.metrics[METRIC]
+
+    @property
+    def train(self) -> float:
+        return self.record.history[-1]["accuracy"]
+
+    @property
+    def val(self) -> float:
+        return self.record.history[-1]["val_accuracy"]
+
+    @property
+    def reference_train(self) -> float:
+        return statistics.fmean(self.band.last("accuracy"))
+
+
+def _learns_where_the_reference_cannot(r: _Reading) -> str:
+    mean = r.band.spread.mean
+    if r.verdict != ABOVE or mean > AT_CHANCE:
+        return ""
+    if r.record.spec.get("model_args", {}).get("init_mode") == "zeros":
+        return (f"It learns ({r.best:.0%} against the reference's {mean:.0%}), but a network whose convolutions all "
+                "start at zero cannot: the initialization was ignored. CNNModel(init_mode='zeros') should set "
+                "every conv weight and bias to 0.")
+    # e.g. an SGD run with a small learning rate, which the reference has not got going in a short profile
+    return (f"It learns ({r.best:.0%}) where the reference, under the same settings, is still near chance "
+            f"({mean:.0%}): the model trains faster than the notebook's. Does it scale its outputs up, start from "
+            "larger weights than xavier_uniform, or add a normalization the baseline has not got?")
+
+
+def _overshoots(r: _Reading) -> str:
+    overshoot = overshooting([row["loss"] for row in r.record.history], r.band)
+    if not overshoot:
+        return ""
+    # the learning rate is the notebook's, so what makes the steps too large is the model's scale
+    return (f"{overshoot}: each step at the notebook's learning rate overshoots, the rate is too high for this "
+            "model's scale. " + because(r.failed_checks, INIT_FAULTS, "Does it start from far larger weights than "
+                                        "xavier_uniform (nn.init.normal_ draws with std 1 unless given one), or scale "
+                                        "its outputs up?"))
+
+
+def _stays_at_chance(r: _Reading) -> str:
+    if not r.train <= AT_CHANCE < r.reference_train:
+        return ""
+    return (f"Training accuracy stays at chance ({r.train:.0%}; the reference reaches {r.reference_train:.0%}): the "
+            "network does not learn. " + because(r.failed_checks, INIT_FAULTS, "Are its weights all zero, or is the "
+                                                 "learning rate far too small?"))
+
+
+def _evaluated_otherwise(r: _Reading) -> str:
+    """Validation far below while training is not: the model behaves otherwise in eval mode."""
+    if r.verdict != BELOW:
+        return ""
+    margin = r.band.limit(r.sigmas) * max(_stdev(r.band.last("accuracy")), r.band.spread.binomial_se)
+    below = (f"Validation accuracy ({r.best:.0%}) is far below the reference's ({r.band.spread.mean:.0%}) while "
+             f"training accuracy ({r.train:.0%})")
+    faults = named(r.failed_checks, EVALUATION_FAULTS)
+    if faults and r.train >= r.reference_train - margin:
+        return (f"{below} is not: the model behaves otherwise when it is evaluated, and the behaviour checks say why: "
+                f"{faults}.")
+    if abs(r.train - r.reference_train) <= margin:
+        return (f"{below} is as the reference's: the model behaves otherwise when it is evaluated. Is dropout still "
+                "active in eval mode, or batch norm using batch statistics there? A validation transform that "
+                "augments, or normalizes otherwise, does the same.")
+    return ""
+
+
+def _overfits(r: _Reading) -> str:
+    gaps = [t - v for t, v in zip(r.band.last("accuracy"), r.band.last("val_accuracy"))]
+    wider = r.train - r.val - statistics.fmean(gaps)
+    if wider < max(OVERFIT, r.band.limit(r.sigmas) * max(_stdev(gaps), r.band.spread.binomial_se)):
+        return ""
+    return (f"Training accuracy ({r.train:.0%}) is {r.train - r.val:.0%} above validation accuracy ({r.val:.0%}), "
+            f"against {statistics.fmean(gaps):.0%} for the reference: it overfits. "
+            + because(r.failed_checks, TRAINING_FAULTS, _what_it_adds(r.record)))
+
+
+def _what_it_adds(record: RunRecord) -> str:
+    """The question for a run that overfits: is what its spec adds to the baseline against overfitting at work?"""
     if record.spec.get("model_args", {}).get("use_dropout"):
         return "Is the dropout active in training?"
     if (record.spec.get("inputs") or {}).get("pipeline"):
@@ -196,6 +241,12 @@ def _overfitting_cause(record: RunRecord, failed_checks: Sequence[str]) -> str:
 def named(failed_checks: Sequence[str], faults: dict[str, str]) -> str:
     """What the failed checks among `faults` mean, in words; '' when none of them failed."""
     return "; ".join(faults[check] for check in failed_checks if check in faults)
+
+
+def because(failed_checks: Sequence[str], faults: dict[str, str], question: str) -> str:
+    """The failed checks among `faults` as the cause, in a sentence; the question to look into when none failed."""
+    found = named(failed_checks, faults)
+    return f"The behaviour checks say why: {found}." if found else question
 
 
 def overshooting(losses: Sequence[float], band: Band) -> str:

@@ -140,7 +140,8 @@ def _outcome_items(evaluation: Evaluation, rubric: Rubric, bands: dict[str, Band
             continue
         if reference is None or record is None or record.status != "ok":
             why = ("there is no reference band for this profile" if reference is None else
-                   band.non_finite(record, failed_checks) or "the run did not finish" if record is not None else "the run did not run")
+                   band.non_finite(record, failed_checks) or "the run did not finish" if record is not None else
+                   "the run did not run")
             items.append(Item("outcome", run, title, 0.0, points, NOT_ASSESSED, why))
             continue
         found = band.outcome(record, reference, rubric.outcomes.sigmas, failed_checks)
