@@ -220,9 +220,11 @@ def _evaluated_otherwise(r: _Reading) -> str:
 
 
 def _overfits(r: _Reading) -> str:
+    """A train/validation gap far wider than the reference's, in a run whose validation falls short (one that
+    validates above the band has not overfitted, however well it fits its training set)."""
     gaps = [t - v for t, v in zip(r.band.last("accuracy"), r.band.last("val_accuracy"))]
     wider = r.train - r.val - statistics.fmean(gaps)
-    if wider < max(OVERFIT, r.band.limit(r.sigmas) * max(_stdev(gaps), r.band.spread.binomial_se)):
+    if r.verdict != BELOW or wider < max(OVERFIT, r.band.limit(r.sigmas) * max(_stdev(gaps), r.band.spread.binomial_se)):
         return ""
     return (f"Training accuracy ({r.train:.0%}) is {r.train - r.val:.0%} above validation accuracy ({r.val:.0%}), "
             f"against {statistics.fmean(gaps):.0%} for the reference: it overfits. "
