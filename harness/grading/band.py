@@ -57,6 +57,7 @@ class Band:
     curves: dict[str, tuple[tuple[float, ...], ...]]  # metric -> one per-epoch series per seed
     spread: Spread  # of METRIC over the seeds
     data: str  # which data the reference ran on, in words
+    model_args: dict  # the reference's, e.g. its dropout rate
 
     @property
     def seeds(self) -> int:
@@ -92,7 +93,8 @@ def from_records(records: Sequence[RunRecord]) -> Band:
     if data.get("folder"):
         source += f" in {data['folder']}"
     curves = {metric: tuple(tuple(row[metric] for row in r.history) for r in records) for metric in CURVES}
-    return Band(first.experiment, first.profile, curves, Spread.of(list(records)), source)
+    return Band(first.experiment, first.profile, curves, Spread.of(list(records)), source,
+                dict(first.spec.get("model_args", {})))
 
 
 @dataclass(frozen=True)
@@ -137,8 +139,23 @@ def diagnose(record: RunRecord, band: Band, sigmas: float, verdict: str, failed_
     for rule in (_learns_where_the_reference_cannot, _overshoots, _stays_at_chance, _evaluated_otherwise, _overfits):
         if sentence := rule(reading):
             return sentence
-    faults = named(failed_checks, {**INIT_FAULTS, **EVALUATION_FAULTS, **TRAINING_FAULTS})
-    return f"{plainly} The behaviour checks that failed may say why: {faults}." if faults else plainly
+    # less dropout than asked for trains faster; the other faults only hold a run back
+    faults = named(failed_checks, TRAINING_FAULTS if verdict == ABOVE else
+                   {**INIT_FAULTS, **EVALUATION_FAULTS, **TRAINING_FAULTS})
+    return " ".join(filter(None, (plainly, _own_dropout(record, band),
+                                  faults and f"The behaviour checks that failed may say why: {faults}.")))
+
+
+def _own_dropout(record: RunRecord, band: Band) -> str:
+    """The coursework lets each student choose the dropout's rate and placement, and the band measures the
+    reference's: in a run with dropout, a gap no rule explains can be that choice."""
+    if not record.spec.get("model_args", {}).get("use_dropout"):
+        return ""
+    own, reference = record.spec["model_args"].get("dropout_rate"), band.model_args.get("dropout_rate")
+    theirs = f"rate {reference:g}" if reference is not None else "its rate"
+    yours = f"; yours is {own:g}" if own is not None and own != reference else ""
+    return (f"The band measures the reference's dropout ({theirs}, in its own places{yours}): a gap here can be your "
+            "choice of dropout rather than a fault.")
 
 
 @dataclass(frozen=True)
@@ -224,7 +241,8 @@ def _overfits(r: _Reading) -> str:
     validates above the band has not overfitted, however well it fits its training set)."""
     gaps = [t - v for t, v in zip(r.band.last("accuracy"), r.band.last("val_accuracy"))]
     wider = r.train - r.val - statistics.fmean(gaps)
-    if r.verdict != BELOW or wider < max(OVERFIT, r.band.limit(r.sigmas) * max(_stdev(gaps), r.band.spread.binomial_se)):
+    noise = r.band.limit(r.sigmas) * max(_stdev(gaps), r.band.spread.binomial_se)
+    if r.verdict != BELOW or wider < max(OVERFIT, noise):
         return ""
     return (f"Training accuracy ({r.train:.0%}) is {r.train - r.val:.0%} above validation accuracy ({r.val:.0%}), "
             f"against {statistics.fmean(gaps):.0%} for the reference: it overfits. "

@@ -49,6 +49,7 @@ def write_csv(grades: list[Grade], path: str | Path) -> Path:
 
 
 MARKS = {PASS: "PASS", FAIL: "FAIL", INCONCLUSIVE: "  ? ", NOT_ASSESSED: "  - "}
+OFF_THE_BAND = " OFF"  # an outcome off the band that the rubric gives no points: reported, not failed
 SECTIONS = (("check", "Behaviour checks", "passed"), ("run", "Coursework runs", "passed"),
             ("outcome", "Outcomes against the reference band", "within"), ("claim", "Claims", "passed"))
 
@@ -61,6 +62,10 @@ def _verdict(item: Item) -> str:
     return f": {evidence['verdict']}, {evidence['gap']:+.1f} spreads (within is up to {evidence['limit']:.1f})"
 
 
+def _unscored_outcomes(items: list[Item]) -> bool:
+    return bool(items) and all(i.section == "outcome" and not i.max_points for i in items)
+
+
 def summary(grade: Grade, *, width: int = 100) -> str:
     """What a student reads in the terminal after `harness check`."""
     lines = [f"{grade.student} ({grade.folder}, submission {(grade.content_hash or '-')[:12]}, profile {grade.profile})"]
@@ -69,7 +74,8 @@ def summary(grade: Grade, *, width: int = 100) -> str:
     for section, heading, passed_word in SECTIONS:
         items = [i for i in grade.items if i.section == section]
         passed = sum(i.status == PASS for i in items)
-        lines.append(f"\n{heading}: {passed}/{sum(i.status != NOT_ASSESSED for i in items)} {passed_word}")
+        lines.append(f"\n{heading}: {passed}/{sum(i.status != NOT_ASSESSED for i in items)} {passed_word}"
+                     + (" (worth no points: reported, not failed)" if _unscored_outcomes(items) else ""))
         skipped: dict[str, list[str]] = {}
         for item in items:
             if grade.failure and item.status == FAIL:
@@ -79,7 +85,9 @@ def summary(grade: Grade, *, width: int = 100) -> str:
                 continue
             if section == "outcome" and item.status == PASS:
                 continue  # ten lines saying "within" bury the one that is not
-            lines.append(f"  {MARKS[item.status]}  {item.title}" + _verdict(item))
+            unscored = section == "outcome" and item.status == FAIL and not item.max_points
+            mark = OFF_THE_BAND if unscored else MARKS[item.status]
+            lines.append(f"  {mark}  {item.title}" + _verdict(item))
             for text in (item.reason if item.status != PASS else "", item.where):
                 if text:
                     lines.append(textwrap.fill(text, width, initial_indent="        ", subsequent_indent="        "))

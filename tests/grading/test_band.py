@@ -155,6 +155,23 @@ def test_a_gap_no_rule_explains_is_stated_plainly():
     assert found.verdict == band.ABOVE and found.diagnosis.startswith("Best validation accuracy 80.0% is above")
 
 
+def test_a_plain_gap_in_a_run_with_dropout_says_the_band_measures_the_references_dropout():
+    """Students choose their dropout's rate and placement: the band is the reference's (rate 0.3)."""
+    dropout_band = band.from_records([run(learning(shift), experiment="cw_dropout",
+                                          spec={"model_args": {"use_dropout": True, "dropout_rate": 0.3}})
+                                      for shift in (-0.01, 0.0, 0.01)])
+    for rate, yours in ((0.4, "; yours is 0.4"), (0.3, "")):
+        spec = {"model_args": {"use_dropout": True, "dropout_rate": rate}}
+        found = band.outcome(run(learning(0.2), experiment="cw_dropout", spec=spec), dropout_band, sigmas=3.0)
+        assert found.verdict == band.ABOVE and found.diagnosis.endswith(
+            f"(3 seeds). The band measures the reference's dropout (rate 0.3, in its own places{yours}): a gap here "
+            "can be your choice of dropout rather than a fault."), found.diagnosis
+    assert "dropout" not in band.outcome(run(learning(0.2)), BAND, sigmas=3.0).diagnosis
+    failed = ["dropout_inactive_in_eval", "dropout_rate_and_scaling"]  # only the second can lift a run
+    above = band.outcome(run(learning(0.2), experiment="cw_dropout", spec=spec), dropout_band, 3.0, failed)
+    assert above.diagnosis.endswith("may say why: dropout does not drop at the rate asked for.")
+
+
 def test_a_loss_that_became_nan_says_from_which_epoch():
     failed = run(learning(epochs=2), status="failed", error="training stopped: non-finite loss in epoch 3")
     assert "in epoch 3" in band.non_finite(failed) and band.non_finite(run(learning())) == ""

@@ -454,7 +454,8 @@ def test_outcomes_are_reported_against_the_band_and_cost_nothing_the_rubric_does
     assert row["verdict:claim:baseline"] == "pass" and row["claim:baseline"] == "1.0"
     assert "points:outcome:cw_baseline" not in row
     text = gradebook.summary(g)
-    assert "Outcomes against the reference band: 9/10 within" in text and "cw_baseline behaves like the reference: above" in text
+    assert "Outcomes against the reference band: 9/10 within (worth no points: reported, not failed)" in text
+    assert "   OFF  cw_baseline behaves like the reference: above" in text and "FAIL  cw_baseline" not in text
     assert "cw_aug1 behaves" not in text  # within: not listed
     tests = {t["name"].split(": ")[0]: t for t in gradescope.results(g)["tests"]}
     assert tests["outcome:cw_baseline"]["status"] == "failed" and tests["outcome:cw_baseline"]["max_score"] == 0
@@ -469,6 +470,8 @@ def test_outcomes_earn_the_points_the_rubric_gives_them(tmp_path):
     g, plain = grade(e, graded_rubric, reference), grade(e, RUBRIC, reference)
     assert (g.points - plain.points, g.max_points - plain.max_points) == (1.0, 3.0)
     assert [i.key for i in g.failed] == ["outcome:cw_baseline"]
+    text = gradebook.summary(g)
+    assert "FAIL  cw_baseline behaves like the reference: above" in text and "9/10 within\n" in text
     row = next(csv.DictReader(gradebook.write_csv([g], tmp_path / "g.csv").open()))
     assert row["points:outcome:cw_baseline"] == "0.0" and row["points:outcome:cw_aug1"] == "1.0"
 

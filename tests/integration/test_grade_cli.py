@@ -136,7 +136,7 @@ def test_check_fails_a_wrong_example_with_the_reason_and_diagnoses_its_run(works
     words = " ".join(result.stdout.split())  # the summary wraps long reasons
     assert "every conv weight and bias should be set to 0" in words
     assert "Behaviour checks: 13/14 passed" in result.stdout and "reference band: cw_" not in result.stderr  # stored
-    assert "FAIL  cw_zeros_init behaves like the reference: above" in result.stdout
+    assert " OFF  cw_zeros_init behaves like the reference: above" in result.stdout  # the rubric gives it no points
     assert "the initialization was ignored" in words
     results = json.loads((root / "autograder" / "results.json").read_text())
     failed = {t["name"].split(": ")[0]: t for t in results["tests"] if t.get("status") == "failed"}
