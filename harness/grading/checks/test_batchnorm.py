@@ -4,6 +4,7 @@ from harness.grading.checks.support import expect, traced
 
 PREVIOUS = {"after_conv": "conv", "after_relu": "relu"}  # what computes a batch norm's input, by placement
 NAMES = {"conv": "a convolution", "relu": "a ReLU"}
+TOLERANCE = 1e-4  # of the largest output: float32 rounding, not a different computation
 
 
 def _normalized(op, shape=(1, -1, 1, 1)):
@@ -54,17 +55,24 @@ def test_batchnorm_uses_running_statistics_in_eval(variant, batch):
         if op.args.get("running_mean") is None or op.args.get("running_var") is None:
             expect(False, "In eval mode a batch norm has no running statistics to normalize with.",
                    what="running statistics kept", measured="none", bound="running mean and variance")
-        error = float((op.output - _normalized(op)).abs().max())
-        expect(error < 1e-4, "In eval mode a batch norm did not normalize with its running statistics.",
-               what="difference from running-statistics output", measured=error, bound="< 1e-4")
+        expected = _normalized(op)
+        error = float((op.output - expected).abs().max()) / _magnitude(expected)
+        expect(error < TOLERANCE, "In eval mode a batch norm did not normalize with its running statistics.",
+               what="difference from running-statistics output, relative", measured=error, bound=f"< {TOLERANCE}")
     other = torch.cat([batch[:1], torch.randn(len(batch) - 1, *batch.shape[1:], generator=torch.Generator().manual_seed(2))])
     with torch.no_grad():
         again, _ = traced(model, other, "eval", f"running {model.label} in eval mode")
-    gap = float((out[0] - again[0]).abs().max())
-    expect(gap < 1e-4, "In eval mode an image's output changed with the rest of its batch: batch statistics are "
+    gap = float((out[0] - again[0]).abs().max()) / _magnitude(out[0])
+    expect(gap < TOLERANCE, "In eval mode an image's output changed with the rest of its batch: batch statistics are "
            "used at evaluation time. Use nn.BatchNorm2d layers (or F.batch_norm with training=self.training) so "
            "model.eval() switches them to running statistics.",
-           what="an image's output, in two different batches", measured=gap, bound="< 1e-4")
+           what="an image's output, in two different batches, relative", measured=gap, bound=f"< {TOLERANCE}")
+
+
+def _magnitude(values: torch.Tensor) -> float:
+    """The scale float32 rounding error grows with: a model whose activations reach 1e4 (weights drawn with
+    std 1) differs from the same computation by more than 1e-4 through rounding alone."""
+    return max(1.0, float(values.abs().max()))
 
 
 def test_batchnorm_placement_matches_manifest(variant, context, batch):
