@@ -32,6 +32,18 @@ def curves(panels: dict[str, dict[str, list[float]]], *, logy: frozenset[str] = 
                       for title, series in panels.items()}, logy=logy)
 
 
+def spanning_decades(panels: dict[str, dict[str, tuple[list[float], list[float], list[float]]]],
+                     ratio: float = 100.0) -> frozenset[str]:
+    """The panels whose positive values span more than `ratio`: a loss in the thousands beside a band near 1
+    leaves the band a flat line at the bottom of a linear axis (a band edge at 0 is left out of the span)."""
+    wide = set()
+    for title, series in panels.items():
+        values = [v for curve in series.values() for part in curve for v in part if v is not None and v > 0]
+        if values and max(values) > ratio * min(values):
+            wide.add(title)
+    return frozenset(wide)
+
+
 def over_band(panels: dict[str, dict[str, tuple[list[float], list[float], list[float]]]], *,
               logy: frozenset[str] = frozenset()) -> str:
     """Curves over a shaded band: title -> {label: (values, band low, band high)} per epoch, epochs

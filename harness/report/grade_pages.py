@@ -89,7 +89,7 @@ def _band_edges(item: Item, metric: str) -> tuple[list[float], list[float]]:
     (for accuracies never below the spread the verdict uses, and within 0 and 1)."""
     evidence, curve = item.evidence, item.evidence["band"][metric]
     floor, (lowest, highest) = ((evidence["reference_scale"], (0.0, 1.0)) if "accuracy" in metric else
-                                (0.0, (-math.inf, math.inf)))
+                                (0.0, (0.0, math.inf)))  # a loss is never below 0
     half = [evidence["limit"] * max(std, floor) for std in curve["std"]]
     return ([max(m - h, lowest) for m, h in zip(curve["mean"], half)],
             [min(m + h, highest) for m, h in zip(curve["mean"], half)])
@@ -110,7 +110,7 @@ def band_figures(evaluation: Evaluation, grade: Grade) -> list[tuple[Item, str]]
             continue
         panels = {"training loss": ("loss", "train"), "validation loss": ("val_loss", "val"),
                   "training accuracy": ("accuracy", "train"), "validation accuracy": ("val_accuracy", "val")}
-        shown.append((item, figures.over_band(_over_band(item, record, panels))))
+        shown.append((item, _figure(_over_band(item, record, panels))))
     return shown
 
 
@@ -130,7 +130,13 @@ def sgd_figure(evaluation: Evaluation, grade: Grade) -> str | None:
         else:
             panels["training loss"][label] = (_series(record, "loss"), [], [])
             panels["validation loss"][label] = (_series(record, "val_loss"), [], [])
-    return figures.over_band(panels) if panels["training loss"] else None
+    return _figure(panels) if panels["training loss"] else None
+
+
+def _figure(panels: dict) -> str:
+    """The panels over their bands, a loss panel on a log axis where the run's loss dwarfs the band's."""
+    losses = {title: series for title, series in panels.items() if "loss" in title}
+    return figures.over_band(panels, logy=figures.spanning_decades(losses))
 
 
 def outcome_counts(grades: list[Grade]) -> list[dict[str, Any]]:

@@ -489,6 +489,12 @@ def test_the_pages_draw_each_run_over_its_band_with_the_diagnosis_and_count_the_
     assert "cw_baseline: <span class=\"fail\">above</span>" in drawn and "initialization" not in drawn
     assert "Best validation accuracy 80.0% is above the reference&#39;s 50.0%" in drawn
     assert "Training curves: baseline and augmentation runs" not in page  # every run was drawn over its band
+    assert "10^{" not in drawn  # losses near the band's: linear axes
+    e.runs["cw_aug1"].history = [{"loss": 12000.0, "accuracy": 0.1, "val_loss": 4000.0, "val_accuracy": 0.3},
+                                 {"loss": 1800.0, "accuracy": 0.3, "val_loss": 500.0, "val_accuracy": 0.4}]
+    page = write_submission_page(e, grade(e, RUBRIC, reference), tmp_path).read_text()
+    aug1 = page.split("cw_aug1: <span")[1].split("<h3>")[0]
+    assert aug1.count("10^{") >= 4  # both loss panels on log axes, the band near 1 and the run in the thousands
     other = grade(evaluation(reproduced={**CLAIMS, "baseline": 0.5}), RUBRIC, reference)
     overview = write_class_page([g, other], tmp_path, profile="full", rubric="test").read_text()
     table = overview.split("Runs against the reference band")[1].split("</table>")[0]

@@ -83,3 +83,13 @@ def test_the_notebooks_comparisons_share_axes_with_seed_bands_and_the_coursework
     table = page.split("Coursework: best validation accuracy")[1].split("</table>")[0]
     assert "<td>baseline</td>" in table and "<td>0.55</td>" in table and "<td>0.07071</td>" in table
     assert "<td>zeros_init</td>" in table and "Coursework: the given CNN with augmentation" in page
+
+
+def test_a_loss_panel_that_spans_decades_is_chosen_for_a_log_axis_and_a_band_edge_at_zero_does_not_count():
+    from harness.report import figures
+
+    panels = {"huge": {"run": ([12000.0, 1800.0], [0.0, 0.0], [2.5, 0.6])},
+              "near": {"run": ([2.3, 0.4], [0.0, 0.0], [2.5, 0.6])}}
+    assert figures.spanning_decades(panels) == {"huge"}
+    assert figures.over_band(panels, logy=figures.spanning_decades(panels)).count("10^{") >= 2
+    assert "10^{" not in figures.over_band(panels)
