@@ -25,6 +25,10 @@ MISTAKES = {
                                        "batchnorm_placement_matches_manifest": "no batch norm ran"},
     "batchnorm_batch_statistics_in_eval": {
         "batchnorm_uses_running_statistics_in_eval": "did not normalize with its running statistics"},
+    # hostile: a shift of 1e7 dwarfs the difference, which the check's rounding tolerance must not swallow
+    "batchnorm_batch_statistics_behind_a_large_shift": {
+        "batchnorm_train_statistics": "per-channel mean up to 1000000",
+        "batchnorm_uses_running_statistics_in_eval": "did not normalize with its running statistics"},
     "placement_not_as_declared": {"batchnorm_placement_matches_manifest": "applied right after: relu, relu, relu, relu"},
     "wrong_architecture_helper_block": {"baseline_architecture": "'32->48 3x3 pad 1'"},
     "zeros_init_ignored": {"zeros_init_cannot_learn_unlike_xavier": "starts with 387936 non-zero conv weights"},
