@@ -32,11 +32,13 @@ EVALUATION_FAULTS = {
 }
 # behaviour checks whose failure makes a model start otherwise than the reference: stuck, or overshooting
 INIT_FAULTS = {"default_init_is_xavier_with_zero_bias": "the conv weights do not start as xavier_uniform"}
-# behaviour checks whose failure lets a model fit its training set more closely than the reference's
-TRAINING_FAULTS = {
+# behaviour checks whose failure lets a model fit its training set more closely than the reference's, by what a
+# run adds against overfitting: dropout, or the training transforms
+DROPOUT_FAULTS = {
     "dropout_is_active_in_training": "dropout is not active in training",
     "dropout_rate_and_scaling": "dropout does not drop at the rate asked for",
 }
+AUGMENTATION_FAULTS = {"training_transforms_are_random": "a training transform gives the same image on every draw"}
 
 
 def per_epoch(series: Sequence[Sequence[float]]) -> tuple[list[float], list[float]]:
@@ -139,9 +141,9 @@ def diagnose(record: RunRecord, band: Band, sigmas: float, verdict: str, failed_
     for rule in (_learns_where_the_reference_cannot, _overshoots, _stays_at_chance, _evaluated_otherwise, _overfits):
         if sentence := rule(reading):
             return sentence
-    # less dropout than asked for trains faster; the other faults only hold a run back
-    faults = named(failed_checks, TRAINING_FAULTS if verdict == ABOVE else
-                   {**INIT_FAULTS, **EVALUATION_FAULTS, **TRAINING_FAULTS})
+    # less dropout or augmentation than asked for trains faster; the other faults only hold a run back
+    training, _ = _against_overfitting(record)
+    faults = named(failed_checks, training if verdict == ABOVE else {**INIT_FAULTS, **EVALUATION_FAULTS, **training})
     return " ".join(filter(None, (plainly, _own_dropout(record, band),
                                   faults and f"The behaviour checks that failed may say why: {faults}.")))
 
@@ -246,16 +248,17 @@ def _overfits(r: _Reading) -> str:
         return ""
     return (f"Training accuracy ({r.train:.0%}) is {r.train - r.val:.0%} above validation accuracy ({r.val:.0%}), "
             f"against {statistics.fmean(gaps):.0%} for the reference: it overfits. "
-            + because(r.failed_checks, TRAINING_FAULTS, _what_it_adds(r.record)))
+            + because(r.failed_checks, *_against_overfitting(r.record)))
 
 
-def _what_it_adds(record: RunRecord) -> str:
-    """The question for a run that overfits: is what its spec adds to the baseline against overfitting at work?"""
+def _against_overfitting(record: RunRecord) -> tuple[dict[str, str], str]:
+    """What a run's spec adds to the baseline against overfitting: the behaviour checks that find it not at work,
+    and the question to ask when none of them failed."""
     if record.spec.get("model_args", {}).get("use_dropout"):
-        return "Is the dropout active in training?"
+        return DROPOUT_FAULTS, "Is the dropout active in training?"
     if (record.spec.get("inputs") or {}).get("pipeline"):
-        return "Do your training transforms augment as the strategy says?"
-    return "Does the model have more parameters than the given CNN?"
+        return AUGMENTATION_FAULTS, "Do your training transforms augment as the strategy says?"
+    return {}, "Does the model have more parameters than the given CNN?"
 
 
 def named(failed_checks: Sequence[str], faults: dict[str, str]) -> str:

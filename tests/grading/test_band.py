@@ -113,7 +113,7 @@ def test_validation_far_below_is_put_down_to_the_failed_behaviour_checks_that_ch
     assert "dropout" not in found.diagnosis  # a check that passed is not a suspect
     fitter = [(loss, train + 0.2, val_loss, val) for loss, train, val_loss, val in history]  # trains better, still
     assert "your validation transform augments" in band.outcome(run(fitter), BAND, sigmas=3.0, failed_checks=failed).diagnosis
-    assert set(band.EVALUATION_FAULTS) | set(band.TRAINING_FAULTS) | set(band.INIT_FAULTS) <= set(check_ids())
+    assert {*band.EVALUATION_FAULTS, *band.DROPOUT_FAULTS, *band.AUGMENTATION_FAULTS, *band.INIT_FAULTS} <= set(check_ids())
 
 
 def test_a_train_val_gap_far_wider_than_the_references_is_overfitting_and_asked_about_what_the_run_adds():
@@ -126,9 +126,14 @@ def test_a_train_val_gap_far_wider_than_the_references_is_overfitting_and_asked_
     for experiment, (spec, question) in questions.items():
         found = band.outcome(run(overfit, experiment=experiment, spec=spec), BAND, sigmas=3.0)
         assert found.verdict == band.BELOW and found.diagnosis.endswith(f"it overfits. {question}"), experiment
-    named = band.outcome(run(overfit, spec=questions["cw_dropout"][0]), BAND, sigmas=3.0,
-                         failed_checks=["dropout_is_active_in_training", "strategy_2_is_stronger_than_strategy_1"])
-    assert named.diagnosis.endswith("it overfits. The behaviour checks say why: dropout is not active in training.")
+    failed = ["dropout_is_active_in_training", "training_transforms_are_random", "strategy_2_is_stronger_than_strategy_1"]
+    causes = {"cw_dropout": "dropout is not active in training",
+              "cw_aug1": "a training transform gives the same image on every draw"}
+    for experiment, cause in causes.items():  # each run is told of the fault in what it adds, not another run's
+        named = band.outcome(run(overfit, spec=questions[experiment][0]), BAND, sigmas=3.0, failed_checks=failed)
+        assert named.diagnosis.endswith(f"it overfits. The behaviour checks say why: {cause}."), experiment
+    baseline = band.outcome(run(overfit, spec=questions["cw_baseline"][0]), BAND, sigmas=3.0, failed_checks=failed)
+    assert baseline.diagnosis.endswith("it overfits. Does the model have more parameters than the given CNN?")
 
 
 def test_a_run_above_the_band_is_not_told_it_overfits_however_well_it_fits_its_training_set():
@@ -153,6 +158,18 @@ def test_a_few_points_of_train_val_gap_are_not_overfitting_however_tight_the_ban
 def test_a_gap_no_rule_explains_is_stated_plainly():
     found = band.outcome(run(learning(0.2)), BAND, sigmas=3.0)
     assert found.verdict == band.ABOVE and found.diagnosis.startswith("Best validation accuracy 80.0% is above")
+
+
+def test_above_the_band_only_the_failed_checks_that_let_this_run_fit_more_closely_are_listed():
+    """A strategy that does not augment trains faster than the reference's; dropout's faults are no suspect in a
+    run without dropout, nor an evaluation fault in a run that validates above the band."""
+    failed = ["training_transforms_are_random", "dropout_rate_and_scaling", "dropout_inactive_in_eval"]
+    augmented = band.outcome(run(learning(0.2), experiment="cw_aug1", spec={"inputs": {"pipeline": "train_transform_1"}}),
+                             BAND, sigmas=3.0, failed_checks=failed)
+    assert augmented.verdict == band.ABOVE and augmented.diagnosis.endswith(
+        "(3 seeds). The behaviour checks that failed may say why: a training transform gives the same image on every "
+        "draw.")
+    assert band.outcome(run(learning(0.2)), BAND, sigmas=3.0, failed_checks=failed).diagnosis.endswith("(3 seeds).")
 
 
 def test_a_plain_gap_in_a_run_with_dropout_says_the_band_measures_the_references_dropout():
