@@ -94,25 +94,33 @@ def cifar_like(n: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def write_cifar10(root: Path, n_train: int, n_test: int, *, seed: int = 0) -> Path:
+    images, labels = cifar_like(n_train + n_test, seed=seed)
+    return write_cifar10_batches(root, (images[:n_train], labels[:n_train]), (images[n_train:], labels[n_train:]),
+                                 seed=seed)
+
+
+def write_cifar10_batches(root: Path, train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray], *,
+                          seed: int) -> Path:
+    """CIFAR-10's pickled python batches from (uint8 images (N, 3, 32, 32), labels) for each split: five
+    training batches and the test batch, as torchvision reads them; `seed` is what the marker records."""
     folder = Path(root) / "cifar-10-batches-py"
     folder.mkdir(parents=True, exist_ok=True)
-    images, labels = cifar_like(n_train + n_test, seed=seed)
-    train_parts = np.array_split(np.arange(n_train), 5)
-    batches = {f"data_batch_{i + 1}": idx for i, idx in enumerate(train_parts)}
-    batches["test_batch"] = np.arange(n_train, n_train + n_test)
-    for name, idx in batches.items():
+    train_parts = np.array_split(np.arange(len(train[1])), 5)
+    batches = {f"data_batch_{i + 1}": (train, idx, 0) for i, idx in enumerate(train_parts)}
+    batches["test_batch"] = (test, np.arange(len(test[1])), len(train[1]))
+    for name, ((images, labels), idx, first) in batches.items():
         entry = {
             "batch_label": name,
             "labels": labels[idx].astype(int).tolist(),
             "data": images[idx].reshape(len(idx), 3 * 32 * 32),
-            "filenames": [f"synthetic_{i}.png" for i in idx],
+            "filenames": [f"synthetic_{first + i}.png" for i in idx],  # numbered across both splits
         }
         with open(folder / name, "wb") as handle:
             pickle.dump(entry, handle, protocol=2)
     meta = {"label_names": CIFAR_LABELS, "num_cases_per_batch": len(train_parts[0]), "num_vis": 3072}
     with open(folder / "batches.meta", "wb") as handle:
         pickle.dump(meta, handle, protocol=2)
-    _mark(folder, "cifar10", seed, n_train, n_test)
+    _mark(folder, "cifar10", seed, len(train[1]), len(test[1]))
     return folder
 
 
