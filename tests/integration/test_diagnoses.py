@@ -1,20 +1,22 @@
 """A run off the reference band is diagnosed from its curves, end to end: submissions with a defect are
 graded through the sandbox against the band the reference measures on the same data (quick profile,
-generated data, cw_baseline only), and the sentence reaches the gradebook.
+generated data), and the sentence reaches the gradebook.
 
-tests/zoo/off_the_band holds the defects a short run shows: a network that never learns (every run's
-convolutions start at zero), a validation transform that augments, and conv weights drawn with std 1,
-whose loss stays far above guessing (at one epoch it sits on the edge of the check profile's wide
-band, hence quick). A run that goes NaN is the isolation batch's `nan_in_training`
-(test_isolation.py). Overfitting is tested on constructed curves only (tests/grading/test_band.py):
-generated data does not overfit, even in 40 epochs with half its labels drawn at random.
+tests/zoo/off_the_band holds the defects a short run shows. On cw_baseline: a network that never learns
+(every run's convolutions start at zero), a validation transform that augments, and conv weights drawn
+with std 1, whose loss stays far above guessing (at one epoch it sits on the edge of the check profile's
+wide band, hence quick). On cw_aug1: a strategy 1 whose flip and crop were left out of its Compose,
+which overfits data built so that only augmentation generalises (the usual generated data does not
+overfit, even in 40 epochs with half its labels drawn at random). A run that goes NaN is the isolation
+batch's `nan_in_training` (test_isolation.py).
 """
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from harness.engine import data
+from harness.engine import data, synthetic
 from harness.engine.spec import PROFILES
 from harness.grading import band, pipeline, sandbox
 from harness.grading.executors import LocalPool
@@ -28,25 +30,59 @@ OFF_THE_BAND = Path(__file__).resolve().parents[1] / "zoo" / "off_the_band"
 pytestmark = pytest.mark.sandbox
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory, synth_root):
-    settings = Settings(profile=PROFILES["quick"], data_root=synth_root, layer=sandbox.available_layers()[0],
-                        runs=("cw_baseline",))
-    folders = sorted(OFF_THE_BAND.iterdir())
-    with Store(tmp_path_factory.mktemp("diagnoses") / "store.sqlite") as store, LocalPool(2) as pool:
-        grades, not_run = pipeline.grade_folders(folders, settings=settings, rubric=load_rubric(), store=store,
-                                                 executor=pool, progress=Progress())
+ON_THE_BASELINE = ("never_learns", "validation_recoloured", "weights_drawn_with_std_1")
+ON_STRATEGY_1 = ("augmentation_left_out",)
+
+
+def _grade(names, run, data_root, store_folder):
+    settings = Settings(profile=PROFILES["quick"], data_root=data_root, layer=sandbox.available_layers()[0],
+                        runs=(run,))
+    with Store(store_folder / "store.sqlite") as store, LocalPool(2) as pool:
+        grades, not_run = pipeline.grade_folders([OFF_THE_BAND / name for name in names], settings=settings,
+                                                 rubric=load_rubric(), store=store, executor=pool, progress=Progress())
     assert not_run == []
     table = rows([g for _, g in grades]).set_index("folder")
     return {e.folder.name: (e, g, table.loc[e.folder.name]) for e, g in grades}
 
 
-def _outcome(grade):
-    return next(item for item in grade.items if item.key == "outcome:cw_baseline")
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, synth_root):
+    return _grade(ON_THE_BASELINE, "cw_baseline", synth_root, tmp_path_factory.mktemp("diagnoses"))
+
+
+def mirrored_shortcut(n: int, *, mirrored: bool, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Ten classes in five colours: the two classes of a colour differ faintly in their stripes (horizontal or
+    vertical) and strongly in which half of the image is brighter. Mirrored, the brighter half swaps sides
+    and the colour and stripes stay: a network that never saw a flip reads the half and takes each image for
+    its twin, one trained on flips learns the colour (and, given time, the stripes)."""
+    rng = np.random.default_rng(seed)
+    colours = np.array([(190, 70, 70), (70, 190, 70), (70, 70, 190), (190, 190, 70), (70, 190, 190)],
+                       dtype=np.float32)[..., None, None]
+    rows_, columns = np.mgrid[0:32, 0:32]
+    horizontal = np.where(rows_ // 2 % 2 == 0, 1.0, -1.0)
+    left_brighter = np.where(columns < 16, 1.0, -1.0)
+    twins = [(20 * horizontal + 60 * left_brighter), (20 * horizontal.T - 60 * left_brighter)]
+    prototypes = np.stack([colours[label // 2] + twins[label % 2] for label in range(10)])
+    labels = rng.permutation(np.arange(n) % 10)
+    images = prototypes[labels][..., ::-1] if mirrored else prototypes[labels]
+    images = images + rng.normal(0.0, 30.0, size=images.shape)
+    return np.clip(images, 0, 255).astype(np.uint8), labels.astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def overfitted(tmp_path_factory):
+    root = tmp_path_factory.mktemp("mirrored")
+    synthetic.write_cifar10_batches(root, mirrored_shortcut(600, mirrored=False, seed=1),
+                                    mirrored_shortcut(200, mirrored=True, seed=2), seed=1)
+    return _grade(ON_STRATEGY_1, "cw_aug1", root, root)
+
+
+def _outcome(grade, run="cw_baseline"):
+    return next(item for item in grade.items if item.key == f"outcome:{run}")
 
 
 def test_the_folder_holds_the_defects_this_test_names():
-    assert sorted(p.name for p in OFF_THE_BAND.iterdir()) == ["never_learns", "validation_recoloured", "weights_drawn_with_std_1"]
+    assert sorted(p.name for p in OFF_THE_BAND.iterdir()) == sorted(ON_THE_BASELINE + ON_STRATEGY_1)
 
 
 def test_a_network_that_never_learns_is_below_the_band_and_said_to_stay_at_chance(graded):
@@ -93,3 +129,18 @@ def test_weights_drawn_with_std_1_are_told_their_loss_is_far_above_guessing(grad
         "default_init_is_xavier_with_zero_bias"]
     assert item.reason.endswith("The behaviour checks say why: the conv weights do not start as xavier_uniform.")
     assert row["diagnosis:cw_baseline"] == item.reason
+
+
+def test_a_strategy_whose_augmentation_was_left_out_overfits_and_is_told_its_transform_does_not_augment(overfitted):
+    evaluation, grade, row = overfitted["augmentation_left_out"]
+    last = evaluation.runs["cw_aug1"].history[-1]
+    item = _outcome(grade, "cw_aug1")
+    assert item.evidence["verdict"] == band.BELOW, item.evidence
+    assert last["accuracy"] - last["val_accuracy"] > 0.5, last  # it fits its training set, and not the mirror images
+    reference_gap = np.subtract(item.evidence["band"]["accuracy"]["mean"], item.evidence["band"]["val_accuracy"]["mean"])
+    assert reference_gap[-1] < 0.1, item.evidence["band"]  # the reference's flips carry it over
+    assert "it overfits" in item.reason, item.reason
+    assert item.reason.endswith("The behaviour checks say why: a training transform gives the same image on every draw.")
+    assert [i.id for i in grade.items if i.section == "check" and i.status != "pass"] == [
+        "training_transforms_are_random"]  # its model is a correct one
+    assert row["outcome:cw_aug1"] == "below" and row["diagnosis:cw_aug1"] == item.reason
