@@ -186,6 +186,10 @@ class _Reading:
     def reference_train(self) -> float:
         return statistics.fmean(self.band.last("accuracy"))
 
+    def noise(self, per_seed: list[float]) -> float:
+        """How far the run may sit from the reference's seeds' mean of `per_seed` by chance, as the verdict allows."""
+        return self.band.limit(self.sigmas) * max(_stdev(per_seed), self.band.spread.binomial_se)
+
 
 def _learns_where_the_reference_cannot(r: _Reading) -> str:
     mean = r.band.spread.mean
@@ -224,7 +228,7 @@ def _evaluated_otherwise(r: _Reading) -> str:
     """Validation far below while training is not: the model behaves otherwise in eval mode."""
     if r.verdict != BELOW:
         return ""
-    margin = r.band.limit(r.sigmas) * max(_stdev(r.band.last("accuracy")), r.band.spread.binomial_se)
+    margin = r.noise(r.band.last("accuracy"))
     below = (f"Validation accuracy ({r.best:.0%}) is far below the reference's ({r.band.spread.mean:.0%}) while "
              f"training accuracy ({r.train:.0%})")
     faults = named(r.failed_checks, EVALUATION_FAULTS)
@@ -243,8 +247,7 @@ def _overfits(r: _Reading) -> str:
     validates above the band has not overfitted, however well it fits its training set)."""
     gaps = [t - v for t, v in zip(r.band.last("accuracy"), r.band.last("val_accuracy"))]
     wider = r.train - r.val - statistics.fmean(gaps)
-    noise = r.band.limit(r.sigmas) * max(_stdev(gaps), r.band.spread.binomial_se)
-    if r.verdict != BELOW or wider < max(OVERFIT, noise):
+    if r.verdict != BELOW or wider < max(OVERFIT, r.noise(gaps)):
         return ""
     return (f"Training accuracy ({r.train:.0%}) is {r.train - r.val:.0%} above validation accuracy ({r.val:.0%}), "
             f"against {statistics.fmean(gaps):.0%} for the reference: it overfits. "

@@ -62,8 +62,8 @@ def _verdict(item: Item) -> str:
     return f": {evidence['verdict']}, {evidence['gap']:+.1f} spreads (within is up to {evidence['limit']:.1f})"
 
 
-def _unscored_outcomes(items: list[Item]) -> bool:
-    return bool(items) and all(i.section == "outcome" and not i.max_points for i in items)
+def _worth_nothing(item: Item) -> bool:
+    return item.section == "outcome" and not item.max_points
 
 
 def summary(grade: Grade, *, width: int = 100) -> str:
@@ -75,7 +75,7 @@ def summary(grade: Grade, *, width: int = 100) -> str:
         items = [i for i in grade.items if i.section == section]
         passed = sum(i.status == PASS for i in items)
         lines.append(f"\n{heading}: {passed}/{sum(i.status != NOT_ASSESSED for i in items)} {passed_word}"
-                     + (" (worth no points: reported, not failed)" if _unscored_outcomes(items) else ""))
+                     + (" (worth no points: reported, not failed)" if items and all(map(_worth_nothing, items)) else ""))
         skipped: dict[str, list[str]] = {}
         for item in items:
             if grade.failure and item.status == FAIL:
@@ -85,8 +85,7 @@ def summary(grade: Grade, *, width: int = 100) -> str:
                 continue
             if section == "outcome" and item.status == PASS:
                 continue  # ten lines saying "within" bury the one that is not
-            unscored = section == "outcome" and item.status == FAIL and not item.max_points
-            mark = OFF_THE_BAND if unscored else MARKS[item.status]
+            mark = OFF_THE_BAND if item.status == FAIL and _worth_nothing(item) else MARKS[item.status]
             lines.append(f"  {mark}  {item.title}" + _verdict(item))
             for text in (item.reason if item.status != PASS else "", item.where):
                 if text:

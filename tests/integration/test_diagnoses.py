@@ -58,9 +58,9 @@ def mirrored_shortcut(n: int, *, mirrored: bool, seed: int) -> tuple[np.ndarray,
     rng = np.random.default_rng(seed)
     colours = np.array([(190, 70, 70), (70, 190, 70), (70, 70, 190), (190, 190, 70), (70, 190, 190)],
                        dtype=np.float32)[..., None, None]
-    rows_, columns = np.mgrid[0:32, 0:32]
-    horizontal = np.where(rows_ // 2 % 2 == 0, 1.0, -1.0)
-    left_brighter = np.where(columns < 16, 1.0, -1.0)
+    y, x = np.mgrid[0:32, 0:32]
+    horizontal = np.where(y // 2 % 2 == 0, 1.0, -1.0)
+    left_brighter = np.where(x < 16, 1.0, -1.0)
     twins = [(20 * horizontal + 60 * left_brighter), (20 * horizontal.T - 60 * left_brighter)]
     prototypes = np.stack([colours[label // 2] + twins[label % 2] for label in range(10)])
     labels = rng.permutation(np.arange(n) % 10)

@@ -7,7 +7,7 @@ def _to_input(mean, std):
 
 
 def train_transform_1(mean, std):
-    flip_and_crop = v2.Compose([v2.RandomHorizontalFlip(), v2.RandomCrop(32, padding=4)])
+    flip_and_crop = v2.Compose([v2.RandomHorizontalFlip(), v2.RandomCrop(32, padding=4)])  # noqa: F841 (the defect)
     return v2.Compose(_to_input(mean, std))  # flip_and_crop was meant to come first
 
 
