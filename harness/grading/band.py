@@ -30,7 +30,8 @@ EVALUATION_FAULTS = {
     "dropout_inactive_in_eval": "dropout is still active in eval mode",
     "batchnorm_uses_running_statistics_in_eval": "batch norm uses batch statistics in eval mode",
 }
-# behaviour checks whose failure makes a model start otherwise than the reference: stuck, or overshooting
+# behaviour checks whose failure makes a model start otherwise than the reference: stuck, overshooting, or (where
+# the reference learns slowly, as SGD does) faster than it
 INIT_FAULTS = {"default_init_is_xavier_with_zero_bias": "the conv weights do not start as xavier_uniform"}
 # behaviour checks whose failure lets a model fit its training set more closely than the reference's, by what a
 # run adds against overfitting: dropout, or the training transforms
@@ -141,9 +142,11 @@ def diagnose(record: RunRecord, band: Band, sigmas: float, verdict: str, failed_
     for rule in (_learns_where_the_reference_cannot, _overshoots, _stays_at_chance, _evaluated_otherwise, _overfits):
         if sentence := rule(reading):
             return sentence
-    # less dropout or augmentation than asked for trains faster; the other faults only hold a run back
+    # less dropout or augmentation than asked for, or larger weights than xavier's, train faster; the evaluation
+    # faults only hold a run back
     training, _ = _against_overfitting(record)
-    faults = named(failed_checks, training if verdict == ABOVE else {**INIT_FAULTS, **EVALUATION_FAULTS, **training})
+    suspects = {**INIT_FAULTS, **training} if verdict == ABOVE else {**INIT_FAULTS, **EVALUATION_FAULTS, **training}
+    faults = named(failed_checks, suspects)
     return " ".join(filter(None, (plainly, _own_dropout(record, band),
                                   faults and f"The behaviour checks that failed may say why: {faults}.")))
 
@@ -201,8 +204,9 @@ def _learns_where_the_reference_cannot(r: _Reading) -> str:
                 "every conv weight and bias to 0.")
     # e.g. an SGD run with a small learning rate, which the reference has not got going in a short profile
     return (f"It learns ({r.best:.0%}) where the reference, under the same settings, is still near chance "
-            f"({mean:.0%}): the model trains faster than the notebook's. Does it scale its outputs up, start from "
-            "larger weights than xavier_uniform, or add a normalization the baseline has not got?")
+            f"({mean:.0%}): the model trains faster than the notebook's. "
+            + because(r.failed_checks, INIT_FAULTS, "Does it scale its outputs up, start from larger weights than "
+                      "xavier_uniform, or add a normalization the baseline has not got?"))
 
 
 def _overshoots(r: _Reading) -> str:
