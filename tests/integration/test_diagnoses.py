@@ -5,11 +5,11 @@ generated data), and the sentence reaches the gradebook.
 tests/zoo/off_the_band holds the defects a short run shows. On cw_baseline: a network that never learns
 (every run's convolutions start at zero), a validation transform that augments, and conv weights drawn
 with std 1, whose loss stays far above guessing (at one epoch it sits on the edge of the check profile's
-wide band, hence quick). On cw_aug1: a strategy 1 whose flip and crop were left out of its Compose,
-which overfits data built so that only augmentation generalises (the usual generated data does not
-overfit, even in 40 epochs with half its labels drawn at random). A run that goes NaN is the isolation
-batch's `nan_in_training` (test_isolation.py).
-"""
+wide band, hence quick). On cw_sgd_3e-3, where the reference is still at chance: conv weights drawn with
+std 0.1, which learn faster than xavier_uniform's, and the std 1 ones, whose loss goes NaN. On cw_aug1: a
+strategy 1 whose flip and crop were left out of its Compose, which overfits data built so that only
+augmentation generalises (the usual generated data does not overfit, even in 40 epochs with half its labels
+drawn at random)."""
 
 from pathlib import Path
 
@@ -30,7 +30,9 @@ OFF_THE_BAND = Path(__file__).resolve().parents[1] / "zoo" / "off_the_band"
 pytestmark = pytest.mark.sandbox
 
 
+SGD = "cw_sgd_3e-3"  # the fastest of the SGD runs, still at chance after the quick profile's 3 epochs
 ON_THE_BASELINE = ("never_learns", "validation_recoloured", "weights_drawn_with_std_1")
+ON_SGD = ("weights_drawn_tensorflow_style", "weights_drawn_with_std_1")
 ON_STRATEGY_1 = ("augmentation_left_out",)
 
 
@@ -48,6 +50,11 @@ def _grade(names, run, data_root, store_folder):
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, synth_root):
     return _grade(ON_THE_BASELINE, "cw_baseline", synth_root, tmp_path_factory.mktemp("diagnoses"))
+
+
+@pytest.fixture(scope="module")
+def under_sgd(tmp_path_factory, synth_root):
+    return _grade(ON_SGD, SGD, synth_root, tmp_path_factory.mktemp("sgd"))
 
 
 def mirrored_shortcut(n: int, *, mirrored: bool, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -81,8 +88,12 @@ def _outcome(grade, run="cw_baseline"):
     return next(item for item in grade.items if item.key == f"outcome:{run}")
 
 
+def _failed_checks(grade):
+    return [i.id for i in grade.items if i.section == "check" and i.status != "pass"]
+
+
 def test_the_folder_holds_the_defects_this_test_names():
-    assert sorted(p.name for p in OFF_THE_BAND.iterdir()) == sorted(ON_THE_BASELINE + ON_STRATEGY_1)
+    assert sorted(p.name for p in OFF_THE_BAND.iterdir()) == sorted({*ON_THE_BASELINE, *ON_SGD, *ON_STRATEGY_1})
 
 
 def test_a_network_that_never_learns_is_below_the_band_and_said_to_stay_at_chance(graded):
@@ -112,7 +123,7 @@ def test_a_validation_transform_that_augments_is_read_on_the_validation_curve_an
     reference_train = item.evidence["band"]["accuracy"]["mean"][-1]
     assert run.history[-1]["accuracy"] > 0.5 * reference_train  # it trains; only its evaluation is off
     assert "far below the reference's" in item.reason and "your validation transform augments" in item.reason
-    assert [i.id for i in grade.items if i.section == "check" and i.status != "pass"] == [
+    assert _failed_checks(grade) == [
         "validation_transform_has_no_random_augmentation"]  # its model is a correct one
     assert row["check:validation_transform_has_no_random_augmentation"] == 0.0
     assert row["diagnosis:cw_baseline"] == item.reason
@@ -125,10 +136,31 @@ def test_weights_drawn_with_std_1_are_told_their_loss_is_far_above_guessing(grad
     assert item.evidence["verdict"] == band.BELOW and losses[-1] > 10 * band.GUESSING_LOSS, losses
     assert item.reason.startswith("The training loss ends at")
     # its batch norm is nn.BatchNorm2d: outputs in the thousands differ from the formula by rounding alone
-    assert [i.id for i in grade.items if i.section == "check" and i.status != "pass"] == [
+    assert _failed_checks(grade) == [
         "default_init_is_xavier_with_zero_bias"]
     assert item.reason.endswith("The behaviour checks say why: the conv weights do not start as xavier_uniform.")
     assert row["diagnosis:cw_baseline"] == item.reason
+
+
+def test_weights_drawn_with_std_0_1_learn_where_the_sgd_reference_is_still_at_chance_and_are_told_why(under_sgd):
+    evaluation, grade, row = under_sgd["weights_drawn_tensorflow_style"]
+    item = _outcome(grade, SGD)
+    assert item.evidence["verdict"] == band.ABOVE and item.evidence["reference_mean"] <= band.AT_CHANCE, item.evidence
+    assert evaluation.runs[SGD].metrics["best_val_accuracy"] > 0.3  # the reference's xavier_uniform is at chance
+    assert item.reason.startswith("It learns") and "the model trains faster than the notebook's" in item.reason
+    assert item.reason.endswith("The behaviour checks say why: the conv weights do not start as xavier_uniform.")
+    assert _failed_checks(grade) == ["default_init_is_xavier_with_zero_bias"]  # the rest of its model is correct
+    assert row[f"outcome:{SGD}"] == "above" and row[f"diagnosis:{SGD}"] == item.reason
+
+
+def test_weights_drawn_with_std_1_go_nan_under_sgd_and_are_told_from_which_epoch_and_why(under_sgd):
+    evaluation, grade, row = under_sgd["weights_drawn_with_std_1"]
+    run = evaluation.runs[SGD]
+    assert run.status == "failed" and "non-finite" in run.error, run.error
+    item = _outcome(grade, SGD)
+    assert item.reason.startswith("The loss became NaN or infinite in epoch 1")
+    assert item.reason.endswith("The behaviour checks point at: the conv weights do not start as xavier_uniform.")
+    assert row[f"outcome:{SGD}"] == "" and row[f"diagnosis:{SGD}"] == item.reason  # not judged: it did not finish
 
 
 def test_a_strategy_whose_augmentation_was_left_out_overfits_and_is_told_its_transform_does_not_augment(overfitted):
@@ -141,6 +173,6 @@ def test_a_strategy_whose_augmentation_was_left_out_overfits_and_is_told_its_tra
     assert reference_gap[-1] < 0.1, item.evidence["band"]  # the reference's flips carry it over
     assert "it overfits" in item.reason, item.reason
     assert item.reason.endswith("The behaviour checks say why: a training transform gives the same image on every draw.")
-    assert [i.id for i in grade.items if i.section == "check" and i.status != "pass"] == [
+    assert _failed_checks(grade) == [
         "training_transforms_are_random"]  # its model is a correct one
     assert row["outcome:cw_aug1"] == "below" and row["diagnosis:cw_aug1"] == item.reason
