@@ -129,11 +129,11 @@ def _run_items(evaluation: Evaluation, rubric: Rubric) -> list[Item]:
 def _outcome_items(evaluation: Evaluation, rubric: Rubric, bands: dict[str, Band]) -> list[Item]:
     """Each run against the reference band of its profile: worth the rubric's [outcomes] points (0 unless
     given), and always reported with its verdict and, when off, a diagnosis."""
-    failed_checks = [check["id"] for check in _check_results(evaluation) if not check["passed"]]
     items = []
     for run in rubric.runs:
         points, title = rubric.outcomes.points.get(run, 0.0), f"{run} behaves like the reference"
         record, reference = evaluation.runs.get(run), bands.get(run)
+        failed_checks = _failed_for(_check_results(evaluation), record)
         if evaluation.failure:
             items.append(Item("outcome", run, title, 0.0, points, FAIL,
                               f"not run, because the submission could not be run: {evaluation.failure}"))
@@ -153,6 +153,20 @@ def _outcome_items(evaluation: Evaluation, rubric: Rubric, bands: dict[str, Band
         items.append(Item("outcome", run, title, points if within else 0.0, points, PASS if within else FAIL,
                           found.diagnosis, evidence))
     return items
+
+
+def _failed_for(results: list[dict[str, Any]], record: RunRecord | None) -> list[str]:
+    """The behaviour checks that failed, as far as they bear on `record`: a check measured transform by transform
+    failed for a run only through a transform the run uses (its strategy, val_transform), so that a strategy 1
+    run is not told that strategy 2 does not augment."""
+    inputs = (record.spec.get("inputs") or {}) if record is not None else {}
+    used = {inputs.get("pipeline"), inputs.get("val_pipeline")} - {None}
+    failed = []
+    for result in (r for r in results if not r["passed"]):
+        through = {m.get("subject") for m in result.get("measurements", []) if not m.get("passed")}
+        if not through or None in through or through & used:
+            failed.append(result["id"])
+    return failed
 
 
 def _claim_item(name: str, claim: float | None, evaluation: Evaluation, rubric: Rubric,

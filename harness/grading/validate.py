@@ -146,5 +146,6 @@ def clean_check(raw: Any) -> dict[str, Any]:
             "note": str(raw.get("note", ""))[:500],
             "measured": _plain(raw.get("measured")), "bound": _plain(raw.get("bound")),
             "measurements": [{"what": str(m.get("what", ""))[:100], "measured": _plain(m.get("measured")),
-                              "bound": _plain(m.get("bound")), "passed": m.get("passed") is True}
+                              "bound": _plain(m.get("bound")), "passed": m.get("passed") is True,
+                              "subject": None if m.get("subject") is None else str(m["subject"])[:100]}
                              for m in measurements[:MEASUREMENTS_KEPT]]}

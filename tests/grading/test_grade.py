@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.engine.spec import PROFILES
+from harness.engine.spec import PROFILES, to_dict
 from harness.grading import band, coursework, pipeline, rubric, sequential
 from harness.grading.checks.verdicts import check_ids
 from harness.grading.contract import CLAIMED_RUNS
@@ -329,10 +329,13 @@ def test_a_childs_check_measurements_are_kept_as_plain_bounded_values_and_malfor
     from harness.grading.validate import MEASUREMENTS_KEPT, clean_check
 
     raw = {"id": "c", "passed": True, "measurements": [
-        {"what": "w" * 500, "measured": "x" * 5000, "bound": [1, 2], "passed": "yes"}] * (MEASUREMENTS_KEPT + 10)}
+        {"what": "w" * 500, "measured": "x" * 5000, "bound": [1, 2], "passed": "yes", "subject": ["s"] * 100}
+    ] * (MEASUREMENTS_KEPT + 10)}
     kept = clean_check(raw)["measurements"]
     assert len(kept) == MEASUREMENTS_KEPT
-    assert kept[0] == {"what": "w" * 100, "measured": "x" * 300, "bound": "[1, 2]", "passed": False}
+    assert kept[0] == {"what": "w" * 100, "measured": "x" * 300, "bound": "[1, 2]", "passed": False,
+                       "subject": str(["s"] * 100)[:100]}
+    assert clean_check({"id": "c", "measurements": [{"what": "x"}]})["measurements"][0]["subject"] is None
     assert clean_check({"id": "c"})["measurements"] == []
     for malformed in ("a lot", [1, 2], {"what": "x"}):
         with pytest.raises(ValueError, match="measurements"):
@@ -461,6 +464,35 @@ def test_outcomes_are_reported_against_the_band_and_cost_nothing_the_rubric_does
     assert tests["outcome:cw_baseline"]["status"] == "failed" and tests["outcome:cw_baseline"]["max_score"] == 0
     assert outcomes["cw_baseline"].reason in tests["outcome:cw_baseline"]["output"]
     assert "reference 0.5000 ± 0.0050 over 3 seeds (generated data (harness data synth))" in tests["outcome:cw_baseline"]["output"]
+
+
+def _failed_through(check, transform, what):
+    """`check`'s result when it measured every transform and failed only through `transform`."""
+    return {"id": check, "title": check, "passed": False, "message": f"{transform} fails", "measured": None,
+            "bound": None, "computed_in": "grader", "note": "",
+            "measurements": [{"what": what, "measured": name, "bound": "", "passed": name != transform, "subject": name}
+                             for name in ("train_transform_1", "train_transform_2", "val_transform")]}
+
+
+def test_a_check_that_failed_through_one_transform_is_named_only_in_the_runs_that_use_it():
+    """Strategy 2 neither augments nor normalizes; strategy 1 and val_transform are right. Both strategies' runs
+    train above their bands and the baseline validates below its own: only cw_aug2 is told the check explains
+    it (cw_aug1 trains through strategy 1, the baseline validates through val_transform)."""
+    e = evaluation()
+    failing = [_failed_through("training_transforms_are_random", "train_transform_2", "share changed"),
+               _failed_through("transforms_return_normalized_tensors", "train_transform_2", "Normalize undone")]
+    e.checks.arrays["checks"] = [r for r in e.checks.arrays["checks"] if r["id"] not in {f["id"] for f in failing}]
+    e.checks.arrays["checks"] += failing
+    for run, train, val in (("cw_aug1", 0.8, 0.8), ("cw_aug2", 0.8, 0.8), ("cw_baseline", 0.5, 0.2)):
+        e.runs[run] = replace(e.runs[run], spec=to_dict(coursework.submission_spec(run, dropout_rate=0.3)),
+                              metrics={"best_val_accuracy": val},
+                              history=[{"loss": 1.0, "accuracy": train, "val_loss": 1.0, "val_accuracy": val}])
+    reference = {run: banded(run, 0.5) for run in e.runs}
+    reasons = {i.id: i.reason for i in grade(e, RUBRIC, reference).items if i.section == "outcome"}
+    assert reasons["cw_aug2"].endswith("may say why: a training transform gives the same image on every draw."), reasons
+    assert reasons["cw_aug1"].endswith("(3 seeds).") and "the same image" not in reasons["cw_aug1"]
+    assert "behaves otherwise when it is evaluated" in reasons["cw_baseline"]
+    assert "does not normalize" not in reasons["cw_baseline"] and "Is dropout still active" in reasons["cw_baseline"]
 
 
 def test_outcomes_earn_the_points_the_rubric_gives_them(tmp_path):

@@ -175,4 +175,7 @@ def test_a_strategy_whose_augmentation_was_left_out_overfits_and_is_told_its_tra
     assert item.reason.endswith("The behaviour checks say why: a training transform gives the same image on every draw.")
     assert _failed_checks(grade) == [
         "training_transforms_are_random"]  # its model is a correct one
+    [random] = [c for c in evaluation.checks.arrays["checks"] if c["id"] == "training_transforms_are_random"]
+    assert [(m["subject"], m["passed"]) for m in random["measurements"]] == [("train_transform_1", False),
+                                                                             ("train_transform_2", True)]
     assert row["outcome:cw_aug1"] == "below" and row["diagnosis:cw_aug1"] == item.reason

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from typing import Any, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import torch
 
@@ -22,13 +22,36 @@ class CheckFailed(AssertionError):
 # What the running check's expect() calls measured, in order: shown for passing checks too, so a
 # report says how close a pass was (a drop fraction of 0.31 against 0.3 ± 0.02), not only "pass".
 _measured: list[dict[str, Any]] = []
+# The transform the running check is measuring (for_each sets it): a run's diagnosis counts a check that
+# failed only through the transforms that run uses.
+_subject: list[str] = []
 
 
 def expect(condition: bool, message: str, *, what: str, measured: Any = None, bound: Any = None) -> None:
     """Fail the check with `message` unless `condition`; either way `what` was `measured` against `bound`."""
-    _measured.append({"what": what, "measured": measured, "bound": bound, "passed": bool(condition)})
+    _measured.append({"what": what, "measured": measured, "bound": bound, "passed": bool(condition),
+                      "subject": _subject[-1] if _subject else None})
     if not condition:
         raise CheckFailed(message, measured=measured, bound=bound)
+
+
+def for_each(subjects: Iterable[str], check: Callable[[str], None]) -> None:
+    """`check(subject)` for every subject, each measured even after another failed; the check fails with the
+    sentence of every subject that failed."""
+    failures = []
+    for subject in subjects:
+        _subject.append(subject)
+        try:
+            check(subject)
+        except CheckFailed as failed:
+            if not any(m["subject"] == subject and not m["passed"] for m in _measured):  # raised by the student's code
+                _measured.append({"what": f"{subject}: checked", "measured": None, "bound": None, "passed": False,
+                                  "subject": subject})
+            failures.append(failed)
+        finally:
+            _subject.pop()
+    if failures:
+        raise CheckFailed(" ".join(f.message for f in failures), measured=failures[0].measured, bound=failures[0].bound)
 
 
 def measurements() -> list[dict[str, Any]]:

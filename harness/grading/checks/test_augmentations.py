@@ -3,7 +3,7 @@ from scipy import stats
 from torchvision.transforms.functional import to_pil_image, to_tensor
 
 from harness.grading.checks.subjects import TRANSFORMS
-from harness.grading.checks.support import expect, student
+from harness.grading.checks.support import expect, for_each, student
 
 SAMPLES, REPEATS = 96, 3
 
@@ -22,7 +22,8 @@ def _reference(image, context):
 def test_transforms_return_normalized_tensors(transform, images, context):
     """Each transform turns a 32x32 RGB image into a finite float tensor of shape (3, 32, 32), normalized with the given mean/std."""
     pil = [to_pil_image(img) for img in images[0][:SAMPLES]]
-    for name in TRANSFORMS:
+
+    def normalized(name):
         outputs = _apply(transform(name), name, pil)
         bad = [o for o in outputs if not (isinstance(o, torch.Tensor) and o.shape == (3, 32, 32) and o.is_floating_point())]
         expect(not bad, f"{name} should return float tensors of shape (3, 32, 32); it returned "
@@ -44,6 +45,8 @@ def test_transforms_return_normalized_tensors(transform, images, context):
                "spanning [0, 1]. End the pipeline with ToTensor() and Normalize(mean, std), once.",
                what=f"{name}, Normalize undone", measured=f"[{low:.2f}, {high:.2f}], spread {spread:.2f}",
                bound="within [0, 1], spread > 0.6")
+
+    for_each(TRANSFORMS, normalized)
 
 
 def test_validation_transform_has_no_random_augmentation(transform, images, context):
@@ -73,7 +76,8 @@ def _distortion(transform, name, pil, context) -> torch.Tensor:
 def test_training_transforms_are_random(transform, images):
     """Both training transforms augment: the same image comes out differently on different draws."""
     pil = [to_pil_image(img) for img in images[0][:32]]
-    for name in TRANSFORMS[:2]:
+
+    def random(name):
         pipeline = transform(name)
         torch.manual_seed(0)
         first, second = _apply(pipeline, name, pil), _apply(pipeline, name, pil)
@@ -82,6 +86,8 @@ def test_training_transforms_are_random(transform, images):
                "it does not look like a random augmentation; add random transforms before ToTensor (for example "
                "RandomHorizontalFlip(), RandomCrop(32, padding=4)).", what=f"{name}: share of images changed between draws",
                measured=round(changed, 3), bound=">= 0.25")
+
+    for_each(TRANSFORMS[:2], random)
 
 
 def test_strategy_2_is_stronger_than_strategy_1(transform, images, context):
