@@ -30,6 +30,10 @@ EVALUATION_FAULTS = {
     "dropout_inactive_in_eval": "dropout is still active in eval mode",
     "batchnorm_uses_running_statistics_in_eval": "batch norm uses batch statistics in eval mode",
 }
+# the layers only some runs have, as each run's model_args switch them on: the evaluation fault each can
+# cause, and the question to ask of it
+LAYERS = {"use_dropout": ("dropout_inactive_in_eval", "dropout still active in eval mode"),
+          "use_batchnorm": ("batchnorm_uses_running_statistics_in_eval", "batch norm using batch statistics there")}
 # behaviour checks whose failure makes a model start otherwise than the reference: stuck, overshooting, or (where
 # the reference learns slowly, as SGD does) faster than it
 INIT_FAULTS = {"default_init_is_xavier_with_zero_bias": "the conv weights do not start as xavier_uniform"}
@@ -145,7 +149,8 @@ def diagnose(record: RunRecord, band: Band, sigmas: float, verdict: str, failed_
     # less dropout or augmentation than asked for, or larger weights than xavier's, train faster; the evaluation
     # faults only hold a run back
     training, _ = _against_overfitting(record)
-    suspects = {**INIT_FAULTS, **training} if verdict == ABOVE else {**INIT_FAULTS, **EVALUATION_FAULTS, **training}
+    suspects = {**INIT_FAULTS, **training} if verdict == ABOVE else {**INIT_FAULTS, **_evaluation_faults(record),
+                                                                     **training}
     faults = named(failed_checks, suspects)
     return " ".join(filter(None, (plainly, _own_dropout(record, band),
                                   faults and f"The behaviour checks that failed may say why: {faults}.")))
@@ -235,15 +240,26 @@ def _evaluated_otherwise(r: _Reading) -> str:
     margin = r.noise(r.band.last("accuracy"))
     below = (f"Validation accuracy ({r.best:.0%}) is far below the reference's ({r.band.spread.mean:.0%}) while "
              f"training accuracy ({r.train:.0%})")
-    faults = named(r.failed_checks, EVALUATION_FAULTS)
+    faults = named(r.failed_checks, _evaluation_faults(r.record))
     if faults and r.train >= r.reference_train - margin:
         return (f"{below} is not: the model behaves otherwise when it is evaluated, and the behaviour checks say why: "
                 f"{faults}.")
     if abs(r.train - r.reference_train) <= margin:
-        return (f"{below} is as the reference's: the model behaves otherwise when it is evaluated. Is dropout still "
-                "active in eval mode, or batch norm using batch statistics there? A validation transform that "
-                "augments, or normalizes otherwise, does the same.")
+        layers = [question for arg, (_, question) in LAYERS.items() if _has(r.record, arg)]
+        return (f"{below} is as the reference's: the model behaves otherwise when it is evaluated. "
+                + (f"Is {' or '.join(layers)}? " if layers else "")
+                + "Does the validation transform augment, or normalize otherwise?")
     return ""
+
+
+def _evaluation_faults(record: RunRecord) -> dict[str, str]:
+    """The evaluation faults that can be at work in this run: a layer's only where the run has the layer."""
+    absent = {check for arg, (check, _) in LAYERS.items() if not _has(record, arg)}
+    return {check: words for check, words in EVALUATION_FAULTS.items() if check not in absent}
+
+
+def _has(record: RunRecord, layer: str) -> bool:
+    return bool(record.spec.get("model_args", {}).get(layer))
 
 
 def _overfits(r: _Reading) -> str:

@@ -106,11 +106,28 @@ def test_a_loss_that_stays_at_guessing_or_barely_moves_is_not_overshooting():
     assert band.overshooting([row[0] for row in rising], CHANCE_BAND) == ""  # the reference's loss does not fall
 
 
-def test_validation_far_below_while_training_is_normal_points_at_what_changes_in_evaluation():
+def test_validation_far_below_while_training_is_normal_points_at_what_changes_in_evaluation_in_this_run():
     history = [(loss, train, val_loss, val - 0.25) for loss, train, val_loss, val in learning()]
-    found = band.outcome(run(history), BAND, sigmas=3.0)
-    assert found.verdict == band.BELOW and "dropout still active in eval mode" in found.diagnosis
-    assert "validation transform" in found.diagnosis
+    both = {"model_args": {"use_dropout": True, "use_batchnorm": True}}
+    found = band.outcome(run(history, experiment="cw_bn_dropout", spec=both), BAND, sigmas=3.0)
+    assert found.verdict == band.BELOW and found.diagnosis.endswith(
+        "the model behaves otherwise when it is evaluated. Is dropout still active in eval mode or batch norm using "
+        "batch statistics there? Does the validation transform augment, or normalize otherwise?"), found.diagnosis
+    baseline = band.outcome(run(history), BAND, sigmas=3.0).diagnosis  # it has neither layer
+    assert baseline.endswith("evaluated. Does the validation transform augment, or normalize otherwise?"), baseline
+
+
+def test_a_failed_check_of_a_layer_is_no_suspect_in_a_run_without_that_layer():
+    """The baseline has no dropout: the dropout variant's failure in eval mode cannot pull its validation down."""
+    history = [(loss, train, val_loss, val - 0.25) for loss, train, val_loss, val in learning()]
+    failed = ["dropout_inactive_in_eval"]
+    dropout = band.outcome(run(history, experiment="cw_dropout", spec={"model_args": {"use_dropout": True}}), BAND,
+                           sigmas=3.0, failed_checks=failed)
+    assert dropout.diagnosis.endswith("the behaviour checks say why: dropout is still active in eval mode.")
+    baseline = band.outcome(run(history), BAND, sigmas=3.0, failed_checks=failed)
+    assert "dropout" not in baseline.diagnosis and baseline.diagnosis.endswith("or normalize otherwise?")
+    plain = band.outcome(run(learning(-0.2)), BAND, sigmas=3.0, failed_checks=failed)  # a gap no rule explains
+    assert plain.verdict == band.BELOW and plain.diagnosis.endswith("(3 seeds)."), plain.diagnosis
 
 
 def test_validation_far_below_is_put_down_to_the_failed_behaviour_checks_that_change_evaluation():
