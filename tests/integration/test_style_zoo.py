@@ -20,6 +20,10 @@ CHECKED_THERE = {"transforms_with_lambda": {"transforms": "Lambda"}}
 MISTAKES = {
     "dropout_rate_ignored_functional": {"dropout_rate_and_scaling": "but the manifest declares rate 0.2"},
     "dropout_active_in_eval_modulelist": {"dropout_inactive_in_eval": "dropout is still active"},
+    # F.dropout2d(x, p, False): the False meant as inplace is `training`
+    "dropout_off_in_training_positional": {
+        "dropout_rate_and_scaling": "applied no dropout with p > 0 in training mode",
+        "dropout_is_active_in_training": "5 dropout call(s) ran with training=False"},
     "batchnorm_not_applied_identity": {"batchnorm_train_statistics": "applied no batch norm in training mode",
                                        "batchnorm_uses_running_statistics_in_eval": "applied no batch norm in eval",
                                        "batchnorm_placement_matches_manifest": "no batch norm ran"},

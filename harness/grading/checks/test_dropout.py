@@ -71,5 +71,15 @@ def test_dropout_is_active_in_training(variant, batch):
     with student(f"running {model.label} in training mode"), torch.no_grad():
         difference = float((model.run(batch, "train") - model.run(batch, "train")).abs().max())
     expect(difference > 0, "With use_dropout=True two training-mode passes over the same input were identical: "
-           "the dropout layers are built but never applied in forward().",
+           + (_why_not_random(model, batch) if difference == 0 else ""),
            what="output difference, same input twice", measured=round(difference, 4), bound="> 0")
+
+
+def _why_not_random(model, batch) -> str:
+    with torch.no_grad():
+        _, seen = traced(model, batch, "train", f"running {model.label} in training mode")
+    told_not = [op for op in seen.of(*DROPOUT_KINDS) if (op.args.get("p") or 0) > 0 and not op.args.get("training", True)]
+    if told_not:
+        return (f"{len(told_not)} dropout call(s) ran with training=False. F.dropout(x, p, False) passes False as "
+                "`training`, its third argument, not as `inplace`: pass training=self.training.")
+    return "the dropout layers are built but never applied in forward()."
