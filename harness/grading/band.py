@@ -37,6 +37,9 @@ LAYERS = {"use_dropout": ("dropout_inactive_in_eval", "dropout still active in e
 # behaviour checks whose failure makes a model start otherwise than the reference: stuck, overshooting, or (where
 # the reference learns slowly, as SGD does) faster than it
 INIT_FAULTS = {"default_init_is_xavier_with_zero_bias": "the conv weights do not start as xavier_uniform"}
+# behaviour checks whose failure leaves a run with batch norm at another scale than the reference's: as far off
+# as a wrong init, in a run that has the layer
+NORMALIZATION_FAULTS = {"batchnorm_train_statistics": "batch norm does not normalize each channel in training"}
 # behaviour checks whose failure lets a model fit its training set more closely than the reference's, by what a
 # run adds against overfitting: dropout, or the training transforms
 DROPOUT_FAULTS = {
@@ -129,7 +132,7 @@ def non_finite(record: RunRecord, failed_checks: Sequence[str] = ()) -> str:
     if "non-finite" not in record.error:
         return ""
     finite = [row for row in record.history if all(_finite(row.get(m, 0.0)) for m in CURVES)]
-    faults = named(failed_checks, INIT_FAULTS)
+    faults = named(failed_checks, _scale_faults(record))
     return (f"The loss became NaN or infinite in epoch {len(finite) + 1}: look for a division or log of zero in the "
             "model, or for outputs so large that the notebook's learning rate overshoots (weights far larger than "
             "xavier_uniform's, outputs scaled up)." + (f" The behaviour checks point at: {faults}." if faults else ""))
@@ -220,9 +223,9 @@ def _overshoots(r: _Reading) -> str:
         return ""
     # the learning rate is the notebook's, so what makes the steps too large is the model's scale
     return (f"{overshoot}: each step at the notebook's learning rate overshoots, the rate is too high for this "
-            "model's scale. " + because(r.failed_checks, INIT_FAULTS, "Does it start from far larger weights than "
-                                        "xavier_uniform (nn.init.normal_ draws with std 1 unless given one), or scale "
-                                        "its outputs up?"))
+            "model's scale. " + because(r.failed_checks, _scale_faults(r.record), "Does it start from far larger "
+                                        "weights than xavier_uniform (nn.init.normal_ draws with std 1 unless given "
+                                        "one), or scale its outputs up?"))
 
 
 def _stays_at_chance(r: _Reading) -> str:
@@ -256,6 +259,12 @@ def _evaluation_faults(record: RunRecord) -> dict[str, str]:
     """The evaluation faults that can be at work in this run: a layer's only where the run has the layer."""
     absent = {check for arg, (check, _) in LAYERS.items() if not _has(record, arg)}
     return {check: words for check, words in EVALUATION_FAULTS.items() if check not in absent}
+
+
+def _scale_faults(record: RunRecord) -> dict[str, str]:
+    """The faults that can put a run's outputs at another scale than the reference's: the init, and batch norm's
+    where the run has it."""
+    return {**INIT_FAULTS, **(NORMALIZATION_FAULTS if _has(record, "use_batchnorm") else {})}
 
 
 def _has(record: RunRecord, layer: str) -> bool:

@@ -99,6 +99,20 @@ def test_a_loss_far_above_guessing_overshoots_even_at_chance_accuracy_and_in_one
         assert "does not learn" not in found.diagnosis
 
 
+def test_a_batch_norm_that_does_not_normalize_explains_an_overshooting_loss_in_a_run_that_has_it():
+    """A BatchNorm2d subclass whose shift is 1e7 (tests/zoo/mistakes/batchnorm_batch_statistics_behind_a_large_shift)
+    ends cw_batchnorm's quick profile at a loss of 720,841."""
+    history, failed = [(3.0e6, 0.1, 2.0e6, 0.2), (7.2e5, 0.2, 9.0e5, 0.2)], ["batchnorm_train_statistics"]
+    with_bn = band.outcome(run(history, experiment="cw_batchnorm", spec={"model_args": {"use_batchnorm": True}}),
+                           BAND, 3.0, failed)
+    assert with_bn.diagnosis.endswith("The behaviour checks say why: batch norm does not normalize each channel in "
+                                      "training."), with_bn.diagnosis
+    assert "batch norm" not in band.outcome(run(history), BAND, 3.0, failed).diagnosis  # the baseline has none
+    nan = run(history[:1], status="failed", error="training stopped: non-finite loss in epoch 2",
+              spec={"model_args": {"use_batchnorm": True}})
+    assert band.non_finite(nan, failed).endswith("point at: batch norm does not normalize each channel in training.")
+
+
 def test_a_loss_that_stays_at_guessing_or_barely_moves_is_not_overshooting():
     flat = [(2.3026, 0.1, 2.3026, 0.1), (2.3027, 0.1, 2.3026, 0.1), (2.3029, 0.1, 2.3026, 0.1)]
     assert "does not learn" in band.outcome(run(flat), BAND, sigmas=3.0).diagnosis
@@ -140,7 +154,8 @@ def test_validation_far_below_is_put_down_to_the_failed_behaviour_checks_that_ch
     assert "dropout" not in found.diagnosis  # a check that passed is not a suspect
     fitter = [(loss, train + 0.2, val_loss, val) for loss, train, val_loss, val in history]  # trains better, still
     assert "your validation transform augments" in band.outcome(run(fitter), BAND, sigmas=3.0, failed_checks=failed).diagnosis
-    assert {*band.EVALUATION_FAULTS, *band.DROPOUT_FAULTS, *band.AUGMENTATION_FAULTS, *band.INIT_FAULTS} <= set(check_ids())
+    assert {*band.EVALUATION_FAULTS, *band.DROPOUT_FAULTS, *band.AUGMENTATION_FAULTS, *band.INIT_FAULTS,
+            *band.NORMALIZATION_FAULTS} <= set(check_ids())
 
 
 def test_a_train_val_gap_far_wider_than_the_references_is_overfitting_and_asked_about_what_the_run_adds():
