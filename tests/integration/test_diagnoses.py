@@ -105,6 +105,9 @@ def test_a_network_that_never_learns_is_below_the_band_and_said_to_stay_at_chanc
     assert item.reason.startswith("Training accuracy stays at chance")
     assert item.reason.endswith("The behaviour checks say why: the conv weights do not start as xavier_uniform.")
     assert row["outcome:cw_baseline"] == "below" and row["diagnosis:cw_baseline"] == item.reason
+    # its dropouts are applied: the check that finds them not random says they only ever saw zeros
+    [dropout] = [c for c in evaluation.checks.arrays["checks"] if c["id"] == "dropout_is_active_in_training"]
+    assert not dropout["passed"] and "every input they got was zero" in dropout["message"], dropout["message"]
 
 
 def test_a_students_run_records_the_data_it_saw_as_the_reference_runs_do(graded, synth_root):

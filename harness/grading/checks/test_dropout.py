@@ -82,4 +82,8 @@ def _why_not_random(model, batch) -> str:
     if told_not:
         return (f"{len(told_not)} dropout call(s) ran with training=False. F.dropout(x, p, False) passes False as "
                 "`training`, its third argument, not as `inplace`: pass training=self.training.")
+    active = _active(seen)
+    if active and not any(bool(op.input.any()) for op in active):
+        return ("its dropouts ran, but every input they got was zero, so there was nothing to drop: the layers "
+                "before them output only zeros (are the conv weights all zero?).")
     return "the dropout layers are built but never applied in forward()."
