@@ -30,16 +30,13 @@ EVALUATION_FAULTS = {
     "dropout_inactive_in_eval": "dropout is still active in eval mode",
     "batchnorm_uses_running_statistics_in_eval": "batch norm uses batch statistics in eval mode",
 }
-# the layers only some runs have, as each run's model_args switch them on: the evaluation fault each can
-# cause, and the question to ask of it
-LAYERS = {"use_dropout": ("dropout_inactive_in_eval", "dropout still active in eval mode"),
-          "use_batchnorm": ("batchnorm_uses_running_statistics_in_eval", "batch norm using batch statistics there")}
 # behaviour checks whose failure makes a model start otherwise than the reference: stuck, overshooting, or (where
 # the reference learns slowly, as SGD does) faster than it
 INIT_FAULTS = {"default_init_is_xavier_with_zero_bias": "the conv weights do not start as xavier_uniform"}
 # behaviour checks whose failure leaves a run with batch norm at another scale than the reference's: as far off
 # as a wrong init, in a run that has the layer
 NORMALIZATION_FAULTS = {"batchnorm_train_statistics": "batch norm does not normalize each channel in training"}
+SCALE_FAULTS = {**INIT_FAULTS, **NORMALIZATION_FAULTS}
 # behaviour checks whose failure lets a model fit its training set more closely than the reference's, by what a
 # run adds against overfitting: dropout, or the training transforms
 DROPOUT_FAULTS = {
@@ -47,6 +44,11 @@ DROPOUT_FAULTS = {
     "dropout_rate_and_scaling": "dropout does not drop at the rate asked for",
 }
 AUGMENTATION_FAULTS = {"training_transforms_are_random": "a training transform gives the same image on every draw"}
+# the layers only some runs have, as each run's model_args switch them on: the checks of the layer, no suspect in
+# a run without it, and what to ask of it when a run behaves otherwise in evaluation
+LAYERS = {"use_dropout": ({"dropout_inactive_in_eval", *DROPOUT_FAULTS}, "dropout still active in eval mode"),
+          "use_batchnorm": ({"batchnorm_uses_running_statistics_in_eval", *NORMALIZATION_FAULTS},
+                            "batch norm using batch statistics there")}
 
 
 def per_epoch(series: Sequence[Sequence[float]]) -> tuple[list[float], list[float]]:
@@ -132,7 +134,7 @@ def non_finite(record: RunRecord, failed_checks: Sequence[str] = ()) -> str:
     if "non-finite" not in record.error:
         return ""
     finite = [row for row in record.history if all(_finite(row.get(m, 0.0)) for m in CURVES)]
-    faults = named(failed_checks, _scale_faults(record))
+    faults = named(_bearing(failed_checks, record), SCALE_FAULTS)
     return (f"The loss became NaN or infinite in epoch {len(finite) + 1}: look for a division or log of zero in the "
             "model, or for outputs so large that the notebook's learning rate overshoots (weights far larger than "
             "xavier_uniform's, outputs scaled up)." + (f" The behaviour checks point at: {faults}." if faults else ""))
@@ -145,15 +147,15 @@ def diagnose(record: RunRecord, band: Band, sigmas: float, verdict: str, failed_
                f"({band.seeds} seeds).")
     if not record.history or any(metric not in record.history[-1] for metric in CURVES):
         return plainly
-    reading = _Reading(record, band, sigmas, verdict, tuple(failed_checks))
+    failed_checks = _bearing(failed_checks, record)
+    reading = _Reading(record, band, sigmas, verdict, failed_checks)
     for rule in (_learns_where_the_reference_cannot, _overshoots, _stays_at_chance, _evaluated_otherwise, _overfits):
         if sentence := rule(reading):
             return sentence
     # less dropout or augmentation than asked for, or larger weights than xavier's, train faster; the evaluation
     # faults only hold a run back
     training, _ = _against_overfitting(record)
-    suspects = {**INIT_FAULTS, **training} if verdict == ABOVE else {**INIT_FAULTS, **_evaluation_faults(record),
-                                                                     **training}
+    suspects = {**INIT_FAULTS, **training} if verdict == ABOVE else {**INIT_FAULTS, **EVALUATION_FAULTS, **training}
     faults = named(failed_checks, suspects)
     return " ".join(filter(None, (plainly, _own_dropout(record, band),
                                   faults and f"The behaviour checks that failed may say why: {faults}.")))
@@ -162,7 +164,7 @@ def diagnose(record: RunRecord, band: Band, sigmas: float, verdict: str, failed_
 def _own_dropout(record: RunRecord, band: Band) -> str:
     """The coursework lets each student choose the dropout's rate and placement, and the band measures the
     reference's: in a run with dropout, a gap no rule explains can be that choice."""
-    if not record.spec.get("model_args", {}).get("use_dropout"):
+    if not _has(record, "use_dropout"):
         return ""
     own, reference = record.spec["model_args"].get("dropout_rate"), band.model_args.get("dropout_rate")
     theirs = f"rate {reference:g}" if reference is not None else "its rate"
@@ -223,7 +225,7 @@ def _overshoots(r: _Reading) -> str:
         return ""
     # the learning rate is the notebook's, so what makes the steps too large is the model's scale
     return (f"{overshoot}: each step at the notebook's learning rate overshoots, the rate is too high for this "
-            "model's scale. " + because(r.failed_checks, _scale_faults(r.record), "Does it start from far larger "
+            "model's scale. " + because(r.failed_checks, SCALE_FAULTS, "Does it start from far larger "
                                         "weights than xavier_uniform (nn.init.normal_ draws with std 1 unless given "
                                         "one), or scale its outputs up?"))
 
@@ -243,7 +245,7 @@ def _evaluated_otherwise(r: _Reading) -> str:
     margin = r.noise(r.band.last("accuracy"))
     below = (f"Validation accuracy ({r.best:.0%}) is far below the reference's ({r.band.spread.mean:.0%}) while "
              f"training accuracy ({r.train:.0%})")
-    faults = named(r.failed_checks, _evaluation_faults(r.record))
+    faults = named(r.failed_checks, EVALUATION_FAULTS)
     if faults and r.train >= r.reference_train - margin:
         return (f"{below} is not: the model behaves otherwise when it is evaluated, and the behaviour checks say why: "
                 f"{faults}.")
@@ -255,16 +257,10 @@ def _evaluated_otherwise(r: _Reading) -> str:
     return ""
 
 
-def _evaluation_faults(record: RunRecord) -> dict[str, str]:
-    """The evaluation faults that can be at work in this run: a layer's only where the run has the layer."""
-    absent = {check for arg, (check, _) in LAYERS.items() if not _has(record, arg)}
-    return {check: words for check, words in EVALUATION_FAULTS.items() if check not in absent}
-
-
-def _scale_faults(record: RunRecord) -> dict[str, str]:
-    """The faults that can put a run's outputs at another scale than the reference's: the init, and batch norm's
-    where the run has it."""
-    return {**INIT_FAULTS, **(NORMALIZATION_FAULTS if _has(record, "use_batchnorm") else {})}
+def _bearing(failed_checks: Sequence[str], record: RunRecord) -> tuple[str, ...]:
+    """The failed checks that can be at work in this run: a layer's only where the run has the layer."""
+    absent = {check for layer, (checks, _) in LAYERS.items() if not _has(record, layer) for check in checks}
+    return tuple(check for check in failed_checks if check not in absent)
 
 
 def _has(record: RunRecord, layer: str) -> bool:
@@ -286,7 +282,7 @@ def _overfits(r: _Reading) -> str:
 def _against_overfitting(record: RunRecord) -> tuple[dict[str, str], str]:
     """What a run's spec adds to the baseline against overfitting: the behaviour checks that find it not at work,
     and the question to ask when none of them failed."""
-    if record.spec.get("model_args", {}).get("use_dropout"):
+    if _has(record, "use_dropout"):
         return DROPOUT_FAULTS, "Is the dropout active in training?"
     if (record.spec.get("inputs") or {}).get("pipeline"):
         return AUGMENTATION_FAULTS, "Do your training transforms augment as the strategy says?"
