@@ -18,13 +18,10 @@ class CNNModel(nn.Module):
         self.pool = nn.MaxPool2d(2)
         self.classifier = nn.Linear(256, 10)
         self.p = dropout_rate if use_dropout else 0.0
+        init = nn.init.zeros_ if init_mode == "zeros" else nn.init.xavier_uniform_
         for block in self.blocks:
-            conv = block[0]
-            if init_mode == "zeros":
-                nn.init.zeros_(conv.weight)
-            else:
-                nn.init.xavier_uniform_(conv.weight)
-            nn.init.zeros_(conv.bias)
+            init(block[0].weight)
+            nn.init.constant_(block[0].bias, 0.0)
 
     def forward(self, x):
         for i, block in enumerate(self.blocks):
