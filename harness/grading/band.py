@@ -25,7 +25,8 @@ RISE = 1.1  # a last epoch's loss this many times the first's has risen, beyond 
 OVERFIT = 0.10  # a train/validation gap at least this much wider than the reference's is overfitting, not noise
 # behaviour checks whose failure makes a model score otherwise when it is evaluated, and what each means
 EVALUATION_FAULTS = {
-    "validation_transform_has_no_random_augmentation": "your validation transform augments",
+    "validation_transform_has_no_random_augmentation": "your validation transform does more than ToTensor and "
+                                                        "Normalize(mean, std)",
     "transforms_return_normalized_tensors": "a transform does not normalize as the statistics say",
     "dropout_inactive_in_eval": "dropout is still active in eval mode",
     "batchnorm_uses_running_statistics_in_eval": "batch norm uses batch statistics in eval mode",

@@ -37,6 +37,17 @@ MISTAKES = {
     "wrong_architecture_helper_block": {"baseline_architecture": "'32->48 3x3 pad 1'"},
     "zeros_init_ignored": {"zeros_init_cannot_learn_unlike_xavier": "starts with 387936 non-zero conv weights"},
     "validation_augmented_v2": {"validation_transform_has_no_random_augmentation": "it contains a random augmentation"},
+    # v2.ToDtype(torch.float32) without scale=True: every transform is told the cause, and strategy 2's strength is
+    # still measured (on the normalized scale), not failed for the scale
+    "pixels_left_unscaled_v2": {
+        "transforms_return_normalized_tensors": "never scaled from 0..255 to [0, 1]",
+        "validation_transform_has_no_random_augmentation": "without scale=True it only changes the type"},
+    # no Normalize, and strategy 2 is strategy 1 reordered: bringing the outputs onto the normalized scale must not
+    # hide that strategy 2 is no stronger
+    "normalize_left_out_strategies_alike": {
+        "transforms_return_normalized_tensors": "Normalize(mean, std) is missing",
+        "validation_transform_has_no_random_augmentation": "Normalize(mean, std) is missing",
+        "strategy_2_is_stronger_than_strategy_1": "brought onto the normalized scale first"},
 }
 
 

@@ -19,6 +19,30 @@ def _reference(image, context):
     return (to_tensor(image) - mean) / std
 
 
+def _normalize_undone(outputs: torch.Tensor, context) -> tuple[float, float, float]:
+    """A batch of outputs with Normalize(mean, std) undone: its lowest and highest value, and the narrowest
+    channel's 1%-99% spread; a correctly normalized batch comes back inside [0, 1] and spans it."""
+    mean = torch.tensor(context["mean"]).view(1, 3, 1, 1)
+    std = torch.tensor(context["std"]).view(1, 3, 1, 1)
+    raw = (outputs * std + mean).transpose(0, 1).flatten(1)
+    spread = float((raw.quantile(0.99, dim=1) - raw.quantile(0.01, dim=1)).min())
+    return float(raw.min()), float(raw.max()), spread
+
+
+def _spans_unit_range(low: float, high: float, spread: float) -> bool:
+    return low > -0.01 and high < 1.01 and spread > 0.6
+
+
+def _likely_cause(outputs: torch.Tensor, high: float) -> str:
+    """What the usual mistakes leave behind: pixels still 0..255, or images in [0, 1] never normalized."""
+    if high > 10:
+        return ("The pixels were never scaled from 0..255 to [0, 1]: ToTensor() scales them; in v2, "
+                "ToDtype(torch.float32, scale=True) does (without scale=True it only changes the type).")
+    if float(outputs.min()) > -0.01 and float(outputs.max()) < 1.01:
+        return "The outputs themselves lie in [0, 1]: Normalize(mean, std) is missing. Add it after ToTensor()."
+    return "End the pipeline with ToTensor() and Normalize(mean, std), once."
+
+
 def test_transforms_return_normalized_tensors(transform, images, context):
     """Each transform turns a 32x32 RGB image into a finite float tensor of shape (3, 32, 32), normalized with the given mean/std."""
     pil = [to_pil_image(img) for img in images[0][:SAMPLES]]
@@ -33,16 +57,11 @@ def test_transforms_return_normalized_tensors(transform, images, context):
         non_finite = sum(int((~torch.isfinite(o)).sum()) for o in outputs)
         expect(non_finite == 0, f"{name} produced {non_finite} NaN or infinite values.",
                what="NaN/inf values", measured=non_finite, bound=0)
-        # undo Normalize(mean, std): a correctly normalized image comes back inside [0, 1] and spans it
-        mean = torch.tensor(context["mean"]).view(1, 3, 1, 1)
-        std = torch.tensor(context["std"]).view(1, 3, 1, 1)
-        raw = (torch.stack(outputs) * std + mean).transpose(0, 1).flatten(1)
-        low, high = float(raw.min()), float(raw.max())
-        spread = float((raw.quantile(0.99, dim=1) - raw.quantile(0.01, dim=1)).min())
-        expect(low > -0.01 and high < 1.01 and spread > 0.6,
+        low, high, spread = _normalize_undone(torch.stack(outputs), context)
+        expect(_spans_unit_range(low, high, spread),
                f"{name}'s outputs are not images normalized with the mean/std it was given: undoing "
                f"Normalize(mean, std) gives values from {low:.2f} to {high:.2f} (spread {spread:.2f}) instead of "
-               "spanning [0, 1]. End the pipeline with ToTensor() and Normalize(mean, std), once.",
+               f"spanning [0, 1]. {_likely_cause(torch.stack(outputs), high)}",
                what=f"{name}, Normalize undone", measured=f"[{low:.2f}, {high:.2f}], spread {spread:.2f}",
                bound="within [0, 1], spread > 0.6")
 
@@ -59,18 +78,35 @@ def test_validation_transform_has_no_random_augmentation(transform, images, cont
            "it contains a random augmentation. Validation images must only be converted and normalized.",
            what="images differing on a second pass", measured=differ, bound=0)
     error = max(float((out - _reference(img, context)).abs().max()) for out, img in zip(first, pil))
+    low, high, spread = _normalize_undone(torch.stack(first), context)
+    why = (_likely_cause(torch.stack(first), high) if not _spans_unit_range(low, high, spread) else
+           "Keep augmentation out of validation and use the train-set mean/std it is given.")
     expect(error < 2e-3, f"val_transform changes images beyond ToTensor+Normalize(mean, std) (max difference "
-           f"{error:.3f}); keep augmentation out of validation and use the train-set mean/std it is given.",
+           f"{error:.3f}). {why}",
            what="difference from ToTensor+Normalize", measured=round(error, 4), bound="< 2e-3")
 
 
-def _distortion(transform, name, pil, context) -> torch.Tensor:
-    """Per image: mean squared difference between augmented and plain normalized image, averaged over REPEATS."""
+def _distortion(transform, name, pil, context) -> tuple[torch.Tensor, bool]:
+    """Per image: mean squared difference between augmented and plain normalized image, averaged over REPEATS;
+    and whether the outputs had to be brought onto the normalized scale first."""
     pipeline = transform(name)
     plain = torch.stack([_reference(i, context) for i in pil])
     torch.manual_seed(0)
-    runs = [torch.stack(_apply(pipeline, name, pil)) for _ in range(REPEATS)]
-    return torch.stack([(r - plain).square().mean(dim=(1, 2, 3)) for r in runs]).mean(0)
+    runs = torch.stack([torch.stack(_apply(pipeline, name, pil)) for _ in range(REPEATS)])
+    rescaled = not _spans_unit_range(*_normalize_undone(runs.flatten(0, 1), context))
+    if rescaled:
+        runs = _onto(runs, plain)
+    return (runs - plain).square().mean(dim=(2, 3, 4)).mean(0), rescaled
+
+
+def _onto(runs: torch.Tensor, plain: torch.Tensor) -> torch.Tensor:
+    """Outputs on another scale than the normalized images (pixels left at 0..255, Normalize missing) mapped
+    onto it, channel by channel, by their mean and spread: a normalization mistake is the other check's to
+    fail, and must not decide which strategy distorts more."""
+    dims = (0, 1, 3, 4)
+    gain = plain.std(dim=(0, 2, 3)) / runs.std(dim=dims).clamp_min(1e-12)
+    shift = plain.mean(dim=(0, 2, 3)) - gain * runs.mean(dim=dims)
+    return runs * gain.view(1, 1, 3, 1, 1) + shift.view(1, 1, 3, 1, 1)
 
 
 def test_training_transforms_are_random(transform, images):
@@ -93,13 +129,16 @@ def test_training_transforms_are_random(transform, images):
 def test_strategy_2_is_stronger_than_strategy_1(transform, images, context):
     """Strategy 2 distorts images measurably more than strategy 1 (paired test over images, p < 0.01)."""
     pil = [to_pil_image(img) for img in images[0][:SAMPLES]]
-    one = _distortion(transform, "train_transform_1", pil, context)
-    two = _distortion(transform, "train_transform_2", pil, context)
+    (one, rescaled_1), (two, rescaled_2) = (_distortion(transform, name, pil, context) for name in TRANSFORMS[:2])
+    rescaled = [name for name, r in zip(TRANSFORMS[:2], (rescaled_1, rescaled_2)) if r]
     result = stats.wilcoxon(two.numpy(), one.numpy(), alternative="greater")
     expect(float(two.mean()) > float(one.mean()) and result.pvalue < 0.01,
            f"train_transform_2 should be the more aggressive strategy, but it changes images by "
            f"{float(two.mean()):.3f} on average against {float(one.mean()):.3f} for train_transform_1 "
            f"(p = {result.pvalue:.3g}); make it more aggressive (larger or more random distortions than strategy 1, "
-           f"for example RandomAffine or ColorJitter).", what="distortion, strategy 2 vs 1",
+           "for example RandomAffine or ColorJitter)."
+           + (f" Measured with {' and '.join(rescaled)}'s outputs brought onto the normalized scale first: they are "
+              "not normalized (see the normalization check)." if rescaled else ""),
+           what="distortion, strategy 2 vs 1",
            measured=f"{float(two.mean()):.3f} vs {float(one.mean()):.3f}, p = {result.pvalue:.2g}",
            bound="2 > 1, p < 0.01")
