@@ -93,3 +93,48 @@ def test_a_model_torch_export_cannot_trace_is_checked_in_its_own_process_and_mar
     for check in check_ids("model"):
         assert results[check]["computed_in"] == SUBMISSION and "torch.export could not trace" in results[check]["note"]
     assert {results[check]["computed_in"] for check in check_ids("transforms")} == {GRADER}
+
+
+# strategy 2 as students build it on strategy 1, v1 and v2 alike: each adds a little to the same flips and crops, so
+# only a comparison that draws those the same for both strategies finds it stronger
+STRATEGIES = {
+    "adds_erasing_after_normalize": ("T", "[T.RandomHorizontalFlip(), T.RandomCrop(32, padding=4)]",
+                                     "base + [T.ToTensor(), T.Normalize(mean, std), T.RandomErasing()]"),
+    "adds_rotation": ("v2", "[v2.RandomHorizontalFlip(), v2.RandomCrop(32, padding=4)]",
+                      "base + [v2.RandomRotation(10)] + to_tensor"),
+    "adds_colour_jitter": ("T", "[T.RandomHorizontalFlip(), T.RandomCrop(32, padding=4)]",
+                           "base + [T.ColorJitter(0.3, 0.3, 0.3)] + to_tensor"),
+    "adds_grayscale": ("v2", "[v2.RandomCrop(32, padding=4), v2.RandomHorizontalFlip()]",
+                       "base + [v2.RandomGrayscale(0.2)] + to_tensor"),
+    # no stronger: the same transforms in another order, or a smaller crop
+    "reorders_strategy_1": ("T", "[T.RandomHorizontalFlip(), T.RandomCrop(32, padding=4)]",
+                            "base[::-1] + to_tensor"),
+    "crops_less": ("v2", "[v2.RandomHorizontalFlip(), v2.RandomCrop(32, padding=4)]",
+                   "[v2.RandomHorizontalFlip(), v2.RandomCrop(32, padding=2)] + to_tensor"),
+}
+HEADER = {"T": "import torchvision.transforms as T\n\n\ndef tail(mean, std):\n"
+               "    return [T.ToTensor(), T.Normalize(mean, std)]\n",
+          "v2": "import torch\nfrom torchvision.transforms import v2\n\n\ndef tail(mean, std):\n"
+                "    return [v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)]\n"}
+
+
+@pytest.mark.parametrize("strategies", list(STRATEGIES))
+def test_strategy_2_built_on_strategy_1_is_stronger_by_what_it_adds_and_only_then(strategies, tmp_path, checked):
+    import shutil
+
+    family, base, second = STRATEGIES[strategies]
+    compose = "T.Compose" if family == "T" else "v2.Compose"
+    folder = shutil.copytree(ZOO / "correct" / "module_dict", tmp_path / strategies)
+    (folder / "augmentations.py").write_text(
+        HEADER[family] + f"\n\ndef strategy_1():\n    return {base}\n\n\n"
+        f"def train_transform_1(mean, std):\n    return {compose}(strategy_1() + tail(mean, std))\n\n\n"
+        f"def train_transform_2(mean, std):\n    base, to_tensor = strategy_1(), tail(mean, std)\n"
+        f"    return {compose}({second})\n\n\n"
+        f"def val_transform(mean, std):\n    return {compose}(tail(mean, std))\n")
+    results = checked(folder)
+    failed = {check: r["message"] for check, r in results.items() if not r["passed"]}
+    if strategies.startswith("adds_"):
+        assert not failed, failed
+    else:
+        assert set(failed) == {"strategy_2_is_stronger_than_strategy_1"}, failed
+        assert "make it more aggressive" in failed["strategy_2_is_stronger_than_strategy_1"]

@@ -125,16 +125,17 @@ def round_trip(transform: Any, images: list, seed: int = 0) -> dict[str, Any]:
     except BadPipeline as error:
         raise NotDescribable(str(error)) from None
     for image in images:
-        _seed(seed)
+        seed_draws(seed)
         original = transform(image)
-        _seed(seed)
+        seed_draws(seed)
         again = copy(image)
         if not (isinstance(original, torch.Tensor) and isinstance(again, torch.Tensor) and torch.equal(original, again)):
             raise NotDescribable("its pipeline, rebuilt from its description, gives other images")
     return data
 
 
-def _seed(seed: int) -> None:
-    # v1's RandomChoice and RandomOrder draw from Python's generator, the rest from torch's
+def seed_draws(seed: int) -> None:
+    """Seed every generator a transform draws from: v1's RandomChoice and RandomOrder draw from Python's,
+    the rest from torch's."""
     random.seed(seed)
     torch.manual_seed(seed)
