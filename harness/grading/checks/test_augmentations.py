@@ -175,6 +175,6 @@ def test_strategy_2_is_stronger_than_strategy_1(transform, images, context):
            "aggressive (larger or more random distortions than strategy 1, for example RandomAffine or ColorJitter)."
            + (f" Measured with {' and '.join(rescaled)}'s outputs brought onto the normalized scale first: they are "
               "not normalized (see the normalization check)." if rescaled else ""),
-           what="distortion, strategy 2 vs 1",
+           what=f"distortion beyond a {SHIFT}-pixel shift, strategy 2 vs 1",
            measured=f"{float(two.mean()):.3f} vs {float(one.mean()):.3f}, p = {p:.2g}",
            bound="2 > 1, p < 0.01")
