@@ -7,6 +7,7 @@ from harness.grading.checks.subjects import TRANSFORMS
 from harness.grading.checks.support import expect, for_each, student
 
 SAMPLES, REPEATS = 96, 10
+OUTSIDE = 0.02  # the share of values a normalized batch may have outside [0, 1] once Normalize is undone
 SHIFT = 4  # pixels: the reach of RandomCrop(32, padding=4), the mildest augmentation the coursework sees
 
 
@@ -21,18 +22,22 @@ def _reference(image, context):
     return (to_tensor(image) - mean) / std
 
 
-def _normalize_undone(outputs: torch.Tensor, context) -> tuple[float, float, float]:
-    """A batch of outputs with Normalize(mean, std) undone: its lowest and highest value, and the narrowest
-    channel's 1%-99% spread; a correctly normalized batch comes back inside [0, 1] and spans it."""
+def _normalize_undone(outputs: torch.Tensor, context) -> tuple[float, float, float, float]:
+    """A batch of outputs with Normalize(mean, std) undone: its lowest and highest value, the share of values
+    outside [0, 1], and the narrowest channel's 1%-99% spread."""
     mean = torch.tensor(context["mean"]).view(1, 3, 1, 1)
     std = torch.tensor(context["std"]).view(1, 3, 1, 1)
     raw = (outputs * std + mean).transpose(0, 1).flatten(1)
+    outside = float(((raw < -0.01) | (raw > 1.01)).float().mean())
     spread = float((raw.quantile(0.99, dim=1) - raw.quantile(0.01, dim=1)).min())
-    return float(raw.min()), float(raw.max()), spread
+    return float(raw.min()), float(raw.max()), outside, spread
 
 
-def _spans_unit_range(low: float, high: float, spread: float) -> bool:
-    return low > -0.01 and high < 1.01 and spread > 0.6
+def _normalized(outside: float, spread: float) -> bool:
+    """Undone, a normalized batch spans [0, 1] and stays inside it but for a few values: RandomErasing(value=
+    "random") after Normalize fills 0.4% (p=0.5) to 0.8% (p=1) of them with noise that is no mistake, while
+    ImageNet's statistics in place of the given ones put 7% to 20% outside, and pixels left at 0..255 all."""
+    return outside <= OUTSIDE and spread > 0.6
 
 
 def _likely_cause(outputs: torch.Tensor, high: float) -> str:
@@ -41,7 +46,8 @@ def _likely_cause(outputs: torch.Tensor, high: float) -> str:
         return ("The pixels were never scaled from 0..255 to [0, 1]: ToTensor() scales them; in v2, "
                 "ToDtype(torch.float32, scale=True) does (without scale=True it only changes the type).")
     if float(outputs.min()) > -0.01 and float(outputs.max()) < 1.01:
-        return "The outputs themselves lie in [0, 1]: Normalize(mean, std) is missing. Add it after ToTensor()."
+        return ("The outputs themselves lie in [0, 1], as images do before Normalize(mean, std): is it missing, or "
+                "does a transform after it clip to [0, 1] (v2.GaussianNoise does unless clip=False)?")
     return "End the pipeline with ToTensor() and Normalize(mean, std), once."
 
 
@@ -59,13 +65,14 @@ def test_transforms_return_normalized_tensors(transform, images, context):
         non_finite = sum(int((~torch.isfinite(o)).sum()) for o in outputs)
         expect(non_finite == 0, f"{name} produced {non_finite} NaN or infinite values.",
                what="NaN/inf values", measured=non_finite, bound=0)
-        low, high, spread = _normalize_undone(torch.stack(outputs), context)
-        expect(_spans_unit_range(low, high, spread),
+        low, high, outside, spread = _normalize_undone(torch.stack(outputs), context)
+        expect(_normalized(outside, spread),
                f"{name}'s outputs are not images normalized with the mean/std it was given: undoing "
-               f"Normalize(mean, std) gives values from {low:.2f} to {high:.2f} (spread {spread:.2f}) instead of "
-               f"spanning [0, 1]. {_likely_cause(torch.stack(outputs), high)}",
-               what=f"{name}, Normalize undone", measured=f"[{low:.2f}, {high:.2f}], spread {spread:.2f}",
-               bound="within [0, 1], spread > 0.6")
+               f"Normalize(mean, std) leaves {outside:.1%} of values outside [0, 1] (from {low:.2f} to {high:.2f}, "
+               f"spread {spread:.2f}) instead of spanning [0, 1]. {_likely_cause(torch.stack(outputs), high)}",
+               what=f"{name}, Normalize undone",
+               measured=f"{outside:.1%} outside [0, 1] ({low:.2f} to {high:.2f}), spread {spread:.2f}",
+               bound=f"at most {OUTSIDE:.0%} outside [0, 1], spread > 0.6")
 
     for_each(TRANSFORMS, normalized)
 
@@ -80,8 +87,8 @@ def test_validation_transform_has_no_random_augmentation(transform, images, cont
            "it contains a random augmentation. Validation images must only be converted and normalized.",
            what="images differing on a second pass", measured=differ, bound=0)
     error = max(float((out - _reference(img, context)).abs().max()) for out, img in zip(first, pil))
-    low, high, spread = _normalize_undone(torch.stack(first), context)
-    why = (_likely_cause(torch.stack(first), high) if not _spans_unit_range(low, high, spread) else
+    _, high, outside, spread = _normalize_undone(torch.stack(first), context)
+    why = (_likely_cause(torch.stack(first), high) if not _normalized(outside, spread) else
            "Keep augmentation out of validation and use the train-set mean/std it is given.")
     expect(error < 2e-3, f"val_transform changes images beyond ToTensor+Normalize(mean, std) (max difference "
            f"{error:.3f}). {why}",
@@ -94,7 +101,8 @@ def _distortion(transform, name, pil, context) -> tuple[torch.Tensor, bool]:
     first."""
     plain = torch.stack([_reference(i, context) for i in pil])
     runs = _paired_draws(transform(name), name, pil)
-    rescaled = not _spans_unit_range(*_normalize_undone(runs.flatten(0, 1), context))
+    _, _, outside, spread = _normalize_undone(runs.flatten(0, 1), context)
+    rescaled = not _normalized(outside, spread)
     if rescaled:
         runs = _onto(runs, plain)
     return _beyond_a_shift(runs, plain).mean(0), rescaled
