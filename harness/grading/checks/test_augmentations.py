@@ -99,17 +99,15 @@ def test_validation_transform_has_no_random_augmentation(transform, images, cont
            what="difference from ToTensor+Normalize", measured=round(error, 4), bound="< 2e-3")
 
 
-def _distortion(transform, name, pil, context, repeats: range) -> tuple[torch.Tensor, bool]:
-    """Per draw of each image (repeats x images): how far the augmented image is from the plain normalized one
-    beyond a shift (`_beyond_a_shift`); and whether the outputs had to be brought onto the normalized scale
-    first."""
-    plain = torch.stack([_reference(i, context) for i in pil])
-    runs = _paired_draws(transform(name), name, pil, repeats)
+def _distortion(runs: torch.Tensor, plain: torch.Tensor, context) -> tuple[torch.Tensor, bool]:
+    """Per image, averaged over its draws (`runs`: draws x images): how far the augmented image is from the plain
+    normalized one beyond a shift (`_beyond_a_shift`); and whether the outputs had to be brought onto the
+    normalized scale first."""
     _, _, outside, spread = _normalize_undone(runs.flatten(0, 1), context)
     rescaled = not _normalized(outside, spread)
     if rescaled:
         runs = _onto(runs, plain)
-    return _beyond_a_shift(runs, plain), rescaled
+    return _beyond_a_shift(runs, plain).mean(0), rescaled
 
 
 def _beyond_a_shift(runs: torch.Tensor, plain: torch.Tensor) -> torch.Tensor:
@@ -175,18 +173,18 @@ def test_training_transforms_are_random(transform, images):
 def _compared(transform, pil, context) -> tuple[torch.Tensor, torch.Tensor, float, list[str]]:
     """Each strategy's distortion per image, the one-sided p-value that strategy 2's is larger, and the strategies
     measured on the normalized scale: FIRST draws per image, and the rest up to REPEATS unless that was clear."""
-    draws, rescaled = {name: [] for name in TRANSFORMS[:2]}, set()
+    plain = torch.stack([_reference(i, context) for i in pil])
+    draws = {name: [] for name in TRANSFORMS[:2]}
     for repeats in (range(FIRST), range(FIRST, REPEATS)):
         for name in TRANSFORMS[:2]:
-            distances, scaled = _distortion(transform, name, pil, context, repeats)
-            draws[name].append(distances)
-            rescaled |= {name} if scaled else set()
-        one, two = (torch.cat(draws[name]).mean(0) for name in TRANSFORMS[:2])
+            draws[name].append(_paired_draws(transform(name), name, pil, repeats))
+        (one, rescaled_1), (two, rescaled_2) = (_distortion(torch.cat(draws[name]), plain, context)
+                                                for name in TRANSFORMS[:2])
         p = 1.0 if torch.equal(one, two) else float(stats.wilcoxon(two.numpy(), one.numpy(),
                                                                      alternative="greater").pvalue)
         if float(two.mean()) > float(one.mean()) and p < CLEAR:
             break
-    return one, two, p, sorted(rescaled)
+    return one, two, p, [name for name, r in zip(TRANSFORMS[:2], (rescaled_1, rescaled_2)) if r]
 
 
 def test_strategy_2_is_stronger_than_strategy_1(transform, images, context):
