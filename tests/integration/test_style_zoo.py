@@ -36,6 +36,8 @@ MISTAKES = {
     "placement_not_as_declared": {"batchnorm_placement_matches_manifest": "applied right after: relu, relu, relu, relu"},
     "wrong_architecture_helper_block": {"baseline_architecture": "'32->48 3x3 pad 1'"},
     "zeros_init_ignored": {"zeros_init_cannot_learn_unlike_xavier": "starts with 387936 non-zero conv weights"},
+    # nn.init.zeros_ on the weights only: the biases keep PyTorch's default, and a network that can learn
+    "zeros_init_keeps_default_bias": {"zeros_init_cannot_learn_unlike_xavier": "0 non-zero conv weights and 480 non-zero"},
     "validation_augmented_v2": {"validation_transform_has_no_random_augmentation": "it contains a random augmentation"},
     # v2.ToDtype(torch.float32) without scale=True: every transform is told the cause, and strategy 2's strength is
     # still measured (on the normalized scale), not failed for the scale

@@ -4,10 +4,11 @@ from torch import nn
 from harness.grading.checks.subjects import BATCH
 from harness.grading.checks.support import expect, student, traced
 
-LR = 3e-4  # the coursework's Adam and batch size (BATCH), a few steps of it
-# all-zero convolutions get no gradient, so the first steps show it as well as any; the default init
-# needs about 30 to learn the generated images (0.82-0.85 accuracy there, 0.53-0.64 after 20)
-ZEROS_STEPS, XAVIER_STEPS = 10, 30
+# Adam's default rate, the batch size of the exported programs (BATCH): the coursework's 3e-4 needs 30 steps for
+# the default init to learn the generated images (0.67 to 1 accuracy over 12 seeds), 1e-3 needs 20 (0.78 to 1)
+LR = 1e-3
+# all-zero convolutions get no gradient, so the first steps show it as well as any
+ZEROS_STEPS, XAVIER_STEPS = 3, 20
 CHANCE = 0.1
 
 
@@ -43,9 +44,11 @@ def test_zeros_init_cannot_learn_unlike_xavier(variant, images, context, batch):
     zeros = variant("zeros")
     convs = _convs(zeros, batch)
     nonzero = sum(int(torch.count_nonzero(weight)) for weight, _ in convs)
-    expect(bool(convs) and nonzero == 0, f"CNNModel(init_mode='zeros') starts with {nonzero} non-zero conv weights; "
-           "every conv weight and bias should be set to 0.", what="non-zero conv weights at start",
-           measured=nonzero, bound=0)
+    # a non-zero bias alone lets gradient through, so it is told at the start rather than as weights that moved
+    biases = sum(int(torch.count_nonzero(bias)) for _, bias in convs if bias is not None)
+    expect(bool(convs) and nonzero == biases == 0, f"CNNModel(init_mode='zeros') starts with {nonzero} non-zero conv "
+           f"weights and {biases} non-zero conv biases; every conv weight and bias should be set to 0.",
+           what="non-zero conv weights and biases at start", measured=nonzero + biases, bound=0)
     with student("training CNNModel(init_mode='zeros') for a few steps"):
         zeros_accuracy = _train(zeros, images, context, ZEROS_STEPS)
     moved = sum(int(torch.count_nonzero(weight)) for weight, _ in convs)
