@@ -134,7 +134,11 @@ STRATEGIES = {
     "normalizes_with_imagenet_statistics": ("T", "[T.RandomHorizontalFlip(), T.RandomCrop(32, padding=4)]",
                                             "base + [T.RandomRotation(10), T.ToTensor(), T.Normalize("
                                             "(0.485, 0.456, 0.406), (0.229, 0.224, 0.225))]",
-                                            {"transforms_return_normalized_tensors": "of values outside [0, 1]"}),
+                                            {"transforms_return_normalized_tensors": "other statistics than the mean"}),
+    # RandomErasing's N(0, 1) noise is meant for normalized images: before Normalize, a few values land far off
+    "erases_with_noise_before_normalize": ("T", "[T.RandomHorizontalFlip(), T.RandomCrop(32, padding=4)]",
+                                           "base + [T.ToTensor(), T.RandomErasing(value='random'), T.Normalize(mean, "
+                                           "std)]", {"transforms_return_normalized_tensors": "put it after Normalize"}),
     # v2.GaussianNoise clips to [0, 1] unless told not to: after Normalize it undoes it
     "adds_noise_after_normalize": ("v2", "[v2.RandomHorizontalFlip(), v2.RandomCrop(32, padding=4)]",
                                    "base + to_tensor + [v2.GaussianNoise(sigma=0.1)]",

@@ -16,6 +16,11 @@ FIRST, CLEAR = 4, 1e-4
 # one applied with p = 0.02 varies 8%, and a deterministic pipeline none
 DRAWS, VARIED = 4, 0.1
 OUTSIDE = 0.02  # the share of values a normalized batch may have outside [0, 1] once Normalize is undone
+# Normalize undone, N(0, 1) noise put in before Normalize leaves a few values (RandomErasing(p=1, value="random"):
+# 10%, at most FEW) far outside [0, 1], beyond [-FAR, 1 + FAR] (-4.3 to 3.8); another mean and std than the given
+# ones map the images within that (ImageNet's: -0.03 to 1.14 with 21% outside, a mean of 0: 0.45 to 1.49, a std of
+# 0.5: 0.18 to 0.74), and a second Normalize puts most values outside (88%)
+FEW, FAR = 0.25, 1.0
 SHIFT = 4  # pixels: the reach of RandomCrop(32, padding=4), the mildest augmentation the coursework sees
 
 
@@ -48,14 +53,23 @@ def _normalized(outside: float, spread: float) -> bool:
     return outside <= OUTSIDE and spread > 0.6
 
 
-def _likely_cause(outputs: torch.Tensor, high: float) -> str:
-    """What the usual mistakes leave behind: pixels still 0..255, or images in [0, 1] never normalized."""
+def _likely_cause(outputs: torch.Tensor, low: float, high: float, outside: float) -> str:
+    """What the usual mistakes leave behind (`low`, `high` and `outside` as `_normalize_undone` gives them): pixels
+    still 0..255, images in [0, 1] never normalized, noise drawn for normalized images put in before Normalize, or
+    other statistics than the given ones."""
     if high > 10:
         return ("The pixels were never scaled from 0..255 to [0, 1]: ToTensor() scales them; in v2, "
                 "ToDtype(torch.float32, scale=True) does (without scale=True it only changes the type).")
     if float(outputs.min()) > -0.01 and float(outputs.max()) < 1.01:
         return ("The outputs themselves lie in [0, 1], as images do before Normalize(mean, std): is it missing, or "
                 "does a transform after it clip to [0, 1] (v2.GaussianNoise does unless clip=False)?")
+    if outside <= FEW and (low < -FAR or high > 1 + FAR):
+        return ("A few values lie far outside the image's range: noise drawn for normalized images went in before "
+                "Normalize. RandomErasing(value='random') fills with N(0, 1) values: put it after Normalize.")
+    if outside < 0.5 and low > -FAR and high < 1 + FAR:
+        return ("The values lie just outside [0, 1] or short of spanning it: the images were normalized with other "
+                "statistics than the mean and std the function is given (an ImageNet recipe's (0.485, 0.456, 0.406) "
+                "and (0.229, 0.224, 0.225) are not CIFAR-10's): pass the given ones to Normalize.")
     return "End the pipeline with ToTensor() and Normalize(mean, std), once."
 
 
@@ -77,7 +91,7 @@ def test_transforms_return_normalized_tensors(transform, images, context):
         expect(_normalized(outside, spread),
                f"{name}'s outputs are not images normalized with the mean/std it was given: undoing "
                f"Normalize(mean, std) leaves {outside:.1%} of values outside [0, 1] (from {low:.2f} to {high:.2f}, "
-               f"spread {spread:.2f}) instead of spanning [0, 1]. {_likely_cause(torch.stack(outputs), high)}",
+               f"spread {spread:.2f}) instead of spanning [0, 1]. {_likely_cause(torch.stack(outputs), low, high, outside)}",
                what=f"{name}, Normalize undone",
                measured=f"{outside:.1%} outside [0, 1] ({low:.2f} to {high:.2f}), spread {spread:.2f}",
                bound=f"at most {OUTSIDE:.0%} outside [0, 1], spread > 0.6")
@@ -95,8 +109,8 @@ def test_validation_transform_has_no_random_augmentation(transform, images, cont
            "it contains a random augmentation. Validation images must only be converted and normalized.",
            what="images differing on a second pass", measured=differ, bound=0)
     error = max(float((out - _reference(img, context)).abs().max()) for out, img in zip(first, pil))
-    _, high, outside, spread = _normalize_undone(torch.stack(first), context)
-    why = (_likely_cause(torch.stack(first), high) if not _normalized(outside, spread) else
+    low, high, outside, spread = _normalize_undone(torch.stack(first), context)
+    why = (_likely_cause(torch.stack(first), low, high, outside) if not _normalized(outside, spread) else
            "Keep augmentation out of validation and use the train-set mean/std it is given.")
     expect(error < 2e-3, f"val_transform changes images beyond ToTensor+Normalize(mean, std) (max difference "
            f"{error:.3f}). {why}",
