@@ -35,6 +35,9 @@ MISTAKES = {
         "batchnorm_uses_running_statistics_in_eval": "did not normalize with its running statistics"},
     "placement_not_as_declared": {"batchnorm_placement_matches_manifest": "applied right after: relu, relu, relu, relu"},
     "wrong_architecture_helper_block": {"baseline_architecture": "'32->48 3x3 pad 1'"},
+    # bias=not use_batchnorm, as torchvision's Conv2dNormActivation does (a correct style), but with the ReLU
+    # between conv and batch norm the bias is not cancelled
+    "conv_bias_dropped_before_relu": {"variants_only_add_batchnorm_and_dropout": "only right before a batch norm"},
     "zeros_init_ignored": {"zeros_init_cannot_learn_unlike_xavier": "starts with 387936 non-zero conv weights"},
     # nn.init.zeros_ on the weights only: the biases keep PyTorch's default, and a network that can learn
     "zeros_init_keeps_default_bias": {"zeros_init_cannot_learn_unlike_xavier": "0 non-zero conv weights and 480 non-zero"},
