@@ -23,6 +23,7 @@ from harness.engine import data, devices
 from harness.engine.batches import Batches
 from harness.engine.callbacks import EarlyStopper, History, LRSchedule, Predictions, RunLog
 from harness.engine.inputs import Augment, Pipeline, augmentation_path, make_prepare
+from harness.engine.lazy import shape_lazy_layers
 from harness.engine.objectives import LOSSES, OBJECTIVES
 from harness.engine.spec import (
     DemoContext,
@@ -140,7 +141,8 @@ def train_run(
     pipeline, val_pipeline = made(spec.inputs.pipeline), made(spec.inputs.val_pipeline)
 
     seed_everything(spec.seed)
-    model, channels_last = _model(spec, components, device)
+    first = make_prepare(mean=mean, std=std, flatten=spec.inputs.flatten)(train_split.x[:2])
+    model, channels_last = _model(spec, components, device, first)
     plain = make_prepare(mean=mean, std=std, flatten=spec.inputs.flatten, channels_last=channels_last)
     path = augmentation_path(augment, pipeline)
     train = Batches(
@@ -189,9 +191,13 @@ def _normalization(spec: TrainSpec, dataset: data.Dataset) -> tuple[Any, Any]:
     return None, None
 
 
-def _model(spec: TrainSpec, components: Components, device: torch.device) -> tuple[nn.Module, bool]:
-    """The declared model on `device`, channels-last when it has convolutions (and whether it has)."""
-    model = components.models[spec.model](**spec.model_args).to(device)
+def _model(spec: TrainSpec, components: Components, device: torch.device,
+           first: torch.Tensor) -> tuple[nn.Module, bool]:
+    """The declared model on `device`, its lazy layers shaped by the `first` inputs, channels-last when it has
+    convolutions (and whether it has)."""
+    model = components.models[spec.model](**spec.model_args)
+    shape_lazy_layers(model, first)
+    model = model.to(device)
     channels_last = any(isinstance(m, nn.Conv2d) for m in model.modules())
     if channels_last:
         model = model.to(memory_format=torch.channels_last)

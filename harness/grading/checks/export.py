@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torchvision.transforms.functional import to_pil_image
 
+from harness.engine.lazy import shape_lazy_layers
 from harness.engine.synthetic import cifar_like
 from harness.grading.checks import pipelines, program
 from harness.grading.checks.session import run_checks
@@ -45,6 +46,11 @@ def export_models(model_class: type, dropout_rate: float) -> tuple[dict[str, Any
             model = model_class(**arguments)
         except Exception as error:  # noqa: BLE001 - the student's constructor, reported by the check that needs it
             raise program.NotExportable(f"building {label(arguments)} raised {_first_line(error)}") from None
+        try:
+            shape_lazy_layers(model, example)
+        except Exception as error:  # noqa: BLE001 - the student's forward
+            raise program.NotExportable(f"a first pass to shape the lazy layers of {label(arguments)} raised "
+                                        f"{_first_line(error)}") from None
         for mode in MODES:
             getattr(model, mode)()
             try:
