@@ -5,9 +5,10 @@ from harness.grading.checks.trace import DROPOUT_KINDS
 
 
 def _dropped(op) -> tuple[int, int, torch.Tensor, torch.Tensor]:
-    """(units dropped, units seen, kept inputs, kept outputs) for one dropout; a feature dropout drops channels."""
+    """(units dropped, units seen, kept inputs, kept outputs) for one dropout; a feature dropout drops channels,
+    each a single unit in a (batch, features) input (nn.Dropout2d before the Linear)."""
     x, y = op.input, op.output
-    if op.kind == "feature_dropout":
+    if op.kind == "feature_dropout" and x.dim() > 2:
         alive_in = x.flatten(2).abs().sum(-1) > 0
         alive_out = y.flatten(2).abs().sum(-1) > 0
     else:
