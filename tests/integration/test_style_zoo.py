@@ -33,6 +33,12 @@ MISTAKES = {
     "batchnorm_batch_statistics_behind_a_large_shift": {
         "batchnorm_train_statistics": "per-channel mean up to 1000000",
         "batchnorm_uses_running_statistics_in_eval": "did not normalize with its running statistics"},
+    # nn.InstanceNorm2d where BatchNorm2d belongs: each check that needs a batch norm says what ran instead
+    "instance_norm_for_batch_norm": {
+        "variants_only_add_batchnorm_and_dropout": "it adds instance_norm x4",
+        "batchnorm_train_statistics": "It normalizes with instance_norm instead",
+        "batchnorm_uses_running_statistics_in_eval": "It normalizes with instance_norm instead",
+        "batchnorm_placement_matches_manifest": "It normalizes with instance_norm instead"},
     "placement_not_as_declared": {"batchnorm_placement_matches_manifest": "applied right after: relu, relu, relu, relu"},
     "wrong_architecture_helper_block": {"baseline_architecture": "'32->48 3x3 pad 1'"},
     # bias=not use_batchnorm, as torchvision's Conv2dNormActivation does (a correct style), but with the ReLU

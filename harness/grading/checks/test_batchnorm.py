@@ -5,6 +5,7 @@ from harness.grading.checks.support import expect, traced
 PREVIOUS = {"after_conv": "conv", "after_relu": "relu"}  # what computes a batch norm's input, by placement
 NAMES = {"conv": "a convolution", "relu": "a ReLU"}
 TOLERANCE = 1e-4  # of the largest output: float32 rounding, not a different computation
+OTHER_NORMS = {"group_norm", "layer_norm", "instance_norm"}  # what a student may put where batch norm belongs
 
 
 def _normalized(op, shape=(1, -1, 1, 1)):
@@ -18,6 +19,13 @@ def _normalized(op, shape=(1, -1, 1, 1)):
     return out
 
 
+def _instead(seen) -> str:
+    """Another normalization the forward pass ran where batch norm was asked for, in a sentence; '' if none."""
+    others = sorted({op.name.removeprefix("native_") for op in seen.ops if op.on_data_path
+                     and op.name.removeprefix("native_") in OTHER_NORMS})
+    return f" It normalizes with {' and '.join(others)} instead: the coursework asks for BatchNorm2d." if others else ""
+
+
 def test_batchnorm_train_statistics(variant, batch):
     """In training mode every batch norm outputs per-channel mean 0 and variance 1 and updates its running statistics."""
     model = variant("batchnorm")
@@ -25,7 +33,8 @@ def test_batchnorm_train_statistics(variant, batch):
         _, seen = traced(model, batch, "train", f"running {model.label} in training mode")
     calls = seen.of("batch_norm")
     expect(bool(calls), f"{model.label} applied no batch norm in training mode; call your BatchNorm2d layers "
-           "(or F.batch_norm) in forward().", what="batch norms applied", measured=len(calls), bound="at least 1")
+           f"(or F.batch_norm) in forward().{_instead(seen)}", what="batch norms applied", measured=len(calls),
+           bound="at least 1")
     outputs = [op.output.transpose(0, 1).flatten(1) for op in calls]
     mean = max(y.mean(1).abs().max().item() for y in outputs)
     var = max((y.var(1, unbiased=False) - 1).abs().max().item() for y in outputs)
@@ -49,7 +58,7 @@ def test_batchnorm_uses_running_statistics_in_eval(variant, batch):
         out, seen = traced(model, batch, "eval", f"running {model.label} in eval mode")
     calls = seen.of("batch_norm")
     expect(bool(calls), f"{model.label} applied no batch norm in eval mode, so nothing normalizes with running "
-           "statistics; call your BatchNorm2d layers in forward().",
+           f"statistics; call your BatchNorm2d layers in forward().{_instead(seen)}",
            what="batch norms applied in eval mode", measured=len(calls), bound="at least 1")
     for op in calls:
         if op.args.get("running_mean") is None or op.args.get("running_var") is None:
@@ -91,5 +100,6 @@ def test_batchnorm_placement_matches_manifest(variant, context, batch):
     wanted = PREVIOUS[placement]
     expect(bool(previous) and all(p == wanted for p in previous),
            f"The manifest says batch norm is placed {placement} (right after {NAMES[wanted]}), but in forward() the "
-           f"batch norms are applied right after: {', '.join(previous) or 'nothing (no batch norm ran)'}.",
+           f"batch norms are applied right after: {', '.join(previous) or 'nothing (no batch norm ran)'}."
+           + ("" if previous else _instead(seen)),
            what="computed right before each batch norm", measured=", ".join(previous) or "none", bound=f"all {wanted}")
