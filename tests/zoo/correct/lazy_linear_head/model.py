@@ -7,17 +7,16 @@ class CNNModel(nn.Module):
 
     def __init__(self, use_dropout=False, use_batchnorm=False, dropout_rate=0.5, init_mode="xavier_uniform"):
         super().__init__()
-        blocks, cin = [], 3
-        for cout in self.CHANNELS:
-            layers = [nn.Conv2d(cin, cout, kernel_size=(3, 3), padding=(1, 1))]
-            if use_batchnorm:
-                layers.append(nn.BatchNorm2d(cout))
-            layers.append(nn.ReLU())
-            if use_dropout:
-                layers.append(nn.Dropout2d(dropout_rate))
-            blocks.append(nn.Sequential(*layers))
-            cin = cout
-        self.blocks = nn.ModuleList(blocks)
+        widths = (3,) + self.CHANNELS
+        self.blocks = nn.ModuleList(
+            nn.Sequential(*filter(None, (
+                nn.Conv2d(cin, cout, kernel_size=(3, 3), padding=(1, 1)),
+                nn.BatchNorm2d(cout) if use_batchnorm else None,
+                nn.ReLU(),
+                nn.Dropout2d(dropout_rate) if use_dropout else None,
+            )))
+            for cin, cout in zip(widths, widths[1:])
+        )
         self.pool = nn.MaxPool2d(kernel_size=2, stride=2)
         self.drop = nn.Dropout(dropout_rate if use_dropout else 0.0)
         self.head = nn.LazyLinear(10)  # its input size comes from the first batch
