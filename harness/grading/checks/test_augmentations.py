@@ -19,8 +19,8 @@ OUTSIDE = 0.02  # the share of values a normalized batch may have outside [0, 1]
 # Normalize undone, N(0, 1) noise put in before Normalize leaves a few values (RandomErasing(p=1, value="random"):
 # 10%, at most FEW) far outside [0, 1], beyond [-FAR, 1 + FAR] (-4.3 to 3.8); another mean and std than the given
 # ones map the images within that (ImageNet's: -0.03 to 1.14 with 21% outside, a mean of 0: 0.45 to 1.49, a std of
-# 0.5: 0.18 to 0.74), and a second Normalize puts most values outside (88%)
-FEW, FAR = 0.25, 1.0
+# 0.5: 0.18 to 0.74), and a second Normalize puts MOST of them or more outside (88%)
+FEW, FAR, MOST = 0.25, 1.0, 0.5
 SHIFT = 4  # pixels: the reach of RandomCrop(32, padding=4), the mildest augmentation the coursework sees
 
 
@@ -66,7 +66,7 @@ def _likely_cause(outputs: torch.Tensor, low: float, high: float, outside: float
     if outside <= FEW and (low < -FAR or high > 1 + FAR):
         return ("A few values lie far outside the image's range: noise drawn for normalized images went in before "
                 "Normalize. RandomErasing(value='random') fills with N(0, 1) values: put it after Normalize.")
-    if outside < 0.5 and low > -FAR and high < 1 + FAR:
+    if outside < MOST and low > -FAR and high < 1 + FAR:
         return ("The values lie just outside [0, 1] or short of spanning it: the images were normalized with other "
                 "statistics than the mean and std the function is given (an ImageNet recipe's (0.485, 0.456, 0.406) "
                 "and (0.229, 0.224, 0.225) are not CIFAR-10's): pass the given ones to Normalize.")
