@@ -8,9 +8,15 @@ TOLERANCE = 1e-4  # of the largest output: float32 rounding, not a different com
 OTHER_NORMS = {"group_norm", "layer_norm", "instance_norm"}  # what a student may put where batch norm belongs
 
 
-def _normalized(op, shape=(1, -1, 1, 1)):
+def _per_channel(op) -> tuple[int, ...]:
+    """The shape that lays one value per channel along `op`'s input: (1, C, 1, 1) for BatchNorm2d, (1, C) for a
+    BatchNorm1d on flat features."""
+    return (1, -1) + (1,) * (op.input.dim() - 2)
+
+
+def _normalized(op):
     """What batch norm with its running statistics gives for `op`'s input."""
-    args = op.args
+    args, shape = op.args, _per_channel(op)
     out = (op.input - args["running_mean"].view(shape)) / torch.sqrt(args["running_var"].view(shape) + args["eps"])
     if args.get("weight") is not None:
         out = out * args["weight"].detach().view(shape)
@@ -87,7 +93,7 @@ def _magnitude(values: torch.Tensor) -> float:
 
 def _shift(op) -> torch.Tensor | float:
     bias = op.args.get("bias")
-    return bias.detach().view(1, -1, 1, 1) if bias is not None else 0.0
+    return bias.detach().view(_per_channel(op)) if bias is not None else 0.0
 
 
 def test_batchnorm_placement_matches_manifest(variant, context, batch):
