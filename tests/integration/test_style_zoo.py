@@ -70,6 +70,9 @@ def test_the_zoo_has_a_case_for_every_idiom_the_issue_names():
     assert sorted(p.name for p in (ZOO / "mistakes").iterdir()) == sorted(MISTAKES)
 
 
+# dropout2d_everywhere applies nn.Dropout2d to flat features, which torch warns is deprecated (it drops single
+# units there, as nn.Dropout does)
+@pytest.mark.filterwarnings("ignore:dropout2d. Received a 2-D input:UserWarning")
 @pytest.mark.parametrize("style", CORRECT)
 def test_a_correct_model_passes_every_check_whatever_its_style(style, checked):
     results = checked(ZOO / "correct" / style)
