@@ -41,7 +41,7 @@ MISTAKES = {
         "batchnorm_placement_matches_manifest": "It normalizes with instance_norm instead"},
     # a BatchNorm1d on the pooled features: normalizes with its running statistics in eval (which the eval check
     # once failed, laying them out for a 4-d input), but is not where the manifest says batch norm goes
-    "batchnorm1d_on_the_head": {"batchnorm_placement_matches_manifest": "conv, conv, conv, conv, flatten"},
+    "batchnorm1d_on_the_head": {"batchnorm_placement_matches_manifest": "conv, conv, conv, conv, mean"},
     "placement_not_as_declared": {"batchnorm_placement_matches_manifest": "applied right after: relu, relu, relu, relu"},
     "wrong_architecture_helper_block": {"baseline_architecture": "'32->48 3x3 pad 1'"},
     # bias=not use_batchnorm, as torchvision's Conv2dNormActivation does (a correct style), but with the ReLU
