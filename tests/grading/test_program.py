@@ -182,6 +182,23 @@ def test_policies_and_random_choices_are_described_in_either_family(family):
     assert isinstance(pipelines.rebuild(data).transforms[0].policy, T.AutoAugmentPolicy)
 
 
+@pytest.mark.parametrize("array", [torch.tensor, np.array, lambda values: np.float32(values[0])],
+                         ids=["torch", "numpy", "numpy_scalar"])
+def test_statistics_given_as_tensors_or_arrays_are_described_by_their_values(array):
+    mean, std = [0.49, 0.48, 0.45], [0.25, 0.24, 0.26]
+    pipeline = T.Compose([T.RandomCrop(32, padding=4, padding_mode="reflect"), T.ToTensor(),
+                          T.Normalize(array(mean), array(std)), T.RandomErasing()])
+    data = json.loads(json.dumps(pipelines.round_trip(pipeline, _images())))
+    normalize = pipelines.rebuild(data).transforms[2]
+    assert torch.allclose(torch.as_tensor(normalize.mean, dtype=torch.float64), torch.as_tensor(array(mean)).double())
+
+
+def test_a_tensor_argument_too_large_to_be_a_statistic_is_not_described():
+    pipeline = T.Compose([T.ToTensor(), T.Normalize(torch.zeros(3, 32, 32), torch.ones(3, 32, 32))])
+    with pytest.raises(pipelines.NotDescribable, match="tensor of 3072 values"):
+        pipelines.round_trip(pipeline, _images())
+
+
 class MyFlip(T.RandomHorizontalFlip):
     def forward(self, img):
         return img
@@ -210,6 +227,9 @@ def test_a_torchvision_transform_patched_on_the_instance_is_caught_by_the_round_
     {"class": "v1.RandomApply", "args": {"transforms": [{"pickle": "gASV"}], "p": 0.5}},
     {"class": "v1.Normalize", "args": {"mean": [0.5], "std": [0.2], "exec": "print(1)"}},
     {"class": "v1.ToTensor", "args": {}, "code": "print(1)"},
+    {"class": "v1.Normalize", "args": {"mean": {"tensor": ["__import__('os')"], "dtype": "float32"}, "std": [0.2]}},
+    {"class": "v1.Normalize", "args": {"mean": {"tensor": [0.5] * 5000, "dtype": "float32"}, "std": [0.2]}},
+    {"class": "v1.Normalize", "args": {"mean": {"tensor": [0.5], "dtype": "complex128"}, "std": [0.2]}},
     {"class": "v1.AutoAugment", "args": {"policy": {"policy": "__import__('os')"}}},
 ])
 def test_a_doctored_pipeline_description_is_refused(description):

@@ -2,7 +2,8 @@
 
 The submission's child describes the pipelines its factories return (`describe`) and makes sure the
 description rebuilds into a pipeline that gives the same images (`round_trip`); the grader's child
-rebuilds them (`rebuild`) from an allowlist of torchvision classes, with plain values only. A pipeline
+rebuilds them (`rebuild`) from an allowlist of torchvision classes, with plain values only (numbers,
+strings, and small numeric tensors such as a Normalize's statistics). A pipeline
 holding anything else (a `Lambda`, a class of the student's own) cannot be described, and its checks
 run in the submission's own process instead.
 """
@@ -13,6 +14,7 @@ import inspect
 import random
 from typing import Any
 
+import numpy as np
 import torch
 from torchvision import transforms as v1
 from torchvision.transforms import AutoAugmentPolicy, InterpolationMode, v2
@@ -29,6 +31,9 @@ CLASSES = frozenset("""
 # nothing as None, and its constructor reads 0 for that
 NONE_MEANS = {"ColorJitter": {"brightness": 0, "contrast": 0, "saturation": 0, "hue": 0}}
 MAX_DEPTH = 6
+# a tensor argument (Normalize(torch.tensor(mean), ...)) is described by its values: small and numeric only
+TENSOR_DTYPES = ("float32", "float64", "int64", "uint8")
+MAX_TENSOR = 1024
 
 
 class NotDescribable(ValueError):
@@ -74,11 +79,23 @@ def _encode(value: Any, depth: int) -> Any:
         return {"policy": value.value}
     if isinstance(value, torch.dtype):
         return {"dtype": str(value).removeprefix("torch.")}
+    if isinstance(value, np.generic):
+        return _encode(value.item(), depth)
+    if isinstance(value, (torch.Tensor, np.ndarray)):
+        return _encode_tensor(torch.as_tensor(value))
     if isinstance(value, (list, tuple, torch.nn.ModuleList)):
         return [_encode(v, depth + 1) for v in value]
     if callable(value):  # a nested transform: described if it is torchvision's, named if not
         return describe(value, depth + 1)
     raise NotDescribable(f"an argument is a {type(value).__name__}, which a description cannot hold")
+
+
+def _encode_tensor(tensor: torch.Tensor) -> dict[str, Any]:
+    dtype = str(tensor.dtype).removeprefix("torch.")
+    if dtype not in TENSOR_DTYPES or tensor.numel() > MAX_TENSOR:
+        raise NotDescribable(f"an argument is a {dtype} tensor of {tensor.numel()} values, which a description "
+                             f"holds only up to {MAX_TENSOR} numbers of {', '.join(TENSOR_DTYPES)}")
+    return {"tensor": tensor.detach().cpu().tolist(), "dtype": dtype}
 
 
 def rebuild(data: Any, depth: int = 0) -> Any:
@@ -112,9 +129,21 @@ def _decode(value: Any, depth: int) -> Any:
             return policies[value["policy"]]
     if isinstance(value, dict) and set(value) == {"dtype"} and value["dtype"] in ("float32", "float64", "uint8"):
         return getattr(torch, value["dtype"])
+    if isinstance(value, dict) and set(value) == {"tensor", "dtype"} and value["dtype"] in TENSOR_DTYPES:
+        return _decode_tensor(value)
     if isinstance(value, dict) and "class" in value:
         return rebuild(value, depth + 1)
     raise BadPipeline(f"a transform argument cannot be read: {str(value)[:80]}")
+
+
+def _decode_tensor(value: dict[str, Any]) -> torch.Tensor:
+    try:
+        tensor = torch.tensor(value["tensor"], dtype=getattr(torch, value["dtype"]))
+    except (TypeError, ValueError, RuntimeError):
+        raise BadPipeline("a tensor argument holds other than numbers") from None
+    if tensor.numel() > MAX_TENSOR:
+        raise BadPipeline(f"a tensor argument holds more than {MAX_TENSOR} numbers")
+    return tensor
 
 
 def round_trip(transform: Any, images: list, seed: int = 0) -> dict[str, Any]:
