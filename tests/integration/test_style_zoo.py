@@ -43,6 +43,12 @@ MISTAKES = {
     # once failed, laying them out for a 4-d input), but is not where the manifest says batch norm goes
     "batchnorm1d_on_the_head": {"batchnorm_placement_matches_manifest": "conv, conv, conv, conv, mean"},
     "placement_not_as_declared": {"batchnorm_placement_matches_manifest": "applied right after: relu, relu, relu, relu"},
+    # use_batchnorm and use_dropout never read: CNNModel() is not the given network, which the baseline check says;
+    # each variant adds nothing to it, which is all the variants check asks
+    "flags_never_read": {"baseline_architecture": "applies batch norm x4 and dropout x5 (p = 0.5) in training mode"},
+    # dropouts built whatever use_dropout says: CNNModel() learns too slowly for the zero-init check's control, which
+    # leaves the failure to the baseline check
+    "dropout_without_its_flag": {"baseline_architecture": "applies dropout x5 (p = 0.5) in training mode"},
     "wrong_architecture_helper_block": {"baseline_architecture": "'32->48 3x3 pad 1'"},
     # bias=not use_batchnorm, as torchvision's Conv2dNormActivation does (a correct style), but with the ReLU
     # between conv and batch norm the bias is not cancelled

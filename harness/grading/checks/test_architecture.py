@@ -36,6 +36,10 @@ def test_baseline_architecture(variant, batch):
     wanted = [f"{i}->{o} 3x3 pad 1" for i, o in CONVS]
     expect(shapes == wanted, f"CNNModel() should run four convolutions {wanted}; yours runs {shapes}.",
            what="convolutions", measured="; ".join(shapes), bound="; ".join(wanted))
+    flagged = seen.flagged()
+    expect(not flagged, f"CNNModel(), whose use_batchnorm and use_dropout are False, applies {flagged} in training "
+           "mode; add batch norm and dropout only when their flag is True.",
+           what="batch norms and dropouts with both flags off", measured=flagged or "none", bound="none")
     count = used_parameters(base, seen)
     expect(count == BASELINE_PARAMETERS,
            f"CNNModel() computes with {count:,} parameters; the given architecture has {BASELINE_PARAMETERS:,}. "
@@ -50,7 +54,9 @@ def test_variants_only_add_batchnorm_and_dropout(variant, batch):
     """use_batchnorm / use_dropout add only batch norm and dropout to what the given network computes, nothing else."""
     base = variant("base")
     _, seen = traced(base, batch, "train", "running CNNModel() in training mode")
-    computed, base_count = seen.computation(), used_parameters(base, seen)
+    computed = seen.computation()
+    # counted against CNNModel() as it is: a baseline that already normalizes fails the baseline check, not this one
+    base_count = used_parameters(base, seen) - _normalizing(base, seen) + _biases_left_out(seen)
     for name in ("batchnorm", "dropout", "both"):
         model = variant(name)
         _, trace = traced(model, batch, "train", f"running {model.label} in training mode")
@@ -60,15 +66,20 @@ def test_variants_only_add_batchnorm_and_dropout(variant, batch):
                f"{model.label} changes more than batch norm/dropout: it adds {_listed(added)} and removes "
                f"{_listed(removed)} compared with CNNModel().",
                what=f"operations {name} adds", measured=_listed(added), bound="/".join(sorted(ADDED)) + " only")
-        normalizing = {id(t): t for op in trace.of("batch_norm") for t in (op.args.get("weight"), op.args.get("bias"))
-                       if t is not None and any(t is p for p in model.parameters().values())}
-        wanted = base_count + sum(t.numel() for t in normalizing.values()) - _biases_left_out(trace)
+        wanted = base_count + _normalizing(model, trace) - _biases_left_out(trace)
         count = used_parameters(model, trace)
         fewer = (" A conv may go without its bias only right before a batch norm, which cancels it."
                  if count < wanted else "")
         expect(count == wanted,
                f"{model.label} computes with {count:,} parameters; with only batch norm/dropout added it should "
                f"use {wanted:,}.{fewer}", what=f"parameters with {name}", measured=count, bound=wanted)
+
+
+def _normalizing(model, trace) -> int:
+    """The parameters of the batch norms a pass ran: their scales and shifts, each counted once."""
+    normalizing = {id(t): t for op in trace.of("batch_norm") for t in (op.args.get("weight"), op.args.get("bias"))
+                   if t is not None and any(t is p for p in model.parameters().values())}
+    return sum(t.numel() for t in normalizing.values())
 
 
 def _biases_left_out(trace) -> int:

@@ -19,18 +19,13 @@ def _dropped(op) -> tuple[int, int, torch.Tensor, torch.Tensor]:
     return dropped, seen, x[kept], y[kept]
 
 
-def _active(trace) -> list:
-    """The dropouts that can drop: p above 0 and told they are training."""
-    return [op for op in trace.of(*DROPOUT_KINDS) if (op.args.get("p") or 0) > 0 and op.args.get("training", True)]
-
-
 def test_dropout_rate_and_scaling(variant, context, batch):
     """In training mode the dropouts drop the declared fraction (binomial bound) and scale survivors by 1/(1-p)."""
     p = context["dropout_rate"]
     model = variant("dropout")
     with torch.no_grad():
         _, seen = traced(model, batch, "train", f"running {model.label} in training mode")
-    calls = _active(seen)
+    calls = seen.active_dropouts()
     expect(bool(calls), f"{model.label} applied no dropout with p > 0 in training mode; apply nn.Dropout/nn.Dropout2d "
            "layers, or F.dropout with training=self.training, in forward().",
            what="dropouts applied", measured=len(calls), bound="at least 1")
@@ -83,7 +78,7 @@ def _why_not_random(model, batch) -> str:
     if told_not:
         return (f"{len(told_not)} dropout call(s) ran with training=False. F.dropout(x, p, False) passes False as "
                 "`training`, its third argument, not as `inplace`: pass training=self.training.")
-    active = _active(seen)
+    active = seen.active_dropouts()
     if active and not any(bool(op.input.any()) for op in active):
         return ("its dropouts ran, but every input they got was zero, so there was nothing to drop: the layers "
                 "before them output only zeros (are the conv weights all zero?).")

@@ -58,11 +58,23 @@ def test_zeros_init_cannot_learn_unlike_xavier(variant, images, context, batch):
     expect(zeros_accuracy <= CHANCE + 0.1, f"The zeros-initialized model reached {zeros_accuracy:.0%} accuracy; "
            "it should stay at chance (10%).", what="zeros-init accuracy", measured=round(zeros_accuracy, 3),
            bound=f"<= {CHANCE + 0.1}")
+    base = variant("base")
     with student("training CNNModel() for a few steps"):
-        xavier_accuracy = _train(variant("base"), images, context, XAVIER_STEPS)
-    expect(xavier_accuracy >= CHANCE + 0.3, f"The default (xavier) model reached only {xavier_accuracy:.0%} after "
+        xavier_accuracy = _train(base, images, context, XAVIER_STEPS)
+    learns = xavier_accuracy >= CHANCE + 0.3
+    # a default model held back by layers its flags should leave out is the baseline check's failure, not this one's
+    flagged = "" if learns else _flagged(base, batch)
+    expect(learns or bool(flagged), f"The default (xavier) model reached only {xavier_accuracy:.0%} after "
            f"{XAVIER_STEPS} steps on easy generated data; it should learn (at least {CHANCE + 0.3:.0%}).",
-           what="xavier accuracy", measured=round(xavier_accuracy, 3), bound=f">= {CHANCE + 0.3}")
+           what=f"xavier accuracy (CNNModel() applies {flagged} with its flags off, so not held to the bound)"
+           if flagged else "xavier accuracy", measured=round(xavier_accuracy, 3), bound=f">= {CHANCE + 0.3}")
+
+
+def _flagged(base, batch) -> str:
+    """What CNNModel() runs in training mode that only its flags may switch on, in words."""
+    with torch.no_grad():
+        _, seen = traced(base, batch, "train", "running CNNModel()")
+    return seen.flagged()
 
 
 def test_default_init_is_xavier_with_zero_bias(variant, batch):

@@ -67,6 +67,18 @@ class Trace:
     def of(self, *kinds: str) -> list[Op]:
         return [op for op in self.ops if op.kind in kinds]
 
+    def active_dropouts(self) -> list[Op]:
+        """The dropouts that can drop: p above 0 and told they are training."""
+        return [op for op in self.of(*DROPOUT_KINDS) if (op.args.get("p") or 0) > 0 and op.args.get("training", True)]
+
+    def flagged(self) -> str:
+        """The layers only a flag may switch on that this pass ran (batch norms, dropouts that can drop), in words;
+        '' when none ran."""
+        norms, drops = self.of("batch_norm"), self.active_dropouts()
+        rates = ", ".join(sorted({f"{op.args['p']:g}" for op in drops}))
+        return " and ".join(([f"batch norm x{len(norms)}"] if norms else [])
+                            + ([f"dropout x{len(drops)} (p = {rates})"] if drops else []))
+
     def computation(self) -> Counter:
         """The calls on the path from the model's input to its output, counted by `Op.word`."""
         return Counter(op.word for op in self.ops if op.on_data_path)
