@@ -34,6 +34,8 @@ EVALUATION_FAULTS = {
 # behaviour checks whose failure makes a model start otherwise than the reference: stuck, overshooting, or (where
 # the reference learns slowly, as SGD does) faster than it
 INIT_FAULTS = {"default_init_is_xavier_with_zero_bias": "the conv weights do not start as xavier_uniform"}
+# a behaviour check whose failure makes every run another network than the reference's, faster or slower
+ARCHITECTURE_FAULTS = {"baseline_architecture": "CNNModel() is not the given network"}
 # behaviour checks whose failure leaves a run with batch norm at another scale than the reference's: as far off
 # as a wrong init, in a run that has the layer
 NORMALIZATION_FAULTS = {"batchnorm_train_statistics": "batch norm does not normalize each channel in training"}
@@ -156,7 +158,9 @@ def diagnose(record: RunRecord, band: Band, sigmas: float, verdict: str, failed_
     # less dropout or augmentation than asked for, or larger weights than xavier's, train faster; the evaluation
     # faults only hold a run back
     training, _ = _against_overfitting(record)
-    suspects = {**INIT_FAULTS, **training} if verdict == ABOVE else {**INIT_FAULTS, **EVALUATION_FAULTS, **training}
+    suspects = {**ARCHITECTURE_FAULTS, **INIT_FAULTS, **training}
+    if verdict == BELOW:
+        suspects.update(EVALUATION_FAULTS)
     faults = named(failed_checks, suspects)
     return " ".join(filter(None, (plainly, _own_dropout(record, band),
                                   faults and f"The behaviour checks that failed may say why: {faults}.")))

@@ -204,6 +204,14 @@ def test_a_gap_no_rule_explains_is_stated_plainly():
     assert found.verdict == band.ABOVE and found.diagnosis.startswith("Best validation accuracy 80.0% is above")
 
 
+@pytest.mark.parametrize("shift", [-0.2, 0.2])
+def test_a_baseline_that_is_not_the_given_network_is_a_suspect_either_way(shift):
+    """Another network (a dropout built whatever use_dropout says, a wider layer) can learn slower or faster."""
+    found = band.outcome(run(learning(shift)), BAND, sigmas=3.0, failed_checks=["baseline_architecture"])
+    assert found.verdict == (band.BELOW if shift < 0 else band.ABOVE) and found.diagnosis.endswith(
+        "(3 seeds). The behaviour checks that failed may say why: CNNModel() is not the given network."), found.diagnosis
+
+
 def test_above_the_band_only_the_failed_checks_that_let_this_run_fit_more_closely_are_listed():
     """A strategy that does not augment trains faster than the reference's; dropout's faults are no suspect in a
     run without dropout, nor an evaluation fault in a run that validates above the band."""
