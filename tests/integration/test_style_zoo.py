@@ -2,7 +2,7 @@
 
 tests/zoo/correct holds correct submissions written the ways students write this network (modules or
 functional ops, Sequential or ModuleList loops, nn.Identity placeholders, helper block classes,
-functional batch norm, transforms v1 or v2, pipelines from helpers): every check passes on every one.
+functional batch norm, dropout masks drawn by hand, transforms v1 or v2, pipelines from helpers): every check passes on every one.
 tests/zoo/mistakes holds the typical mistakes written in other idioms than submissions/: each fails
 exactly its own checks. Both children's work is done in this process (`checked`).
 """
@@ -19,6 +19,8 @@ CORRECT = sorted(p.name for p in (ZOO / "correct").iterdir())
 CHECKED_THERE = {"transforms_with_lambda": {"transforms": "Lambda"}}
 MISTAKES = {
     "dropout_rate_ignored_functional": {"dropout_rate_and_scaling": "but the manifest declares rate 0.2"},
+    # a dropout module of the student's own whose p is the probability of keeping a unit, as in CS231n
+    "dropout_module_keeps_p": {"dropout_rate_and_scaling": "that is 1 - 0.3: your dropout keeps a unit with probability p"},
     "dropout_active_in_eval_modulelist": {"dropout_inactive_in_eval": "dropout is still active"},
     # F.dropout2d(x, p, False): the False meant as inplace is `training`
     "dropout_off_in_training_positional": {

@@ -33,9 +33,13 @@ def test_dropout_rate_and_scaling(variant, context, batch):
     total = sum(_dropped(op)[1] for op in calls)
     fraction = dropped / max(total, 1)
     bound = binomial_bound(p, total)
+    # CS231n's dropout takes the probability of keeping a unit: written out that way, it drops 1 - p
+    kept = abs(fraction - (1 - p)) <= bound
     expect(abs(fraction - p) <= bound,
            f"Your dropouts dropped {fraction:.3f} of the units in training mode, but the manifest declares "
-           f"rate {p}; CNNModel(dropout_rate={p}) should pass that rate to every dropout.",
+           f"rate {p}; " + (f"that is 1 - {p}: your dropout keeps a unit with probability p, where torch's p (and "
+                            "the manifest's rate) is the probability of dropping it." if kept else
+                            f"CNNModel(dropout_rate={p}) should pass that rate to every dropout."),
            what="fraction dropped", measured=round(fraction, 4), bound=f"{p} ± {bound:.4f}")
     ratios = torch.cat([(y / x) for _, _, x, y in map(_dropped, calls)])
     expected = 1 / (1 - p)

@@ -7,11 +7,16 @@ ReLU is seen the same way whether it was written as a module, as a functional ca
 class or in a loop, and an `nn.Identity` is not seen at all. The calls the checks reason about are
 named in one vocabulary (`KINDS`), with their arguments by name, their input as it was before the
 call and their output; every call remembers which recorded call produced its input.
+
+A dropout written out (a mask drawn from torch's generator, multiplied in, the survivors rescaled by a
+number) is recognised by what it computes, as one `dropout` call (`feature_dropout` when its mask has
+one value per feature map) from the input of the rescaling and masking to their output.
 """
 
 from __future__ import annotations
 
 import inspect
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +46,14 @@ BUILTIN_PARAMETERS = {
 }
 RENAMED = {"self": "input", "train": "training"}  # ATen's names -> the functional API's
 DROPOUT_KINDS = ("dropout", "feature_dropout")
+# what a dropout written out is made of: a mask drawn at random (from constants shaped like the input), multiplied
+# into the input, and a rescaling by a number before or after
+RANDOM_SOURCES = frozenset("rand rand_like randn randn_like randint_like bernoulli uniform normal".split())
+CONSTANT_MAKERS = frozenset("""zeros zeros_like ones ones_like full full_like empty empty_like new_zeros new_ones
+    new_full new_empty scalar_tensor tensor""".split())
+MASKING = frozenset("mul multiply __mul __rmul where masked_fill".split())
+SCALING = frozenset("mul multiply __mul __rmul div divide true_divide __truediv __div".split())
+HAND_DRAWN = "dropout drawn by hand"
 
 
 @dataclass
@@ -48,10 +61,13 @@ class Op:
     kind: str  # conv | batch_norm | dropout | feature_dropout | relu | other
     name: str  # the function or operator, in-place or not: conv2d, relu, max_pool2d, add ...
     args: dict[str, Any]  # by name (kinds other than `other` only); tensors are the live objects
-    input: torch.Tensor | None  # the first tensor argument as it was before the call (a copy; not for `other`)
-    output: torch.Tensor | None  # a copy of the result (not for `other`)
+    # the first tensor argument as it was before the call (a copy; for `other` only with a role, and then the data)
+    input: torch.Tensor | None
+    output: torch.Tensor | None  # a copy of the result (for `other` only with a role)
     producer: Op | None  # the recorded call whose result `input` is
     on_data_path: bool  # its input derives from the batch the model was given (not a weight or a counter)
+    carries_data: bool = True  # its output does (not a random mask or a constant shaped like the input)
+    role: str = ""  # in a dropout written out: mask (data times a random mask) | scale (data times a number)
 
     @property
     def word(self) -> str:
@@ -63,25 +79,33 @@ class Op:
 class Trace:
     ops: list[Op] = field(default_factory=list)
     used: set[int] = field(default_factory=set)  # ids of every tensor passed to a call
+    drawn: list[tuple[Op, set[int]]] = field(default_factory=list)  # dropouts written out, with their calls' indices
 
     def of(self, *kinds: str) -> list[Op]:
-        return [op for op in self.ops if op.kind in kinds]
+        return [op for op in self.ops + [op for op, _ in self.drawn] if op.kind in kinds]
 
     def active_dropouts(self) -> list[Op]:
-        """The dropouts that can drop: p above 0 and told they are training."""
-        return [op for op in self.of(*DROPOUT_KINDS) if (op.args.get("p") or 0) > 0 and op.args.get("training", True)]
+        """The dropouts that can drop: p above 0 and told they are training, or written out and run."""
+        return [op for op in self.of(*DROPOUT_KINDS)
+                if op.name == HAND_DRAWN or ((op.args.get("p") or 0) > 0 and op.args.get("training", True))]
 
     def flagged(self) -> str:
         """The layers only a flag may switch on that this pass ran (batch norms, dropouts that can drop), in words;
         '' when none ran."""
         norms, drops = self.of("batch_norm"), self.active_dropouts()
-        rates = ", ".join(sorted({f"{op.args['p']:g}" for op in drops}))
+        rates = ", ".join(sorted({"a mask drawn by hand" if op.name == HAND_DRAWN else f"p = {op.args['p']:g}"
+                                  for op in drops}))
         return " and ".join(([f"batch norm x{len(norms)}"] if norms else [])
-                            + ([f"dropout x{len(drops)} (p = {rates})"] if drops else []))
+                            + ([f"dropout x{len(drops)} ({rates})"] if drops else []))
 
     def computation(self) -> Counter:
-        """The calls on the path from the model's input to its output, counted by `Op.word`."""
-        return Counter(op.word for op in self.ops if op.on_data_path)
+        """The calls on the path from the model's input to its output, counted by `Op.word`; a dropout written out
+        counts as one."""
+        within = set().union(*(members for _, members in self.drawn))
+        counts = Counter(op.word for index, op in enumerate(self.ops)
+                         if op.on_data_path and op.carries_data and index not in within)
+        counts.update(op.kind for op, _ in self.drawn)
+        return counts
 
     def uses(self, tensor: torch.Tensor) -> bool:
         return id(tensor) in self.used
@@ -129,31 +153,83 @@ class Recorder(TorchFunctionMode):
         self.trace = Trace()
         self._made: dict[int, Op] = {}  # id of a result -> the call that made it (in place: the last one)
         self._data = {id(batch)}  # ids of tensors derived from the batch
+        self._random: set[int] = set()  # ids of tensors drawn at random, and of what is computed from them alone
         self._alive: list[torch.Tensor] = [batch]  # keeps the ids above from being reused during the pass
 
     def __enter__(self) -> Trace:
         super().__enter__()
         return self.trace
 
+    def __exit__(self, *exc_info) -> None:
+        self.trace.drawn = drawn_by_hand(self.trace.ops)
+        super().__exit__(*exc_info)
+
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         name = _name(func)
-        kind = KINDS.get(name.rstrip("_"), "other")
+        stripped = name.rstrip("_")
+        kind = KINDS.get(stripped, "other")
         tensors = _tensors(args) + _tensors(kwargs)
         named = _named(func, name, args, kwargs) if kind != "other" else {}
-        before = tensors[0].detach().clone() if kind != "other" and tensors else None
+        role, operand = self._role(stripped, tensors) if kind == "other" else ("", None)
+        if role == "mask":
+            named = {"mask_shape": tuple(next(t for t in tensors if id(t) in self._random).shape)}
+        first = operand if operand is not None else tensors[0] if kind != "other" and tensors else None
+        before = first.detach().clone() if first is not None else None
         result = func(*args, **kwargs)
         out = result[0] if isinstance(result, (tuple, list)) and result else result
         if not isinstance(out, torch.Tensor):
             return result
         on_data_path = any(id(t) in self._data for t in tensors)
-        producer = self._made.get(id(tensors[0])) if tensors else None
-        op = Op(kind, name.rstrip("_"), named, before, out.detach().clone() if kind != "other" else None,
-                producer, on_data_path)
+        drawn = stripped in RANDOM_SOURCES or (bool(tensors) and not on_data_path
+                                                and any(id(t) in self._random for t in tensors))
+        carries_data = on_data_path and not drawn and stripped not in CONSTANT_MAKERS
+        producer = self._made.get(id(first if first is not None else tensors[0])) if tensors else None
+        copied = kind != "other" or role
+        op = Op(kind, stripped, named, before, out.detach().clone() if copied else None, producer, on_data_path,
+                carries_data, role)
         self.trace.ops.append(op)
         self.trace.used.update(id(t) for t in tensors)
         self._made[id(out)] = op
-        if on_data_path:
+        if drawn:
+            self._random.add(id(out))
+            self._data.discard(id(out))
+        elif carries_data:
             self._data.add(id(out))
+            self._random.discard(id(out))
         self._alive += [out, *tensors]
         return result
+
+    def _role(self, name: str, tensors: list[torch.Tensor]) -> tuple[str, torch.Tensor | None]:
+        """Whether a call can be part of a dropout written out, and the data it takes: a mask multiplied into the
+        data, or the data rescaled by a number (a 1-element constant counts as one)."""
+        data = [t for t in tensors if id(t) in self._data]
+        if name in MASKING and data and any(id(t) in self._random for t in tensors):
+            return "mask", next((t for t in data if bool(t.any())), data[0])  # where(mask, 0, x): x, not the zeros
+        others = [t for t in tensors if t is not data[0]] if len(data) == 1 else None
+        if name in SCALING and others is not None and all(id(t) not in self._random and t.numel() == 1 for t in others):
+            return "scale", data[0]
+        return "", None
+
+
+def drawn_by_hand(ops: list[Op]) -> list[tuple[Op, set[int]]]:
+    """Each masking of data by a random mask as one dropout, from the data before a rescaling by a number that
+    precedes it to the data after one that follows it, with the indices of the calls it is made of."""
+    index = {id(op): i for i, op in enumerate(ops)}
+    found = []
+    for i, mask in enumerate(ops):
+        if mask.role != "mask":
+            continue
+        members, first, last = {i}, mask, mask
+        while first.producer is not None and first.producer.role == "scale":
+            first = first.producer
+            members.add(index[id(first)])
+        for j in range(i + 1, len(ops)):
+            if ops[j].role == "scale" and ops[j].producer is last:
+                last = ops[j]
+                members.add(j)
+        x = first.input
+        feature = x.dim() > 2 and math.prod(mask.args["mask_shape"]) < x.numel()
+        found.append((Op("feature_dropout" if feature else "dropout", HAND_DRAWN, {"p": None, "training": True}, x,
+                         last.output, first.producer, True), members))
+    return found

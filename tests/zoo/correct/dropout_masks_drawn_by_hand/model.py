@@ -1,0 +1,46 @@
+"""Dropout written out, as in a from-scratch assignment: inverted dropout, masks drawn with torch's generator."""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def drop_channels(x, p, training):
+    """Zero whole feature maps with probability p, scale the rest by 1/(1-p)."""
+    if not training or p == 0:
+        return x
+    keep = torch.bernoulli(torch.full((x.shape[0], x.shape[1], 1, 1), 1 - p, device=x.device))
+    return x * keep / (1 - p)
+
+
+def drop_units(x, p, training):
+    if not training or p == 0:
+        return x
+    mask = (torch.rand_like(x) > p).float() / (1 - p)
+    return mask * x
+
+
+class CNNModel(nn.Module):
+    def __init__(self, use_dropout=False, use_batchnorm=False, dropout_rate=0.5, init_mode="xavier_uniform"):
+        super().__init__()
+        self.p = dropout_rate if use_dropout else 0.0
+        sizes = [3, 32, 64, 128, 256]
+        self.convs = nn.ModuleList([nn.Conv2d(sizes[i], sizes[i + 1], 3, padding=1) for i in range(4)])
+        self.bns = nn.ModuleList([nn.BatchNorm2d(c) for c in sizes[1:]]) if use_batchnorm else None
+        self.fc = nn.Linear(256, 10)
+        for conv in self.convs:
+            if init_mode == "zeros":
+                nn.init.zeros_(conv.weight)
+            else:
+                nn.init.xavier_uniform_(conv.weight)
+            nn.init.zeros_(conv.bias)
+
+    def forward(self, x):
+        for i, conv in enumerate(self.convs):
+            x = conv(x)
+            if self.bns is not None:
+                x = self.bns[i](x)
+            x = drop_channels(F.relu(x), self.p, self.training)
+            if i < 3:
+                x = F.max_pool2d(x, 2)
+        x = x.mean(dim=(2, 3))
+        return self.fc(drop_units(x, self.p, self.training))
