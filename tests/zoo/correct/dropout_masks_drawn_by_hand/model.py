@@ -25,22 +25,16 @@ class CNNModel(nn.Module):
         self.p = dropout_rate if use_dropout else 0.0
         sizes = [3, 32, 64, 128, 256]
         self.convs = nn.ModuleList([nn.Conv2d(sizes[i], sizes[i + 1], 3, padding=1) for i in range(4)])
-        self.bns = nn.ModuleList([nn.BatchNorm2d(c) for c in sizes[1:]]) if use_batchnorm else None
+        self.norms = nn.ModuleList([nn.BatchNorm2d(c) if use_batchnorm else nn.Identity() for c in sizes[1:]])
         self.fc = nn.Linear(256, 10)
+        start = nn.init.zeros_ if init_mode == "zeros" else nn.init.xavier_uniform_
         for conv in self.convs:
-            if init_mode == "zeros":
-                nn.init.zeros_(conv.weight)
-            else:
-                nn.init.xavier_uniform_(conv.weight)
-            nn.init.zeros_(conv.bias)
+            start(conv.weight)
+            conv.bias.data.zero_()
 
     def forward(self, x):
-        for i, conv in enumerate(self.convs):
-            x = conv(x)
-            if self.bns is not None:
-                x = self.bns[i](x)
-            x = drop_channels(F.relu(x), self.p, self.training)
-            if i < 3:
-                x = F.max_pool2d(x, 2)
-        x = x.mean(dim=(2, 3))
-        return self.fc(drop_units(x, self.p, self.training))
+        pools = [True, True, True, False]
+        for conv, norm, pool in zip(self.convs, self.norms, pools):
+            x = drop_channels(F.relu(norm(conv(x))), self.p, self.training)
+            x = F.max_pool2d(x, 2) if pool else x
+        return self.fc(drop_units(x.mean(dim=(2, 3)), self.p, self.training))
