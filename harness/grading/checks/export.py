@@ -8,11 +8,13 @@ trace, a `Lambda` among the transforms) is checked here instead, and its results
 
 from __future__ import annotations
 
+import contextlib
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 from torchvision.transforms.functional import to_pil_image
 
 from harness.engine.lazy import shape_lazy_layers
@@ -54,7 +56,8 @@ def export_models(model_class: type, dropout_rate: float) -> tuple[dict[str, Any
         for mode in MODES:
             getattr(model, mode)()
             try:
-                ep = torch.export.export(model, (example,), strict=False)
+                with _cumulative_averages_as_numbers(model):
+                    ep = torch.export.export(model, (example,), strict=False)
             except Exception as error:  # noqa: BLE001 - whatever torch.export could not trace
                 raise program.NotExportable(f"torch.export could not trace {label(arguments)} in {mode} mode "
                                             f"({_first_line(error)})") from None
@@ -68,6 +71,23 @@ def export_models(model_class: type, dropout_rate: float) -> tuple[dict[str, Any
     except program.BadProgram as error:
         raise program.NotExportable(str(error)) from None
     return data, flat
+
+
+@contextlib.contextmanager
+def _cumulative_averages_as_numbers(model: nn.Module):
+    """A batch norm built with momentum=None keeps a cumulative average, whose factor (1 / batches seen) it reads
+    from a tensor as a Python number, which torch.export cannot trace. While the model is exported the factor is
+    the number its next training pass would use (1.0 for a new model): the programs compute what the model does
+    on that pass, the only training pass the batch norm checks run."""
+    cumulative = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
+                  and m.momentum is None and m.training and m.num_batches_tracked is not None]
+    for module in cumulative:
+        module.momentum = 1.0 / (float(module.num_batches_tracked) + 1)
+    try:
+        yield
+    finally:
+        for module in cumulative:
+            module.momentum = None
 
 
 def describe_transforms(augment_module: ModuleType, mean: list[float], std: list[float]) -> dict[str, Any]:

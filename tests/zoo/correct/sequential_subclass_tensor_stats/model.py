@@ -9,7 +9,7 @@ class CNNModel(nn.Sequential):
         for i in range(4):
             layers.append(nn.Conv2d(channels[i], channels[i + 1], 3, 1, 1))
             if use_batchnorm:
-                layers.append(nn.BatchNorm2d(channels[i + 1]))
+                layers.append(nn.BatchNorm2d(channels[i + 1], momentum=None))  # a cumulative average
             layers.append(nn.ReLU(True))
             if use_dropout:
                 layers.append(nn.Dropout2d(dropout_rate))
