@@ -85,9 +85,11 @@ class Trace:
         return [op for op in self.ops + [op for op, _ in self.drawn] if op.kind in kinds]
 
     def active_dropouts(self) -> list[Op]:
-        """The dropouts that can drop: p above 0 and told they are training, or written out and run."""
-        return [op for op in self.of(*DROPOUT_KINDS)
-                if op.name == HAND_DRAWN or ((op.args.get("p") or 0) > 0 and op.args.get("training", True))]
+        """The dropouts that can drop: p above 0 and told they are training, or written out and dropping (one
+        written for p = 0 without returning early keeps every unit)."""
+        return [op for op in self.of(*DROPOUT_KINDS) if (bool(((op.input != 0) & (op.output == 0)).any())
+                                                         if op.name == HAND_DRAWN else
+                                                         (op.args.get("p") or 0) > 0 and op.args.get("training", True))]
 
     def flagged(self) -> str:
         """The layers only a flag may switch on that this pass ran (batch norms, dropouts that can drop), in words;
