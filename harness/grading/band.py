@@ -34,8 +34,11 @@ EVALUATION_FAULTS = {
 # behaviour checks whose failure makes a model start otherwise than the reference: stuck, overshooting, or (where
 # the reference learns slowly, as SGD does) faster than it
 INIT_FAULTS = {"default_init_is_xavier_with_zero_bias": "the conv weights do not start as xavier_uniform"}
-# a behaviour check whose failure makes every run another network than the reference's, faster or slower
+# a behaviour check whose failure makes every run another network than the reference's, faster or slower, stuck
+# where the reference learns (dropout at 0.5 in every block, built whatever use_dropout says) or learning where it
+# cannot
 ARCHITECTURE_FAULTS = {"baseline_architecture": "CNNModel() is not the given network"}
+LEARNING_FAULTS = {**ARCHITECTURE_FAULTS, **INIT_FAULTS}
 # behaviour checks whose failure leaves a run with batch norm at another scale than the reference's: as far off
 # as a wrong init, in a run that has the layer
 NORMALIZATION_FAULTS = {"batchnorm_train_statistics": "batch norm does not normalize each channel in training"}
@@ -158,7 +161,7 @@ def diagnose(record: RunRecord, band: Band, sigmas: float, verdict: str, failed_
     # less dropout or augmentation than asked for, or larger weights than xavier's, train faster; the evaluation
     # faults only hold a run back
     training, _ = _against_overfitting(record)
-    suspects = {**ARCHITECTURE_FAULTS, **INIT_FAULTS, **training}
+    suspects = {**LEARNING_FAULTS, **training}
     if verdict == BELOW:
         suspects.update(EVALUATION_FAULTS)
     faults = named(failed_checks, suspects)
@@ -220,7 +223,7 @@ def _learns_where_the_reference_cannot(r: _Reading) -> str:
     # e.g. an SGD run with a small learning rate, which the reference has not got going in a short profile
     return (f"It learns ({r.best:.0%}) where the reference, under the same settings, is still near chance "
             f"({mean:.0%}): the model trains faster than the notebook's. "
-            + because(r.failed_checks, INIT_FAULTS, "Does it scale its outputs up, start from larger weights than "
+            + because(r.failed_checks, LEARNING_FAULTS, "Does it scale its outputs up, start from larger weights than "
                       "xavier_uniform, or add a normalization the baseline has not got?"))
 
 
@@ -239,8 +242,8 @@ def _stays_at_chance(r: _Reading) -> str:
     if not r.train <= AT_CHANCE < r.reference_train:
         return ""
     return (f"Training accuracy stays at chance ({r.train:.0%}; the reference reaches {r.reference_train:.0%}): the "
-            "network does not learn. " + because(r.failed_checks, INIT_FAULTS, "Are its weights all zero, or is the "
-                                                 "learning rate far too small?"))
+            "network does not learn. " + because(r.failed_checks, LEARNING_FAULTS,
+                                                 "Are its weights all zero, or is the learning rate far too small?"))
 
 
 def _evaluated_otherwise(r: _Reading) -> str:

@@ -75,6 +75,9 @@ def test_a_run_that_learns_where_the_reference_is_still_at_chance_is_told_which_
 def test_a_run_at_chance_is_told_it_does_not_learn():
     found = band.outcome(run([(2.3026, 0.1, 2.3026, 0.1)] * 3), BAND, sigmas=3.0)
     assert found.verdict == band.BELOW and "does not learn" in found.diagnosis
+    # a baseline with Dropout2d(0.5) in every block whatever use_dropout says: with batch norm, 12% after one epoch
+    named = band.outcome(run([(2.3026, 0.1, 2.3026, 0.1)] * 3), BAND, sigmas=3.0, failed_checks=["baseline_architecture"])
+    assert named.diagnosis.endswith("does not learn. The behaviour checks say why: CNNModel() is not the given network.")
 
 
 def test_a_training_loss_that_rises_is_a_learning_rate_too_high_for_the_model():
