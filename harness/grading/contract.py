@@ -109,12 +109,18 @@ def content_hash(files: dict[str, bytes]) -> str:
     return digest.hexdigest()
 
 
-def _require(table: dict, key: str, kind: type | tuple[type, ...], where: str):
+KIND_WORDS = {dict: "table", str: "string", (int, float): "number"}
+
+
+def _require(table: dict, key: str, kind: type | tuple[type, ...], section: str = ""):
+    """`table[key]`, which must be a `kind`; `section` names the table it is read from ('' for the top level)."""
+    at = f"{MANIFEST_FILE}: [{section}]" if section else MANIFEST_FILE
+    what = f"[{key}]" if kind is dict else f"`{key}`"
     if key not in table:
-        raise SubmissionError(f"{MANIFEST_FILE}: {where} has no `{key}`; add it (see the template in docs/students.md).")
+        raise SubmissionError(f"{at} has no {what}; add it (see the template in docs/students.md).")
     value = table[key]
     if not isinstance(value, kind) or isinstance(value, bool):
-        raise SubmissionError(f"{MANIFEST_FILE}: {where}`{key}` should be a {getattr(kind, '__name__', kind)}, got {value!r}.")
+        raise SubmissionError(f"{at} {what} should be a {KIND_WORDS[kind]}, got {value!r}.")
     return value
 
 
@@ -123,13 +129,13 @@ def parse_manifest(text: str) -> Manifest:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise SubmissionError(f"{MANIFEST_FILE} is not valid TOML: {error}.") from None
-    student = _require(data, "student", str, "")
-    dropout = _require(data, "dropout", dict, "")
-    rate = float(_require(dropout, "rate", (int, float), "[dropout] "))
+    student = _require(data, "student", str)
+    dropout = _require(data, "dropout", dict)
+    rate = float(_require(dropout, "rate", (int, float), "dropout"))
     if not 0.0 < rate < 1.0:
         raise SubmissionError(f"{MANIFEST_FILE}: [dropout] rate must be between 0 and 1 (exclusive), got {rate}.")
-    batchnorm = _require(data, "batchnorm", dict, "")
-    placement = _require(batchnorm, "placement", str, "[batchnorm] ")
+    batchnorm = _require(data, "batchnorm", dict)
+    placement = _require(batchnorm, "placement", str, "batchnorm")
     if placement not in BATCHNORM_PLACEMENTS:
         raise SubmissionError(f"{MANIFEST_FILE}: [batchnorm] placement must be one of "
                               f"{', '.join(BATCHNORM_PLACEMENTS)}, got {placement!r}.")

@@ -61,7 +61,10 @@ def test_broken_folders_fail_with_a_sentence_naming_the_file(folder, edit, messa
 
 @pytest.mark.parametrize("change, message", [
     (('rate = 0.3', 'rate = 1.5'), "rate must be between 0 and 1"),
-    (('rate = 0.3', 'rate = "high"'), "`rate` should be a"),
+    (('rate = 0.3', 'rate = "high"'), r"manifest.toml: \[dropout\] `rate` should be a number, got 'high'\."),
+    (('[batchnorm]', '[batch_norm]'), r"manifest.toml has no \[batchnorm\]; add it \(see the template"),
+    (('student = "correct-example"', 'student = 7'), r"manifest.toml `student` should be a string, got 7\."),
+    (('[dropout]', 'dropout = 0.3\n[dropout_settings]'), r"manifest.toml \[dropout\] should be a table, got 0.3\."),
     (('placement = "after_conv"', 'placement = "before_conv"'), "placement must be one of after_conv, after_relu"),
     (('baseline = 0.80', 'baseline = 80'), "write 0.71, not 71"),
     (('baseline = 0.80', 'base_line = 0.80'), "unknown run 'base_line'"),
