@@ -39,20 +39,30 @@ def _detail(error: BaseException) -> str:
     return f": {error}" if str(error) else ""
 
 
+# the folders the student's files were imported from: an error is located at the last line of theirs it passed
+_STUDENT_FOLDERS: set[Path] = set()
+
+
+def _where(error: BaseException) -> str:
+    """' (model.py, line 12)': the last line of the student's own files the exception passed through, torch's
+    frames below it left out; '' when it passed through none (a call of theirs with arguments it does not take)."""
+    theirs = [frame for frame in traceback.extract_tb(error.__traceback__)
+              if Path(frame.filename).resolve().parent in _STUDENT_FOLDERS]
+    return f" ({Path(theirs[-1].filename).name}, line {theirs[-1].lineno})" if theirs else ""
+
+
 def load_module(folder: Path, filename: str) -> ModuleType:
     """Import one of the student's files, telling 'it raised' apart from 'a name is missing'."""
     name = f"student_{Path(filename).stem}"
     spec = importlib.util.spec_from_file_location(name, folder / filename)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
+    _STUDENT_FOLDERS.add(folder.resolve())
     try:
         spec.loader.exec_module(module)
     except BaseException as error:  # noqa: BLE001 - a student's SystemExit is reported, not obeyed
-        where = traceback.extract_tb(error.__traceback__)[-1]
-        raise StudentCodeError(
-            f"{filename} raised {type(error).__name__} while being imported "
-            f"({Path(where.filename).name}, line {where.lineno}){_detail(error)}"
-        ) from None
+        raise StudentCodeError(f"{filename} raised {type(error).__name__} while being imported"
+                               f"{_where(error)}{_detail(error)}") from None
     for required in REQUIRED_NAMES[filename]:
         if not callable(getattr(module, required, None)):
             raise StudentCodeError(f"{filename} does not define a callable `{required}`.")
@@ -70,9 +80,7 @@ def _guarded(what: str, call):
     try:
         return call()
     except Exception as error:  # noqa: BLE001 - the student's exception, said plainly
-        frame = traceback.extract_tb(error.__traceback__)[-1]
-        raise StudentCodeError(f"{what} raised {type(error).__name__}{_detail(error)} "
-                               f"({Path(frame.filename).name}, line {frame.lineno})") from None
+        raise StudentCodeError(f"{what} raised {type(error).__name__}{_detail(error)}{_where(error)}") from None
 
 
 def job_smoke(job: dict[str, Any]) -> dict[str, Any]:
@@ -150,9 +158,8 @@ def job_train(job: dict[str, Any]) -> dict[str, Any]:
     except StudentCodeError:
         raise
     except Exception as error:  # noqa: BLE001 - whatever the student's model raised, said plainly
-        frame = traceback.extract_tb(error.__traceback__)[-1]
-        raise StudentCodeError(f"training {job['experiment']} failed: {type(error).__name__}{_detail(error)} "
-                               f"({Path(frame.filename).name}, line {frame.lineno})") from None
+        raise StudentCodeError(f"training {job['experiment']} failed: {type(error).__name__}{_detail(error)}"
+                               f"{_where(error)}") from None
     np.save(job["outputs"], arrays.pop("val_outputs"))  # the grader scores these against the labels it kept
     return {"history": history, "metrics": metrics, "arrays": arrays}
 
