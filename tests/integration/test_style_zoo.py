@@ -51,6 +51,9 @@ MISTAKES = {
     # dropouts built whatever use_dropout says: CNNModel() learns too slowly for the zero-init check's control, which
     # leaves the failure to the baseline check
     "dropout_without_its_flag": {"baseline_architecture": "applies dropout x5 (p = 0.5) in training mode"},
+    # the right layers and parameters computing something else: found by running the given network on its weights
+    "softmax_before_the_loss": {"baseline_architecture": "it runs softmax, which the given network does not"},
+    "global_max_pool": {"baseline_architecture": "it runs adaptive_max_pool2d, which the given network does not"},
     "wrong_architecture_helper_block": {"baseline_architecture": "'32->48 3x3 pad 1'"},
     # bias=not use_batchnorm, as torchvision's Conv2dNormActivation does (a correct style), but with the ReLU
     # between conv and batch norm the bias is not cancelled

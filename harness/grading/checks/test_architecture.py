@@ -1,11 +1,20 @@
 from collections import Counter
 
-from harness.grading.checks.support import expect, traced
+import torch
+from torch import nn
+
+from harness.grading.checks.support import expect, student, traced
 from harness.grading.checks.trace import DROPOUT_KINDS
+from reference.models import CNNModel as GivenCNN
 
 BASELINE_PARAMETERS = 390_986
 CONVS = [(3, 32), (32, 64), (64, 128), (128, 256)]
 ADDED = {"batch_norm", *DROPOUT_KINDS}  # what a variant may add to the computation
+# how far CNNModel() may be from the given network holding its weights: float32 rounding, relative to the outputs
+SAME_WEIGHTS_TOLERANCE = 1e-4
+# operations the given network does not compute that make a model compute otherwise, named when a model runs them
+OTHER_LAYERS = frozenset("""softmax _softmax leaky_relu gelu elu selu silu mish sigmoid tanh hardtanh relu6 hardswish
+    prelu adaptive_max_pool2d""".split())
 
 
 def conv_shape(op) -> str:
@@ -48,6 +57,40 @@ def test_baseline_architecture(variant, batch):
     expect(tuple(out.shape) == (len(batch), 10),
            f"CNNModel() should output (batch, 10) logits; it gave {tuple(out.shape)}.",
            what="output shape", measured=str(tuple(out.shape)), bound=str((len(batch), 10)))
+    difference = _from_the_given_network(base, seen, batch)
+    expect(difference < SAME_WEIGHTS_TOLERANCE,
+           f"CNNModel() computes otherwise than the given network holding the same weights (their log-probabilities "
+           f"differ by up to {difference:.3g}): {_other_layers(seen)}keep a ReLU after each conv, 2x2 max pooling after "
+           "the first three, then a global average pool and the Linear.", what="difference from the given network, same weights",
+           measured=float(f"{difference:.3g}"), bound=f"< {SAME_WEIGHTS_TOLERANCE}")
+
+
+def _other_layers(seen) -> str:
+    found = sorted({op.name.lstrip("_") for op in seen.ops if op.on_data_path and op.name in OTHER_LAYERS})
+    return f"it runs {', '.join(found)}, which the given network does not; " if found else ""
+
+
+def _from_the_given_network(base, seen, batch) -> float:
+    """How far CNNModel()'s log-probabilities in eval mode are from those of the given network holding its conv and
+    Linear weights, relative to their size. Log-probabilities, since cross-entropy reads logits only up to a
+    constant per image: a model that ends in log_softmax trains as the given one does, one that ends in softmax
+    does not."""
+    given = GivenCNN()
+    linears = [p for p in base.parameters().values() if seen.uses(p) and tuple(p.shape) in ((10, 256), (256, 10))]
+    biases = [p for p in base.parameters().values() if seen.uses(p) and tuple(p.shape) == (10,)]
+    if len(linears) != 1 or len(biases) != 1:
+        return float("inf")  # the parameter count has said what is wrong
+    with torch.no_grad():
+        for mine, op in zip([m for m in given.modules() if isinstance(m, nn.Conv2d)], seen.of("conv")):
+            mine.weight.copy_(op.args["weight"])
+            mine.bias.copy_(op.args["bias"])
+        head = given.classifier[-1]
+        head.weight.copy_(linears[0] if linears[0].shape == head.weight.shape else linears[0].T)
+        head.bias.copy_(biases[0])
+        expected = torch.log_softmax(given.eval()(batch), dim=1)
+        with student("running CNNModel() in eval mode"):
+            actual = torch.log_softmax(base.run(batch, "eval"), dim=1)
+    return float((actual - expected).abs().max()) / max(1.0, float(expected.abs().max()))
 
 
 def test_variants_only_add_batchnorm_and_dropout(variant, batch):
