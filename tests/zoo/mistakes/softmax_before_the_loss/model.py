@@ -25,13 +25,10 @@ class CNNModel(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         # probabilities out, and the harness's cross-entropy takes them for logits
         self.classifier = nn.Sequential(nn.Flatten(), nn.Dropout(rate), nn.Linear(256, 10), nn.Softmax(dim=1))
-        for m in self.features:
-            if isinstance(m, nn.Conv2d):
-                if init_mode == "zeros":
-                    nn.init.constant_(m.weight, 0)
-                else:
-                    nn.init.xavier_uniform_(m.weight)
-                nn.init.constant_(m.bias, 0)
+        convs = [m for m in self.features if isinstance(m, nn.Conv2d)]
+        for conv in convs:
+            nn.init.zeros_(conv.bias)
+            nn.init.zeros_(conv.weight) if init_mode == "zeros" else nn.init.xavier_uniform_(conv.weight)
 
     def forward(self, x):
         return self.classifier(self.avgpool(self.features(x)))
