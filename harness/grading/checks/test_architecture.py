@@ -83,7 +83,7 @@ def _from_the_given_network(base, seen, batch) -> float:
     with torch.no_grad():
         for mine, op in zip([m for m in given.modules() if isinstance(m, nn.Conv2d)], seen.of("conv")):
             mine.weight.copy_(op.args["weight"])
-            mine.bias.copy_(op.args["bias"])
+            mine.bias.copy_(op.args["bias"] if op.args.get("bias") is not None else torch.zeros_like(mine.bias))
         head = given.classifier[-1]
         head.weight.copy_(linears[0] if linears[0].shape == head.weight.shape else linears[0].T)
         head.bias.copy_(biases[0])
