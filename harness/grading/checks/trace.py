@@ -60,7 +60,7 @@ HAND_DRAWN = "dropout drawn by hand"
 class Op:
     kind: str  # conv | batch_norm | dropout | feature_dropout | relu | other
     name: str  # the function or operator, in-place or not: conv2d, relu, max_pool2d, add ...
-    args: dict[str, Any]  # by name (kinds other than `other` only); tensors are the live objects
+    args: dict[str, Any]  # by name (kinds other than `other`; a masking call: its mask's shape); live tensors
     # the first tensor argument as it was before the call (a copy; for `other` only with a role, and then the data)
     input: torch.Tensor | None
     output: torch.Tensor | None  # a copy of the result (for `other` only with a role)
