@@ -5,7 +5,7 @@ from harness.grading.checks.support import expect, traced
 PREVIOUS = {"after_conv": "conv", "after_relu": "relu"}  # what computes a batch norm's input, by placement
 NAMES = {"conv": "a convolution", "relu": "a ReLU"}
 TOLERANCE = 1e-4  # of the largest output: float32 rounding, not a different computation
-OTHER_NORMS = {"group_norm", "layer_norm", "instance_norm"}  # what a student may put where batch norm belongs
+OTHER_NORMS = frozenset({"group_norm", "layer_norm", "instance_norm"})  # what a student may put where batch norm belongs
 
 
 def _per_channel(op) -> tuple[int, ...]:
@@ -27,8 +27,7 @@ def _normalized(op):
 
 def _instead(seen) -> str:
     """Another normalization the forward pass ran where batch norm was asked for, in a sentence; '' if none."""
-    others = sorted({op.name.removeprefix("native_") for op in seen.ops if op.on_data_path
-                     and op.name.removeprefix("native_") in OTHER_NORMS})
+    others = seen.ran(OTHER_NORMS)
     return f" It normalizes with {' and '.join(others)} instead: the coursework asks for BatchNorm2d." if others else ""
 
 

@@ -109,6 +109,12 @@ class Trace:
         counts.update(op.kind for op, _ in self.drawn)
         return counts
 
+    def ran(self, names: frozenset[str]) -> list[str]:
+        """Which of `names` the pass computed on its data path, ATen's spellings (_softmax, native_layer_norm) read
+        as the functional API's."""
+        return sorted({name for op in self.ops if op.on_data_path
+                       and (name := op.name.lstrip("_").removeprefix("native_")) in names})
+
     def uses(self, tensor: torch.Tensor) -> bool:
         return id(tensor) in self.used
 
